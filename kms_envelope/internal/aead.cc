@@ -1,0 +1,232 @@
+#include "kms_envelope/internal/aead.h"
+
+#include <openssl/evp.h>
+#include <sodium.h>
+
+#include <cstring>
+#include <mutex>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+
+namespace kms_envelope {
+namespace internal {
+namespace {
+
+absl::Status AuthFailed(absl::Span<uint8_t> out) {
+  if (!out.empty()) sodium_memzero(out.data(), out.size());
+  return absl::InvalidArgumentError("authentication failed");
+}
+
+// OpenSSL's length arguments are int: bulk calls are split into chunks of this size.
+constexpr size_t kOpenSslChunk = size_t{1} << 30;
+
+}  // namespace
+
+// A small pool of EVP contexts that already hold the expanded key schedule, so an operation
+// only sets the IV (no key expansion, no allocation once the pool is warm). The pool makes
+// concurrent Seal/Open on one key safe.
+struct AeadKey::OpenSslState {
+  std::mutex mu;
+  std::vector<EVP_CIPHER_CTX*> idle[2];  // [0] decrypt, [1] encrypt
+  const uint8_t* key = nullptr;          // points into AeadKey::state_ (stable across moves)
+
+  ~OpenSslState() {
+    for (auto& list : idle) {
+      for (EVP_CIPHER_CTX* ctx : list) EVP_CIPHER_CTX_free(ctx);  // free cleanses the schedule
+    }
+  }
+
+  EVP_CIPHER_CTX* Acquire(int enc) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (!idle[enc].empty()) {
+        EVP_CIPHER_CTX* ctx = idle[enc].back();
+        idle[enc].pop_back();
+        return ctx;
+      }
+    }
+    EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+    if (ctx == nullptr) return nullptr;
+    if (EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), nullptr, key, nullptr, enc) != 1) {
+      EVP_CIPHER_CTX_free(ctx);
+      return nullptr;
+    }
+    return ctx;
+  }
+
+  void Release(EVP_CIPHER_CTX* ctx, int enc) {
+    std::lock_guard<std::mutex> lock(mu);
+    idle[enc].push_back(ctx);
+  }
+};
+
+std::string_view AeadAlgorithmName(AeadAlgorithm algorithm) {
+  switch (algorithm) {
+    case AeadAlgorithm::kAes256Gcm:
+      return "AES-256-GCM";
+    case AeadAlgorithm::kXChaCha20Poly1305:
+      return "XChaCha20-Poly1305";
+  }
+  return "unknown";
+}
+
+bool LibsodiumAesGcmAvailable() {
+  static const bool available = sodium_init() >= 0 && crypto_aead_aes256gcm_is_available() == 1;
+  return available;
+}
+
+absl::StatusOr<AeadKey> AeadKey::New(AeadAlgorithm algorithm, absl::Span<const uint8_t> key,
+                                     AeadBackend backend) {
+  if (sodium_init() < 0) return absl::InternalError("libsodium failed to initialize");
+  if (algorithm != AeadAlgorithm::kAes256Gcm && algorithm != AeadAlgorithm::kXChaCha20Poly1305) {
+    return absl::InvalidArgumentError("unknown AEAD algorithm");
+  }
+  if (key.size() != kAeadKeySize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("AEAD key must be ", kAeadKeySize, " bytes, got ", key.size()));
+  }
+  if (backend == AeadBackend::kDefault) {
+    backend = algorithm == AeadAlgorithm::kAes256Gcm ? AeadBackend::kOpenSsl : AeadBackend::kLibsodium;
+  }
+  if (algorithm == AeadAlgorithm::kXChaCha20Poly1305 && backend != AeadBackend::kLibsodium) {
+    return absl::InvalidArgumentError("XChaCha20-Poly1305 is only available from libsodium");
+  }
+  if (algorithm == AeadAlgorithm::kAes256Gcm && backend == AeadBackend::kLibsodium) {
+    if (!LibsodiumAesGcmAvailable()) {
+      return absl::FailedPreconditionError("libsodium AES-256-GCM needs AES-NI and PCLMUL");
+    }
+    absl::StatusOr<SecretBytes> state = SecretBytes::New(sizeof(crypto_aead_aes256gcm_state));
+    if (!state.ok()) return state.status();
+    crypto_aead_aes256gcm_beforenm(
+        reinterpret_cast<crypto_aead_aes256gcm_state*>(state->mutable_data()), key.data());
+    return AeadKey(algorithm, backend, *std::move(state));
+  }
+  absl::StatusOr<SecretBytes> raw = SecretBytes::CopyFrom(key);
+  if (!raw.ok()) return raw.status();
+  AeadKey result(algorithm, backend, *std::move(raw));
+  if (backend == AeadBackend::kOpenSsl) {
+    result.openssl_ = std::make_unique<OpenSslState>();
+    result.openssl_->key = result.state_.data();
+  }
+  return result;
+}
+
+AeadKey::AeadKey(AeadAlgorithm algorithm, AeadBackend backend, SecretBytes state)
+    : algorithm_(algorithm), backend_(backend), state_(std::move(state)) {}
+
+AeadKey::AeadKey(AeadKey&&) noexcept = default;
+AeadKey& AeadKey::operator=(AeadKey&&) noexcept = default;
+AeadKey::~AeadKey() = default;
+
+absl::Status AeadKey::CheckSizes(absl::Span<const uint8_t> nonce, size_t in_size,
+                                 size_t out_size, bool sealing) const {
+  if (nonce.size() != nonce_size()) {
+    return absl::InvalidArgumentError(absl::StrCat(std::string(AeadAlgorithmName(algorithm_)), " nonce must be ",
+                                                   nonce_size(), " bytes, got ", nonce.size()));
+  }
+  if (sealing) {
+    if (algorithm_ == AeadAlgorithm::kAes256Gcm && in_size > kAesGcmMaxMessageSize) {
+      return absl::InvalidArgumentError("message exceeds the AES-GCM limit of 2^36-32 bytes");
+    }
+    if (out_size != in_size + kAeadTagSize) {
+      return absl::InvalidArgumentError("output buffer must be plaintext size + 16");
+    }
+  } else {
+    if (in_size < kAeadTagSize) return absl::InvalidArgumentError("ciphertext shorter than the tag");
+    if (out_size != in_size - kAeadTagSize) {
+      return absl::InvalidArgumentError("output buffer must be ciphertext size - 16");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AeadKey::Seal(absl::Span<const uint8_t> nonce, absl::Span<const uint8_t> aad,
+                           absl::Span<const uint8_t> plaintext, absl::Span<uint8_t> out) const {
+  absl::Status sizes = CheckSizes(nonce, plaintext.size(), out.size(), /*sealing=*/true);
+  if (!sizes.ok()) return sizes;
+  uint8_t* tag = out.data() + plaintext.size();
+  if (backend_ == AeadBackend::kLibsodium) {
+    unsigned long long tag_len = 0;
+    int rc;
+    if (algorithm_ == AeadAlgorithm::kAes256Gcm) {
+      rc = crypto_aead_aes256gcm_encrypt_detached_afternm(
+          out.data(), tag, &tag_len, plaintext.data(), plaintext.size(), aad.data(), aad.size(),
+          nullptr, nonce.data(),
+          reinterpret_cast<const crypto_aead_aes256gcm_state*>(state_.data()));
+    } else {
+      rc = crypto_aead_xchacha20poly1305_ietf_encrypt_detached(
+          out.data(), tag, &tag_len, plaintext.data(), plaintext.size(), aad.data(), aad.size(),
+          nullptr, nonce.data(), state_.data());
+    }
+    if (rc != 0) return absl::InternalError("AEAD encryption failed");
+    return absl::OkStatus();
+  }
+  EVP_CIPHER_CTX* ctx = openssl_->Acquire(1);
+  if (ctx == nullptr) return absl::InternalError("EVP context unavailable");
+  bool ok = EVP_CipherInit_ex(ctx, nullptr, nullptr, nullptr, nonce.data(), 1) == 1;
+  int len = 0;
+  for (size_t off = 0; ok && off < aad.size(); off += kOpenSslChunk) {
+    int n = static_cast<int>(std::min(kOpenSslChunk, aad.size() - off));
+    ok = EVP_EncryptUpdate(ctx, nullptr, &len, aad.data() + off, n) == 1;
+  }
+  for (size_t off = 0; ok && off < plaintext.size(); off += kOpenSslChunk) {
+    int n = static_cast<int>(std::min(kOpenSslChunk, plaintext.size() - off));
+    ok = EVP_EncryptUpdate(ctx, out.data() + off, &len, plaintext.data() + off, n) == 1;
+  }
+  ok = ok && EVP_EncryptFinal_ex(ctx, out.data() + plaintext.size(), &len) == 1;
+  ok = ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, kAeadTagSize, tag) == 1;
+  openssl_->Release(ctx, 1);
+  if (!ok) {
+    sodium_memzero(out.data(), out.size());
+    return absl::InternalError("AES-256-GCM encryption failed");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AeadKey::Open(absl::Span<const uint8_t> nonce, absl::Span<const uint8_t> aad,
+                           absl::Span<const uint8_t> ciphertext_and_tag,
+                           absl::Span<uint8_t> out) const {
+  absl::Status sizes = CheckSizes(nonce, ciphertext_and_tag.size(), out.size(), /*sealing=*/false);
+  if (!sizes.ok()) {
+    if (!out.empty()) sodium_memzero(out.data(), out.size());
+    return sizes;
+  }
+  const size_t ct_size = ciphertext_and_tag.size() - kAeadTagSize;
+  const uint8_t* tag = ciphertext_and_tag.data() + ct_size;
+  if (backend_ == AeadBackend::kLibsodium) {
+    int rc;
+    if (algorithm_ == AeadAlgorithm::kAes256Gcm) {
+      rc = crypto_aead_aes256gcm_decrypt_detached_afternm(
+          out.data(), nullptr, ciphertext_and_tag.data(), ct_size, tag, aad.data(), aad.size(),
+          nonce.data(), reinterpret_cast<const crypto_aead_aes256gcm_state*>(state_.data()));
+    } else {
+      rc = crypto_aead_xchacha20poly1305_ietf_decrypt_detached(
+          out.data(), nullptr, ciphertext_and_tag.data(), ct_size, tag, aad.data(), aad.size(),
+          nonce.data(), state_.data());
+    }
+    if (rc != 0) return AuthFailed(out);
+    return absl::OkStatus();
+  }
+  EVP_CIPHER_CTX* ctx = openssl_->Acquire(0);
+  if (ctx == nullptr) return absl::InternalError("EVP context unavailable");
+  bool ok = EVP_CipherInit_ex(ctx, nullptr, nullptr, nullptr, nonce.data(), 0) == 1;
+  int len = 0;
+  for (size_t off = 0; ok && off < aad.size(); off += kOpenSslChunk) {
+    int n = static_cast<int>(std::min(kOpenSslChunk, aad.size() - off));
+    ok = EVP_DecryptUpdate(ctx, nullptr, &len, aad.data() + off, n) == 1;
+  }
+  for (size_t off = 0; ok && off < ct_size; off += kOpenSslChunk) {
+    int n = static_cast<int>(std::min(kOpenSslChunk, ct_size - off));
+    ok = EVP_DecryptUpdate(ctx, out.data() + off, &len, ciphertext_and_tag.data() + off, n) == 1;
+  }
+  ok = ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, kAeadTagSize,
+                                 const_cast<uint8_t*>(tag)) == 1;
+  ok = ok && EVP_DecryptFinal_ex(ctx, out.data() + ct_size, &len) == 1;
+  openssl_->Release(ctx, 0);
+  if (!ok) return AuthFailed(out);
+  return absl::OkStatus();
+}
+
+}  // namespace internal
+}  // namespace kms_envelope

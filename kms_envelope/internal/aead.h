@@ -1,0 +1,111 @@
+// AEAD primitives: AES-256-GCM and XChaCha20-Poly1305 with a precomputed key.
+//
+//   KMS_ASSIGN_OR_RETURN(AeadKey key, AeadKey::New(AeadAlgorithm::kAes256Gcm, key_bytes));
+//   std::vector<uint8_t> out(plaintext.size() + kAeadTagSize);
+//   KMS_RETURN_IF_ERROR(key.Seal(nonce, aad, plaintext, absl::MakeSpan(out)));
+//
+// Contract:
+// - Keys are exactly 32 bytes, tags exactly 16 bytes, nonces 12 bytes (AES-256-GCM) or 24 bytes
+//   (XChaCha20-Poly1305). Any other size is rejected with InvalidArgument before any work.
+// - Seal writes ciphertext || tag. Open authenticates before writing anything it returns: on
+//   any failure the output buffer is zeroed and the status is InvalidArgument
+//   ("authentication failed").
+// - Input and output may not overlap unless they are exactly the same buffer.
+// - Thread safety: Seal/Open are const and may be called concurrently on one AeadKey.
+// - Backends: libsodium (AES-256-GCM only where the CPU has AES-NI and PCLMUL) and OpenSSL's
+//   libcrypto EVP (faster for bulk data). Both pass the Wycheproof vectors
+//   (tests/crypto/aead_wycheproof_test.cc). kDefault picks OpenSSL for AES-256-GCM and libsodium
+//   for XChaCha20-Poly1305.
+//
+// Warning: never reuse a nonce under one key. AES-256-GCM allows at most kAesGcmMaxMessageSize
+// bytes per message; with random nonces at most 2^32 messages per key.
+#ifndef KMS_ENVELOPE_INTERNAL_AEAD_H_
+#define KMS_ENVELOPE_INTERNAL_AEAD_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "kms_envelope/secret_bytes.h"
+
+namespace kms_envelope {
+namespace internal {
+
+enum class AeadAlgorithm : uint8_t {
+  kAes256Gcm = 1,
+  kXChaCha20Poly1305 = 2,
+};
+
+enum class AeadBackend : uint8_t {
+  kDefault = 0,
+  kLibsodium = 1,
+  kOpenSsl = 2,
+};
+
+inline constexpr size_t kAeadKeySize = 32;
+inline constexpr size_t kAeadTagSize = 16;
+inline constexpr size_t kAesGcmNonceSize = 12;
+inline constexpr size_t kXChaCha20NonceSize = 24;
+// NIST SP 800-38D: at most 2^39 - 256 bits of plaintext per invocation.
+inline constexpr uint64_t kAesGcmMaxMessageSize = (uint64_t{1} << 36) - 32;
+
+constexpr size_t AeadNonceSize(AeadAlgorithm algorithm) {
+  return algorithm == AeadAlgorithm::kAes256Gcm ? kAesGcmNonceSize : kXChaCha20NonceSize;
+}
+
+std::string_view AeadAlgorithmName(AeadAlgorithm algorithm);
+
+// True when libsodium's AES-256-GCM can run on this CPU.
+bool LibsodiumAesGcmAvailable();
+
+class AeadKey {
+ public:
+  // Copies `key` into locked memory and precomputes what the backend can (the AES key schedule).
+  [[nodiscard]] static absl::StatusOr<AeadKey> New(AeadAlgorithm algorithm,
+                                                   absl::Span<const uint8_t> key,
+                                                   AeadBackend backend = AeadBackend::kDefault);
+
+  AeadKey(AeadKey&&) noexcept;
+  AeadKey& operator=(AeadKey&&) noexcept;
+  AeadKey(const AeadKey&) = delete;
+  AeadKey& operator=(const AeadKey&) = delete;
+  ~AeadKey();
+
+  AeadAlgorithm algorithm() const { return algorithm_; }
+  AeadBackend backend() const { return backend_; }
+  size_t nonce_size() const { return AeadNonceSize(algorithm_); }
+
+  // out.size() must equal plaintext.size() + kAeadTagSize.
+  [[nodiscard]] absl::Status Seal(absl::Span<const uint8_t> nonce, absl::Span<const uint8_t> aad,
+                                  absl::Span<const uint8_t> plaintext,
+                                  absl::Span<uint8_t> out) const;
+
+  // ciphertext_and_tag.size() must be >= kAeadTagSize and out.size() must equal
+  // ciphertext_and_tag.size() - kAeadTagSize. On failure `out` is zeroed.
+  [[nodiscard]] absl::Status Open(absl::Span<const uint8_t> nonce, absl::Span<const uint8_t> aad,
+                                  absl::Span<const uint8_t> ciphertext_and_tag,
+                                  absl::Span<uint8_t> out) const;
+
+ private:
+  struct OpenSslState;
+  AeadKey(AeadAlgorithm algorithm, AeadBackend backend, SecretBytes state);
+
+  [[nodiscard]] absl::Status CheckSizes(absl::Span<const uint8_t> nonce, size_t in_size,
+                                        size_t out_size, bool sealing) const;
+
+  AeadAlgorithm algorithm_;
+  AeadBackend backend_;
+  // libsodium: the raw key (XChaCha) or crypto_aead_aes256gcm_state (AES). OpenSSL: the raw key.
+  SecretBytes state_;
+  // OpenSSL: an EVP context per key with the key schedule expanded once; guarded per call.
+  std::unique_ptr<OpenSslState> openssl_;
+};
+
+}  // namespace internal
+}  // namespace kms_envelope
+
+#endif  // KMS_ENVELOPE_INTERNAL_AEAD_H_

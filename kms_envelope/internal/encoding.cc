@@ -1,0 +1,123 @@
+#include "kms_envelope/internal/encoding.h"
+
+#include <sodium.h>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace kms_envelope {
+namespace internal {
+namespace {
+
+// Decodes with libsodium's constant-time, strict decoder (padding required, trailing bits must be
+// zero, no ignored characters). Returns the decoded length or an error.
+absl::StatusOr<size_t> DecodeInto(const char* text, size_t text_len, uint8_t* out, size_t cap) {
+  size_t bin_len = 0;
+  const char* end = nullptr;
+  if (text_len % 4 != 0) return absl::InvalidArgumentError("base64 length is not a multiple of 4");
+  if (sodium_base642bin(out, cap, text, text_len, nullptr, &bin_len, &end,
+                        sodium_base64_VARIANT_ORIGINAL) != 0 ||
+      end != text + text_len) {
+    return absl::InvalidArgumentError("malformed base64");
+  }
+  return bin_len;
+}
+
+size_t MaxDecoded(size_t text_len) { return text_len / 4 * 3; }
+
+}  // namespace
+
+void Base64EncodeTo(absl::Span<const uint8_t> bytes, absl::Span<uint8_t> out) {
+  // sodium_bin2base64 writes a trailing NUL; encode into a small stack buffer for the tail.
+  const size_t full = bytes.size() / 3 * 3;
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  size_t o = 0;
+  for (size_t i = 0; i < full; i += 3) {
+    uint32_t v = uint32_t{bytes[i]} << 16 | uint32_t{bytes[i + 1]} << 8 | bytes[i + 2];
+    out[o++] = kAlphabet[(v >> 18) & 63];
+    out[o++] = kAlphabet[(v >> 12) & 63];
+    out[o++] = kAlphabet[(v >> 6) & 63];
+    out[o++] = kAlphabet[v & 63];
+  }
+  size_t rest = bytes.size() - full;
+  if (rest > 0) {
+    uint32_t v = uint32_t{bytes[full]} << 16 | (rest == 2 ? uint32_t{bytes[full + 1]} << 8 : 0);
+    out[o++] = kAlphabet[(v >> 18) & 63];
+    out[o++] = kAlphabet[(v >> 12) & 63];
+    out[o++] = rest == 2 ? kAlphabet[(v >> 6) & 63] : '=';
+    out[o++] = '=';
+  }
+}
+
+std::string Base64Encode(absl::Span<const uint8_t> bytes) {
+  std::string out(Base64EncodedSize(bytes.size()), '\0');
+  Base64EncodeTo(bytes, absl::MakeSpan(reinterpret_cast<uint8_t*>(out.data()), out.size()));
+  return out;
+}
+
+absl::StatusOr<std::string> Base64Decode(std::string_view text, size_t max_decoded) {
+  if (sodium_init() < 0) return absl::InternalError("libsodium failed to initialize");
+  size_t cap = MaxDecoded(text.size());
+  if (cap > max_decoded + 2) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("base64 input decodes to more than ", max_decoded, " bytes"));
+  }
+  std::string out(cap, '\0');
+  absl::StatusOr<size_t> n =
+      DecodeInto(text.data(), text.size(), reinterpret_cast<uint8_t*>(out.data()), out.size());
+  if (!n.ok()) return n.status();
+  if (*n > max_decoded) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("base64 input decodes to more than ", max_decoded, " bytes"));
+  }
+  out.resize(*n);
+  return out;
+}
+
+absl::StatusOr<SecretBytes> Base64DecodeSecret(absl::Span<const uint8_t> text, size_t max_decoded) {
+  if (sodium_init() < 0) return absl::InternalError("libsodium failed to initialize");
+  size_t cap = MaxDecoded(text.size());
+  if (cap > max_decoded + 2) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("base64 input decodes to more than ", max_decoded, " bytes"));
+  }
+  absl::StatusOr<SecretBytes> scratch = SecretBytes::New(cap);
+  if (!scratch.ok()) return scratch.status();
+  absl::StatusOr<size_t> n = DecodeInto(reinterpret_cast<const char*>(text.data()), text.size(),
+                                        scratch->mutable_data(), scratch->size());
+  if (!n.ok()) return n.status();
+  if (*n > max_decoded) return absl::InvalidArgumentError("base64 secret too long");
+  if (*n == scratch->size()) return scratch;
+  return SecretBytes::CopyFrom(scratch->span().subspan(0, *n));  // scratch is wiped on return
+}
+
+std::string HexEncode(absl::Span<const uint8_t> bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(bytes.size() * 2, '\0');
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    out[2 * i] = kDigits[bytes[i] >> 4];
+    out[2 * i + 1] = kDigits[bytes[i] & 15];
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> HexDecode(std::string_view hex) {
+  if (hex.size() % 2 != 0) return absl::InvalidArgumentError("odd-length hex");
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out(hex.size() / 2, '\0');
+  for (size_t i = 0; i < out.size(); ++i) {
+    int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return absl::InvalidArgumentError("invalid hex digit");
+    out[i] = static_cast<char>(hi << 4 | lo);
+  }
+  return out;
+}
+
+}  // namespace internal
+}  // namespace kms_envelope

@@ -1,0 +1,52 @@
+// HMAC and HKDF (RFC 5869) over SHA-256, plus HMAC-SHA1 for the KMS V1 request signature.
+//
+//   uint8_t okm[64];
+//   KMS_RETURN_IF_ERROR(HkdfSha256(ikm, salt, info, absl::MakeSpan(okm)));
+//
+// libsodium 1.0.18 has no HKDF, so it is built here on crypto_auth_hmacsha256 (checked against
+// the Wycheproof HKDF-SHA256 vectors). HMAC-SHA1 comes from OpenSSL (libsodium has no SHA-1).
+// All intermediates (PRK, T(i)) are wiped. Thread safe (no shared state).
+#ifndef KMS_ENVELOPE_INTERNAL_HKDF_H_
+#define KMS_ENVELOPE_INTERNAL_HKDF_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/types/span.h"
+
+namespace kms_envelope {
+namespace internal {
+
+inline constexpr size_t kSha256Size = 32;
+inline constexpr size_t kSha1Size = 20;
+inline constexpr size_t kHkdfSha256MaxOutput = 255 * kSha256Size;
+
+// out = HKDF-SHA256(ikm, salt, info) of out.size() bytes; 0 < out.size() <= 8160.
+// An empty salt means a string of 32 zero bytes, as RFC 5869 specifies.
+[[nodiscard]] absl::Status HkdfSha256(absl::Span<const uint8_t> ikm,
+                                      absl::Span<const uint8_t> salt,
+                                      absl::Span<const uint8_t> info, absl::Span<uint8_t> out);
+
+// out (32 bytes) = HMAC-SHA256(key, message). Any key length.
+[[nodiscard]] absl::Status HmacSha256(absl::Span<const uint8_t> key,
+                                      absl::Span<const uint8_t> message, absl::Span<uint8_t> out);
+
+// out (20 bytes) = HMAC-SHA1(key, message). Only for the KMS V1 signature (a protocol
+// requirement); never use it for anything else.
+[[nodiscard]] absl::Status HmacSha1(absl::Span<const uint8_t> key,
+                                    absl::Span<const uint8_t> message, absl::Span<uint8_t> out);
+
+// out (32 bytes) = SHA-256(message).
+// out.size() must be 32.
+void Sha256(absl::Span<const uint8_t> message, absl::Span<uint8_t> out);
+
+inline absl::Span<const uint8_t> AsBytes(std::string_view s) {
+  return absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+}
+
+}  // namespace internal
+}  // namespace kms_envelope
+
+#endif  // KMS_ENVELOPE_INTERNAL_HKDF_H_

@@ -1,0 +1,137 @@
+#include "kms_envelope/secret_bytes.h"
+
+#include <sodium.h>
+
+#include <atomic>
+#include <cstring>
+#include <mutex>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace kms_envelope {
+namespace {
+
+std::atomic<SecretBytes::ReleaseObserver> g_release_observer{nullptr};
+
+// A pool of kPooledSlotSize-byte slots carved from sodium_malloc'd (locked, guard-paged) chunks.
+// Chunks are never returned to the system: the pool only grows to the peak number of live
+// small secrets. Freed slots are wiped before they go back on the free list.
+class LockedSlotPool {
+ public:
+  static constexpr size_t kSlotsPerChunk = 1024;
+
+  static LockedSlotPool& Get() {
+    static LockedSlotPool* pool = new LockedSlotPool();  // never destroyed: secrets may outlive statics
+    return *pool;
+  }
+
+  uint8_t* Allocate() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (free_.empty() && !Grow()) return nullptr;
+    uint8_t* slot = free_.back();
+    free_.pop_back();
+    return slot;
+  }
+
+  void Release(uint8_t* slot) {
+    std::lock_guard<std::mutex> lock(mu_);
+    free_.push_back(slot);
+  }
+
+ private:
+  bool Grow() {
+    if (sodium_init() < 0) return false;
+    void* chunk = sodium_malloc(kSlotsPerChunk * SecretBytes::kPooledSlotSize);
+    if (chunk == nullptr) return false;
+    sodium_memzero(chunk, kSlotsPerChunk * SecretBytes::kPooledSlotSize);
+    free_.reserve(free_.size() + kSlotsPerChunk);
+    auto* base = static_cast<uint8_t*>(chunk);
+    for (size_t i = kSlotsPerChunk; i-- > 0;) free_.push_back(base + i * SecretBytes::kPooledSlotSize);
+    return true;
+  }
+
+  std::mutex mu_;
+  std::vector<uint8_t*> free_;
+};
+
+}  // namespace
+
+void SecretBytes::SetReleaseObserverForTesting(ReleaseObserver observer) {
+  g_release_observer.store(observer);
+}
+
+absl::StatusOr<SecretBytes> SecretBytes::New(size_t size) {
+  if (size > kMaxSize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("secret of ", size, " bytes exceeds the maximum of ", kMaxSize));
+  }
+  if (size == 0) return SecretBytes();
+  if (size <= kPooledSlotSize) {
+    uint8_t* slot = LockedSlotPool::Get().Allocate();
+    if (slot == nullptr) return absl::ResourceExhaustedError("cannot allocate locked memory");
+    return SecretBytes(slot, size, /*pooled=*/true);
+  }
+  if (sodium_init() < 0) return absl::InternalError("libsodium failed to initialize");
+  void* p = sodium_malloc(size);
+  if (p == nullptr) return absl::ResourceExhaustedError("cannot allocate locked memory");
+  sodium_memzero(p, size);
+  return SecretBytes(static_cast<uint8_t*>(p), size, /*pooled=*/false);
+}
+
+absl::StatusOr<SecretBytes> SecretBytes::CopyFrom(absl::Span<const uint8_t> bytes) {
+  absl::StatusOr<SecretBytes> secret = New(bytes.size());
+  if (secret.ok() && !bytes.empty()) std::memcpy(secret->data_, bytes.data(), bytes.size());
+  return secret;
+}
+
+SecretBytes::~SecretBytes() { Clear(); }
+
+SecretBytes::SecretBytes(SecretBytes&& other) noexcept
+    : data_(other.data_), size_(other.size_), pooled_(other.pooled_) {
+  // Ownership moves; the source no longer refers to the storage (nothing left to wipe there).
+  other.data_ = nullptr;
+  other.size_ = 0;
+  other.pooled_ = false;
+}
+
+SecretBytes& SecretBytes::operator=(SecretBytes&& other) noexcept {
+  if (this != &other) {
+    Clear();
+    data_ = other.data_;
+    size_ = other.size_;
+    pooled_ = other.pooled_;
+    other.data_ = nullptr;
+    other.size_ = 0;
+    other.pooled_ = false;
+  }
+  return *this;
+}
+
+void SecretBytes::Clear() {
+  if (data_ == nullptr) return;
+  size_t wiped = pooled_ ? kPooledSlotSize : size_;
+  sodium_memzero(data_, wiped);
+  if (ReleaseObserver observer = g_release_observer.load()) observer(data_, wiped);
+  if (pooled_) {
+    LockedSlotPool::Get().Release(data_);
+  } else {
+    sodium_free(data_);  // sodium_free wipes again and unlocks
+  }
+  data_ = nullptr;
+  size_ = 0;
+  pooled_ = false;
+}
+
+bool SecretBytes::ConstantTimeEquals(const SecretBytes& other) const {
+  return ConstantTimeEquals(other.span());
+}
+
+bool SecretBytes::ConstantTimeEquals(absl::Span<const uint8_t> other) const {
+  if (other.size() != size_) return false;
+  if (size_ == 0) return true;
+  return sodium_memcmp(data_, other.data(), size_) == 0;
+}
+
+}  // namespace kms_envelope

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages kms_envelope builds and tests with. Idempotent: installs only
+# what is missing. Run as root (or with sudo available).
+set -euo pipefail
+
+PACKAGES=(
+  bazel-bootstrap          # the build (Bazel 4.2, offline)
+  g++ clang libclang-rt-14-dev   # compilers; clang for sanitizers and libFuzzer
+  libsodium-dev            # AEAD, HMAC, secure memory
+  libssl-dev               # OpenSSL libcrypto: fast AES-256-GCM bulk path, HMAC-SHA1 (KMS V1)
+  libabsl-dev              # absl::Status/StatusOr, strings, synchronization
+  libfmt-dev               # formatting in the CLI
+  libgtest-dev libgmock-dev  # tests
+  libbenchmark-dev         # benchmarks
+  nlohmann-json3-dev       # JSON (API responses, store metadata, EncryptionContext)
+  libcli11-dev             # CLI parsing
+  libcpp-httplib-dev       # KMS-compatible HTTP server
+  libcurl4-openssl-dev     # HTTP client of RemoteKeyProvider
+  librocksdb-dev           # RocksDB encryption-at-rest integration
+  python3 gnuplot-nox      # docs/performance.md chart
+  ca-certificates
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  echo "setup: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "setup: all packages present"
+fi
