@@ -7,5 +7,5 @@ PREFIX="${PREFIX:-/usr/local}"
 bazel build -c opt --jobs="${KMS_JOBS:-2}" //:kms-envelope >&2
 SUDO=""
 if [ ! -w "$PREFIX/bin" ] && [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-$SUDO install -m 0755 bazel-bin/kms_envelope/cli/kms-envelope "$PREFIX/bin/kms-envelope"
+$SUDO install -m 0755 build/bin/kms_envelope/cli/kms-envelope "$PREFIX/bin/kms-envelope"
 echo "installed $PREFIX/bin/kms-envelope" >&2

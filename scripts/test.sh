@@ -1,10 +1,34 @@
 #!/usr/bin/env bash
-# The whole test suite: every test target, then the sanitizer run of the same suite.
-# Usage: scripts/test.sh            (all tests, then ASan+UBSan)
-#        KMS_SKIP_SANITIZERS=1 scripts/test.sh
+# The whole test suite.
+#   scripts/test.sh                   every test target (gcc, fastbuild)
+#   KMS_SANITIZERS=1 scripts/test.sh  then the same suite under ASan+UBSan (clang) and the
+#                                     tests tagged "concurrency" under TSan
+# Ends with "N passed, N failed" counting individual test cases over all phases.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 JOBS="${KMS_JOBS:-2}"
+mkdir -p build
+rm -f build/phase-*.txt
 status=0
-bazel test --jobs="$JOBS" //... || status=$?
+
+phase() {  # phase <name> <output_base or ""> <bazel test args...>
+  local name=$1 base=$2; shift 2
+  local startup=()
+  [ -n "$base" ] && startup=(--output_base="$base")
+  echo "== phase $name: bazel ${startup[*]} test $*"
+  bazel "${startup[@]}" test --jobs="$JOBS" --test_summary=short "$@" 2>&1 | tee "build/phase-$name.log"
+  local rc=${PIPESTATUS[0]}
+  [ "$rc" -ne 0 ] && status=$rc
+  local logs
+  logs=$(bazel "${startup[@]}" info "${@:1:0}" bazel-testlogs 2>/dev/null)
+  python3 scripts/count_tests.py "build/phase-$name.log" "$logs" | tee "build/phase-$name.txt"
+}
+
+phase main "" //...
+if [ "${KMS_SANITIZERS:-0}" = "1" ]; then
+  phase asan "$HOME/.cache/bazel_kms_asan" --config=asan //...
+  phase tsan "$HOME/.cache/bazel_kms_tsan" --config=tsan --test_tag_filters=concurrency //...
+fi
+
+cat build/phase-*.txt | awk '{p+=$1; f+=$3} END {printf "%d passed, %d failed\n", p, f}'
 exit $status
