@@ -1,0 +1,402 @@
+#include "kms_envelope/envelope/envelope.h"
+
+#include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "kms_envelope/internal/encoding.h"
+#include "kms_envelope/internal/random.h"
+#include "kms_envelope/internal/status_macros.h"
+#include "kms_envelope/internal/strings.h"
+#include "kms_envelope/kms_error.h"
+
+namespace kms_envelope {
+namespace envelope {
+namespace {
+
+using internal::Av;
+
+absl::Status AuthFailed(std::string_view what) {
+  return KmsError(kms_code::kInvalidCiphertext, what);
+}
+
+absl::Span<const uint8_t> Bytes(const std::string& s) { return internal::Bytes(s); }
+
+}  // namespace
+
+absl::Status SealFrame(const MessageKeys& keys, absl::Span<const uint8_t> message_id,
+                       uint64_t index, bool final_frame, absl::Span<const uint8_t> plaintext,
+                       absl::Span<uint8_t> out) {
+  if (index >= kMaxFrameCount) return absl::OutOfRangeError("too many frames for one message");
+  uint8_t nonce[internal::kXChaCha20NonceSize];
+  MakeNonce(keys, index + 1, absl::MakeSpan(nonce, keys.nonce_size));
+  uint8_t aad[kFrameAadSize];
+  MakeFrameAad(message_id, index, final_frame, absl::MakeSpan(aad));
+  return keys.payload.Seal(absl::MakeConstSpan(nonce, keys.nonce_size), absl::MakeConstSpan(aad),
+                           plaintext, out);
+}
+
+absl::Status OpenFrame(const MessageKeys& keys, absl::Span<const uint8_t> message_id,
+                       uint64_t index, bool final_frame, absl::Span<const uint8_t> ciphertext,
+                       absl::Span<uint8_t> out) {
+  if (index >= kMaxFrameCount) return AuthFailed("too many frames");
+  uint8_t nonce[internal::kXChaCha20NonceSize];
+  MakeNonce(keys, index + 1, absl::MakeSpan(nonce, keys.nonce_size));
+  uint8_t aad[kFrameAadSize];
+  MakeFrameAad(message_id, index, final_frame, absl::MakeSpan(aad));
+  absl::Status s = keys.payload.Open(absl::MakeConstSpan(nonce, keys.nonce_size),
+                                     absl::MakeConstSpan(aad), ciphertext, out);
+  if (!s.ok()) {
+    return AuthFailed(absl::StrCat("frame ", index, " failed authentication"));
+  }
+  return absl::OkStatus();
+}
+
+Envelope::Envelope(EnvelopeOptions options) : options_(std::move(options)) {}
+Envelope::~Envelope() = default;
+
+absl::StatusOr<std::unique_ptr<Envelope>> Envelope::New(EnvelopeOptions options) {
+  if (!IsKnownSuite(static_cast<uint8_t>(options.suite))) {
+    return KmsError(kms_code::kInvalidParameter, "unknown suite");
+  }
+  if (options.frame_size < kMinFrameSize || options.frame_size > kMaxFrameSize) {
+    return KmsError(kms_code::kInvalidParameter,
+                    absl::StrCat("frame size ", options.frame_size, " outside ", kMinFrameSize,
+                                 "..", kMaxFrameSize));
+  }
+  static_assert(kMaxFrameSize <= internal::kAesGcmMaxMessageSize, "frame exceeds GCM limit");
+  if (1 + options.additional.size() > kMaxWrappedKeys) {
+    return KmsError(kms_code::kInvalidParameter,
+                    absl::StrCat("at most ", kMaxWrappedKeys, " wrapping keys"));
+  }
+  if (options.primary.provider == nullptr && !options.additional.empty()) {
+    return KmsError(kms_code::kInvalidParameter, "additional keys need a primary key");
+  }
+  if (options.primary.provider != nullptr && options.primary.key_id.empty()) {
+    return KmsError(kms_code::kMissingParameter, "the primary wrapping key needs a key id");
+  }
+  for (const WrappingKey& k : options.additional) {
+    if (k.provider == nullptr || k.key_id.empty()) {
+      return KmsError(kms_code::kMissingParameter, "an additional key needs a provider and key id");
+    }
+  }
+  for (const auto& p : options.decrypt_providers) {
+    if (p == nullptr) return KmsError(kms_code::kInvalidParameter, "null decrypt provider");
+  }
+  if (options.max_blob_size_for_sizing == 0 ||
+      options.max_blob_size_for_sizing > kMaxWrappedBlobSize) {
+    return KmsError(kms_code::kInvalidParameter, "max_blob_size_for_sizing out of range");
+  }
+  auto env = std::unique_ptr<Envelope>(new Envelope(std::move(options)));
+  auto add = [&](const std::shared_ptr<KeyProvider>& p) {
+    if (p == nullptr) return;
+    for (const auto& q : env->open_providers_) {
+      if (q.get() == p.get()) return;
+    }
+    env->open_providers_.push_back(p);
+  };
+  add(env->options_.primary.provider);
+  for (const auto& k : env->options_.additional) add(k.provider);
+  for (const auto& p : env->options_.decrypt_providers) add(p);
+  if (env->open_providers_.empty()) {
+    return KmsError(kms_code::kMissingParameter, "an envelope needs at least one provider");
+  }
+  return env;
+}
+
+void Envelope::Audit(std::string_view operation, std::string_view kms_operation,
+                     std::string_view provider_id, std::string_view key_id,
+                     std::string_view key_version_id, std::string_view request_id,
+                     bool from_cache, bool ok, absl::Span<const uint8_t> message_id) const {
+  if (!options_.audit_hook) return;
+  std::string id_hex = internal::HexEncode(message_id);
+  AuditEvent event;
+  event.operation = operation;
+  event.kms_operation = kms_operation;
+  event.provider_id = provider_id;
+  event.key_id = key_id;
+  event.key_version_id = key_version_id;
+  event.request_id = request_id;
+  event.from_cache = from_cache;
+  event.ok = ok;
+  event.message_id_hex = id_hex;
+  options_.audit_hook(event);
+}
+
+absl::Status Envelope::CheckContextForSeal(const EncryptionContext& context) const {
+  if (!context.Contains(options_.required_context)) {
+    return KmsError(kms_code::kInvalidParameter,
+                    "encryption context lacks a pair the envelope requires");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Envelope::CheckHeaderPolicy(const MessageHeader& header,
+                                         const EncryptionContext* expected) const {
+  if (expected != nullptr && header.context != *expected) {
+    return AuthFailed("encryption context does not match the message's");
+  }
+  if (!header.context.Contains(options_.required_context)) {
+    return KmsError(kms_code::kNoPermission,
+                    "message encryption context lacks a pair the envelope requires");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<MessageKeys> Envelope::NewMessage(const EncryptionContext& context,
+                                                 MessageHeader* header,
+                                                 std::string* header_bytes) const {
+  if (options_.primary.provider == nullptr) {
+    return KmsError(kms_code::kMissingParameter, "this envelope has no primary key to seal with");
+  }
+  KMS_RETURN_IF_ERROR(CheckContextForSeal(context));
+  header->suite = options_.suite;
+  header->frame_size = options_.frame_size;
+  internal::FillRandom(absl::MakeSpan(header->message_id));
+  header->context = context;
+  header->wrapped_keys.clear();
+
+  GenerateDataKeyRequest req;
+  req.key_id = options_.primary.key_id;
+  req.key_spec = "AES_256";
+  req.number_of_bytes = static_cast<int64_t>(kDataKeySize);
+  req.encryption_context = &context;
+  GenerateDataKeyResponse dk;
+  KeyProvider& primary = *options_.primary.provider;
+  absl::Status s = primary.GenerateDataKeyInto(req, &dk);
+  Audit("seal", "GenerateDataKey", primary.provider_id(), s.ok() ? dk.key_id : options_.primary.key_id,
+        s.ok() ? dk.key_version_id : "", dk.request_id, dk.from_cache, s.ok(), header->message_id);
+  KMS_RETURN_IF_ERROR(s);
+  if (dk.plaintext.size() != kDataKeySize) {
+    return absl::InternalError("provider returned a data key of the wrong size");
+  }
+  header->wrapped_keys.push_back(WrappedKey{std::string(primary.provider_id()), dk.key_id,
+                                            dk.key_version_id, dk.ciphertext_blob});
+  for (const WrappingKey& extra : options_.additional) {
+    EncryptRequest ereq;
+    ereq.key_id = extra.key_id;
+    ereq.plaintext = dk.plaintext.span();
+    ereq.encryption_context = &context;
+    absl::StatusOr<EncryptResponse> er = extra.provider->Encrypt(ereq);
+    Audit("seal", "Encrypt", extra.provider->provider_id(), er.ok() ? er->key_id : extra.key_id,
+          er.ok() ? er->key_version_id : "", er.ok() ? er->request_id : "", false, er.ok(),
+          header->message_id);
+    if (!er.ok()) return er.status();
+    header->wrapped_keys.push_back(WrappedKey{std::string(extra.provider->provider_id()),
+                                              er->key_id, er->key_version_id,
+                                              std::move(er->ciphertext_blob)});
+  }
+  KMS_ASSIGN_OR_RETURN(MessageKeys keys,
+                       DeriveMessageKeys(header->suite, dk.plaintext.span(), header->message_id));
+  dk.plaintext.Clear();  // the data key is not needed past this point
+  header->commitment = keys.commitment;
+  KMS_RETURN_IF_ERROR(ValidateHeader(*header));
+  *header_bytes = SerializeHeaderBody(*header);
+  KMS_RETURN_IF_ERROR(ComputeHeaderTag(keys, Bytes(*header_bytes), absl::MakeSpan(header->header_tag)));
+  header_bytes->append(reinterpret_cast<const char*>(header->header_tag.data()), kHeaderTagSize);
+  return keys;
+}
+
+absl::StatusOr<Envelope::Unwrapped> Envelope::UnwrapHeader(const ParsedHeader& parsed,
+                                                           absl::Span<const uint8_t> body,
+                                                           const EncryptionContext* expected,
+                                                           std::string_view operation,
+                                                           bool keep_data_key) const {
+  const MessageHeader& h = parsed.header;
+  KMS_RETURN_IF_ERROR(CheckHeaderPolicy(h, expected));
+  auto allowed = [&](const std::string& key_id) {
+    if (options_.allowed_key_ids.empty()) return true;
+    return std::find(options_.allowed_key_ids.begin(), options_.allowed_key_ids.end(), key_id) !=
+           options_.allowed_key_ids.end();
+  };
+  absl::Status last_error;
+  bool tried = false;
+  DecryptResponse resp;
+  for (size_t i = 0; i < h.wrapped_keys.size(); ++i) {
+    const WrappedKey& wk = h.wrapped_keys[i];
+    if (!allowed(wk.key_id)) continue;
+    for (const auto& provider : open_providers_) {
+      if (provider->provider_id() != wk.provider_id) continue;
+      tried = true;
+      DecryptRequest req;
+      req.ciphertext_blob = Bytes(wk.ciphertext_blob);
+      req.encryption_context = &h.context;
+      resp.key_id.clear();
+      resp.key_version_id.clear();
+      resp.request_id.clear();
+      resp.from_cache = false;
+      absl::Status s = provider->DecryptInto(req, &resp);
+      Audit(operation, "Decrypt", provider->provider_id(), s.ok() ? resp.key_id : wk.key_id,
+            s.ok() ? resp.key_version_id : "", resp.request_id, resp.from_cache, s.ok(),
+            h.message_id);
+      if (!s.ok()) {
+        last_error = s;
+        continue;
+      }
+      if (resp.key_id != wk.key_id) {
+        // The blob was made by a CMK other than the one the header names: the allow-list was
+        // checked against the header, so refuse it.
+        resp.plaintext.Clear();
+        return KmsError(kms_code::kNoPermission,
+                        "wrapped key was unwrapped by a CMK other than the one its header names");
+      }
+      absl::StatusOr<MessageKeys> keys = DeriveMessageKeys(h.suite, resp.plaintext.span(), h.message_id);
+      if (!keys.ok()) {
+        resp.plaintext.Clear();
+        return AuthFailed("unwrapped data key has the wrong size");
+      }
+      KMS_RETURN_IF_ERROR(VerifyHeader(*keys, parsed, body));
+      Unwrapped out{*std::move(keys), SecretBytes(), provider.get(), i};
+      if (keep_data_key) {
+        out.data_key = std::move(resp.plaintext);
+      } else {
+        resp.plaintext.Clear();
+      }
+      return out;
+    }
+  }
+  if (!tried) {
+    return KmsError(kms_code::kNoPermission,
+                    "no wrapped key in the message is both allowed and served by a configured provider");
+  }
+  return last_error;
+}
+
+// ---------------------------------------------------------------- in memory
+
+absl::StatusOr<std::string> Envelope::Seal(absl::Span<const uint8_t> plaintext,
+                                           const EncryptionContext& context) const {
+  if (!PlaintextSizeAllowed(plaintext.size(), options_.frame_size)) {
+    return KmsError(kms_code::kInvalidParameter, "plaintext too large for this frame size");
+  }
+  MessageHeader header;
+  std::string out;
+  KMS_ASSIGN_OR_RETURN(MessageKeys keys, NewMessage(context, &header, &out));
+  const size_t header_size = out.size();
+  out.resize(header_size + PayloadSize(plaintext.size(), options_.frame_size));
+  uint8_t* dst = reinterpret_cast<uint8_t*>(out.data()) + header_size;
+  const uint64_t frames = FrameCount(plaintext.size(), options_.frame_size);
+  const size_t f = options_.frame_size;
+  for (uint64_t i = 0; i < frames; ++i) {
+    const bool final_frame = i + 1 == frames;
+    const size_t n = final_frame ? plaintext.size() - i * f : f;
+    KMS_RETURN_IF_ERROR(SealFrame(keys, header.message_id, i, final_frame,
+                                  plaintext.subspan(i * f, n),
+                                  absl::MakeSpan(dst, n + kFrameTagSize)));
+    dst += n + kFrameTagSize;
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> Envelope::Seal(std::string_view plaintext,
+                                           const EncryptionContext& context) const {
+  return Seal(internal::Bytes(plaintext), context);
+}
+
+size_t Envelope::SealedSize(uint64_t plaintext_size, const EncryptionContext& context) const {
+  size_t header = kFixedPrefixSize + 4 + context.Canonical().size() + kCommitmentSize +
+                  kHeaderTagSize;
+  auto entry = [&](const WrappingKey& k) {
+    if (k.provider == nullptr) return size_t{0};
+    return 16 + k.provider->provider_id().size() + kMaxKeyIdSize + kMaxKeyVersionIdSize +
+           options_.max_blob_size_for_sizing;
+  };
+  header += entry(options_.primary);
+  for (const auto& k : options_.additional) header += entry(k);
+  return header + PayloadSize(plaintext_size, options_.frame_size);
+}
+
+absl::StatusOr<size_t> Envelope::SealInto(absl::Span<const uint8_t> plaintext,
+                                          const EncryptionContext& context,
+                                          absl::Span<uint8_t> out) const {
+  if (!PlaintextSizeAllowed(plaintext.size(), options_.frame_size)) {
+    return KmsError(kms_code::kInvalidParameter, "plaintext too large for this frame size");
+  }
+  const uint64_t payload = PayloadSize(plaintext.size(), options_.frame_size);
+  if (out.size() < payload) return absl::ResourceExhaustedError("output buffer too small");
+  MessageHeader header;
+  std::string header_bytes;
+  KMS_ASSIGN_OR_RETURN(MessageKeys keys, NewMessage(context, &header, &header_bytes));
+  if (out.size() < header_bytes.size() + payload) {
+    return absl::ResourceExhaustedError("output buffer too small for this header");
+  }
+  std::memcpy(out.data(), header_bytes.data(), header_bytes.size());
+  uint8_t* dst = out.data() + header_bytes.size();
+  const uint64_t frames = FrameCount(plaintext.size(), options_.frame_size);
+  const size_t f = options_.frame_size;
+  for (uint64_t i = 0; i < frames; ++i) {
+    const bool final_frame = i + 1 == frames;
+    const size_t n = final_frame ? plaintext.size() - i * f : f;
+    KMS_RETURN_IF_ERROR(SealFrame(keys, header.message_id, i, final_frame,
+                                  plaintext.subspan(i * f, n),
+                                  absl::MakeSpan(dst, n + kFrameTagSize)));
+    dst += n + kFrameTagSize;
+  }
+  return static_cast<size_t>(dst - out.data());
+}
+
+absl::StatusOr<uint64_t> Envelope::PlaintextSize(absl::Span<const uint8_t> sealed) {
+  absl::StatusOr<ParsedHeader> parsed = ParseHeader(sealed);
+  if (!parsed.ok()) {
+    if (absl::IsOutOfRange(parsed.status())) return AuthFailed("sealed message is truncated");
+    return parsed.status();
+  }
+  return PlaintextSizeForPayload(sealed.size() - parsed->header_size, parsed->header.frame_size);
+}
+
+absl::StatusOr<size_t> Envelope::OpenInto(absl::Span<const uint8_t> sealed,
+                                          const EncryptionContext& context,
+                                          absl::Span<uint8_t> out) const {
+  absl::StatusOr<ParsedHeader> parsed_or = ParseHeader(sealed);
+  if (!parsed_or.ok()) {
+    if (absl::IsOutOfRange(parsed_or.status())) return AuthFailed("sealed message is truncated");
+    return parsed_or.status();
+  }
+  const ParsedHeader& parsed = *parsed_or;
+  const uint32_t f = parsed.header.frame_size;
+  KMS_ASSIGN_OR_RETURN(uint64_t size,
+                       PlaintextSizeForPayload(sealed.size() - parsed.header_size, f));
+  if (out.size() < size) return absl::ResourceExhaustedError("output buffer too small");
+  KMS_ASSIGN_OR_RETURN(Unwrapped u, UnwrapHeader(parsed, sealed.first(parsed.body_size), &context,
+                                                 "open", false));
+  const uint64_t frames = FrameCount(size, f);
+  const uint8_t* src = sealed.data() + parsed.header_size;
+  for (uint64_t i = 0; i < frames; ++i) {
+    const bool final_frame = i + 1 == frames;
+    const size_t n = final_frame ? size - i * f : f;
+    absl::Status s = OpenFrame(u.keys, parsed.header.message_id, i, final_frame,
+                               absl::MakeConstSpan(src, n + kFrameTagSize),
+                               out.subspan(i * f, n));
+    if (!s.ok()) {
+      sodium_memzero(out.data(), size);
+      return s;
+    }
+    src += n + kFrameTagSize;
+  }
+  return static_cast<size_t>(size);
+}
+
+absl::StatusOr<std::string> Envelope::Open(absl::Span<const uint8_t> sealed,
+                                           const EncryptionContext& context) const {
+  KMS_ASSIGN_OR_RETURN(uint64_t size, PlaintextSize(sealed));
+  std::string out(size, '\0');
+  KMS_ASSIGN_OR_RETURN(size_t n, OpenInto(sealed, context,
+                                          absl::MakeSpan(reinterpret_cast<uint8_t*>(out.data()),
+                                                         out.size())));
+  out.resize(n);
+  return out;
+}
+
+absl::StatusOr<std::string> Envelope::Open(std::string_view sealed,
+                                           const EncryptionContext& context) const {
+  return Open(internal::Bytes(sealed), context);
+}
+
+}  // namespace envelope
+}  // namespace kms_envelope

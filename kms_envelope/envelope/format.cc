@@ -1,0 +1,329 @@
+#include "kms_envelope/envelope/format.h"
+
+#include <sodium.h>
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "kms_envelope/internal/encoding.h"
+#include "kms_envelope/internal/hkdf.h"
+#include "kms_envelope/internal/status_macros.h"
+#include "kms_envelope/internal/strings.h"
+#include "kms_envelope/kms_error.h"
+
+namespace kms_envelope {
+namespace envelope {
+namespace {
+
+using internal::LoadBigEndian32;
+using internal::StoreBigEndian32;
+using internal::StoreBigEndian64;
+
+constexpr std::string_view kPayloadKeyLabel = "kms-envelope/v1/payload-key";
+constexpr std::string_view kCommitmentLabel = "kms-envelope/v1/key-commitment";
+
+absl::Status Malformed(std::string_view what) {
+  return KmsError(kms_code::kInvalidCiphertext, absl::StrCat("malformed envelope header: ", internal::Av(what)));
+}
+
+absl::Status Truncated() {
+  return absl::OutOfRangeError("envelope header is truncated");
+}
+
+// A bounds-checked reader over the input. Every Take checks the remaining size first.
+class Reader {
+ public:
+  explicit Reader(absl::Span<const uint8_t> in) : in_(in) {}
+  size_t offset() const { return pos_; }
+  size_t remaining() const { return in_.size() - pos_; }
+  bool Take(size_t n, absl::Span<const uint8_t>* out) {
+    if (remaining() < n) return false;
+    *out = in_.subspan(pos_, n);
+    pos_ += n;
+    return true;
+  }
+  bool U8(uint8_t* v) {
+    if (remaining() < 1) return false;
+    *v = in_[pos_++];
+    return true;
+  }
+  bool U32(uint32_t* v) {
+    if (remaining() < 4) return false;
+    *v = LoadBigEndian32(in_.data() + pos_);
+    pos_ += 4;
+    return true;
+  }
+
+ private:
+  absl::Span<const uint8_t> in_;
+  size_t pos_ = 0;
+};
+
+// Reads a u32 length and the bytes it announces, rejecting lengths outside [min, max] before
+// looking at (or allocating for) the data.
+absl::Status ReadField(Reader& r, std::string_view name, uint32_t min, uint32_t max,
+                       absl::Span<const uint8_t>* out) {
+  uint32_t len;
+  if (!r.U32(&len)) return Truncated();
+  if (len < min || len > max) {
+    return Malformed(absl::StrCat(internal::Av(name), " length ", len, " outside ", min, "..", max));
+  }
+  if (!r.Take(len, out)) return Truncated();
+  return absl::OkStatus();
+}
+
+void PutU32(std::string& out, uint32_t v) {
+  uint8_t b[4];
+  StoreBigEndian32(v, b);
+  out.append(reinterpret_cast<const char*>(b), 4);
+}
+
+void PutField(std::string& out, std::string_view bytes) {
+  PutU32(out, static_cast<uint32_t>(bytes.size()));
+  out.append(bytes.data(), bytes.size());
+}
+
+absl::Status CheckLen(std::string_view name, size_t len, size_t min, size_t max) {
+  if (len < min || len > max) {
+    return KmsError(kms_code::kInvalidParameter,
+                    absl::StrCat(internal::Av(name), " length ", len, " outside ", min, "..", max));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+bool IsKnownSuite(uint8_t id) { return id == 1 || id == 2; }
+
+std::string_view SuiteName(Suite suite) {
+  return suite == Suite::kAes256GcmHkdfSha256Committing ? "aes-256-gcm" : "xchacha20-poly1305";
+}
+
+absl::StatusOr<Suite> SuiteFromName(std::string_view name) {
+  if (name == "aes-256-gcm") return Suite::kAes256GcmHkdfSha256Committing;
+  if (name == "xchacha20-poly1305") return Suite::kXChaCha20Poly1305HkdfSha256Committing;
+  return KmsError(kms_code::kInvalidParameter,
+                  absl::StrCat("unknown suite \"", internal::Av(name),
+                               "\" (aes-256-gcm | xchacha20-poly1305)"));
+}
+
+internal::AeadAlgorithm SuiteAlgorithm(Suite suite) {
+  return suite == Suite::kAes256GcmHkdfSha256Committing
+             ? internal::AeadAlgorithm::kAes256Gcm
+             : internal::AeadAlgorithm::kXChaCha20Poly1305;
+}
+
+absl::Status ValidateHeader(const MessageHeader& h) {
+  if (!IsKnownSuite(static_cast<uint8_t>(h.suite))) {
+    return KmsError(kms_code::kInvalidParameter, "unknown suite");
+  }
+  if (h.frame_size < kMinFrameSize || h.frame_size > kMaxFrameSize) {
+    return KmsError(kms_code::kInvalidParameter,
+                    absl::StrCat("frame size ", h.frame_size, " outside ", kMinFrameSize, "..",
+                                 kMaxFrameSize));
+  }
+  KMS_RETURN_IF_ERROR(CheckLen("wrapped key list", h.wrapped_keys.size(), 1, kMaxWrappedKeys));
+  for (const WrappedKey& k : h.wrapped_keys) {
+    KMS_RETURN_IF_ERROR(CheckLen("provider id", k.provider_id.size(), 1, kMaxProviderIdSize));
+    KMS_RETURN_IF_ERROR(CheckLen("key id", k.key_id.size(), 1, kMaxKeyIdSize));
+    KMS_RETURN_IF_ERROR(CheckLen("key version id", k.key_version_id.size(), 0, kMaxKeyVersionIdSize));
+    KMS_RETURN_IF_ERROR(CheckLen("CiphertextBlob", k.ciphertext_blob.size(), 1, kMaxWrappedBlobSize));
+  }
+  KMS_RETURN_IF_ERROR(CheckLen("encryption context", h.context.Canonical().size(), 2, kMaxContextSize));
+  return absl::OkStatus();
+}
+
+std::string SerializeHeaderBody(const MessageHeader& h) {
+  std::string out;
+  out.reserve(SerializedHeaderSize(h));
+  out.append(reinterpret_cast<const char*>(kMagic), 4);
+  out.push_back(static_cast<char>(kFormatVersion));
+  out.push_back(static_cast<char>(h.suite));
+  PutU32(out, h.frame_size);
+  out.append(reinterpret_cast<const char*>(h.message_id.data()), kMessageIdSize);
+  PutU32(out, static_cast<uint32_t>(h.wrapped_keys.size()));
+  for (const WrappedKey& k : h.wrapped_keys) {
+    PutField(out, k.provider_id);
+    PutField(out, k.key_id);
+    PutField(out, k.key_version_id);
+    PutField(out, k.ciphertext_blob);
+  }
+  PutField(out, internal::Chars(h.context.Canonical()));
+  out.append(reinterpret_cast<const char*>(h.commitment.data()), kCommitmentSize);
+  return out;
+}
+
+std::string SerializeHeader(const MessageHeader& h) {
+  std::string out = SerializeHeaderBody(h);
+  out.append(reinterpret_cast<const char*>(h.header_tag.data()), kHeaderTagSize);
+  return out;
+}
+
+size_t SerializedHeaderSize(const MessageHeader& h) {
+  size_t n = kFixedPrefixSize;
+  for (const WrappedKey& k : h.wrapped_keys) {
+    n += 16 + k.provider_id.size() + k.key_id.size() + k.key_version_id.size() +
+         k.ciphertext_blob.size();
+  }
+  return n + 4 + h.context.Canonical().size() + kCommitmentSize + kHeaderTagSize;
+}
+
+absl::StatusOr<ParsedHeader> ParseHeader(absl::Span<const uint8_t> input) {
+  Reader r(input);
+  absl::Span<const uint8_t> magic;
+  if (!r.Take(4, &magic)) {
+    // A prefix of the magic may still become a header; anything else is not one.
+    if (std::memcmp(input.data(), kMagic, input.size()) != 0) return Malformed("bad magic");
+    return Truncated();
+  }
+  if (std::memcmp(magic.data(), kMagic, 4) != 0) return Malformed("bad magic");
+  uint8_t version, suite;
+  if (!r.U8(&version)) return Truncated();
+  if (version != kFormatVersion) {
+    return Malformed(absl::StrCat("unsupported format version ", version));
+  }
+  if (!r.U8(&suite)) return Truncated();
+  if (!IsKnownSuite(suite)) return Malformed(absl::StrCat("unknown suite id ", suite));
+  ParsedHeader parsed;
+  MessageHeader& h = parsed.header;
+  h.suite = static_cast<Suite>(suite);
+  if (!r.U32(&h.frame_size)) return Truncated();
+  if (h.frame_size < kMinFrameSize || h.frame_size > kMaxFrameSize) {
+    return Malformed(absl::StrCat("frame size ", h.frame_size, " outside ", kMinFrameSize, "..",
+                                  kMaxFrameSize));
+  }
+  absl::Span<const uint8_t> id;
+  if (!r.Take(kMessageIdSize, &id)) return Truncated();
+  std::memcpy(h.message_id.data(), id.data(), kMessageIdSize);
+  uint32_t count;
+  if (!r.U32(&count)) return Truncated();
+  if (count < 1 || count > kMaxWrappedKeys) {
+    return Malformed(absl::StrCat("wrapped key count ", count, " outside 1..", kMaxWrappedKeys));
+  }
+  // Each entry needs at least 4 length fields plus 3 non-empty values: refuse a count the input
+  // cannot hold before reserving anything.
+  h.wrapped_keys.reserve(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    absl::Span<const uint8_t> provider, key, version_id, blob;
+    KMS_RETURN_IF_ERROR(ReadField(r, "provider id", 1, kMaxProviderIdSize, &provider));
+    KMS_RETURN_IF_ERROR(ReadField(r, "key id", 1, kMaxKeyIdSize, &key));
+    KMS_RETURN_IF_ERROR(ReadField(r, "key version id", 0, kMaxKeyVersionIdSize, &version_id));
+    KMS_RETURN_IF_ERROR(ReadField(r, "CiphertextBlob", 1, kMaxWrappedBlobSize, &blob));
+    WrappedKey k;
+    k.provider_id.assign(internal::Chars(provider));
+    k.key_id.assign(internal::Chars(key));
+    k.key_version_id.assign(internal::Chars(version_id));
+    k.ciphertext_blob.assign(internal::Chars(blob));
+    h.wrapped_keys.push_back(std::move(k));
+  }
+  absl::Span<const uint8_t> context;
+  KMS_RETURN_IF_ERROR(ReadField(r, "encryption context", 2, kMaxContextSize, &context));
+  auto ctx = EncryptionContext::FromCanonical(context);
+  if (!ctx.ok()) return Malformed("encryption context is not canonical");
+  h.context = *std::move(ctx);
+  absl::Span<const uint8_t> commitment, tag;
+  if (!r.Take(kCommitmentSize, &commitment)) return Truncated();
+  std::memcpy(h.commitment.data(), commitment.data(), kCommitmentSize);
+  parsed.body_size = r.offset();
+  if (!r.Take(kHeaderTagSize, &tag)) return Truncated();
+  std::memcpy(h.header_tag.data(), tag.data(), kHeaderTagSize);
+  parsed.header_size = r.offset();
+  return parsed;
+}
+
+uint64_t FrameCount(uint64_t plaintext_size, uint32_t frame_size) {
+  return plaintext_size / frame_size + 1;
+}
+
+uint64_t PayloadSize(uint64_t plaintext_size, uint32_t frame_size) {
+  return plaintext_size + FrameCount(plaintext_size, frame_size) * kFrameTagSize;
+}
+
+absl::StatusOr<uint64_t> PlaintextSizeForPayload(uint64_t payload_size, uint32_t frame_size) {
+  const uint64_t full = uint64_t{frame_size} + kFrameTagSize;
+  const uint64_t full_frames = payload_size / full;
+  const uint64_t rest = payload_size % full;
+  // The final frame is tag + 0..F-1 bytes; a remainder shorter than a tag cannot be one.
+  if (rest < kFrameTagSize) {
+    return KmsError(kms_code::kInvalidCiphertext, "sealed payload has an impossible length (truncated?)");
+  }
+  if (full_frames + 1 > kMaxFrameCount) {
+    return KmsError(kms_code::kInvalidCiphertext, "sealed payload has too many frames");
+  }
+  return full_frames * frame_size + (rest - kFrameTagSize);
+}
+
+bool PlaintextSizeAllowed(uint64_t plaintext_size, uint32_t frame_size) {
+  return FrameCount(plaintext_size, frame_size) <= kMaxFrameCount;
+}
+
+absl::StatusOr<MessageKeys> DeriveMessageKeys(Suite suite, absl::Span<const uint8_t> data_key,
+                                              absl::Span<const uint8_t> message_id) {
+  if (data_key.size() != kDataKeySize) {
+    return KmsError(kms_code::kInvalidCiphertext,
+                    absl::StrCat("data key must be ", kDataKeySize, " bytes"));
+  }
+  if (message_id.size() != kMessageIdSize) {
+    return absl::InvalidArgumentError("message id must be 32 bytes");
+  }
+  const uint8_t suite_byte = static_cast<uint8_t>(suite);
+  uint8_t info[64];
+  auto label_info = [&](std::string_view label) {
+    std::memcpy(info, label.data(), label.size());
+    info[label.size()] = suite_byte;
+    return absl::Span<const uint8_t>(info, label.size() + 1);
+  };
+  KMS_ASSIGN_OR_RETURN(SecretBytes payload_key, SecretBytes::New(kPayloadKeySize));
+  KMS_RETURN_IF_ERROR(internal::HkdfSha256(data_key, message_id, label_info(kPayloadKeyLabel),
+                                           payload_key.mutable_span()));
+  std::array<uint8_t, kCommitmentSize> commitment;
+  KMS_RETURN_IF_ERROR(internal::HkdfSha256(data_key, message_id, label_info(kCommitmentLabel),
+                                           absl::MakeSpan(commitment)));
+  KMS_ASSIGN_OR_RETURN(internal::AeadKey aead,
+                       internal::AeadKey::New(SuiteAlgorithm(suite), payload_key.span()));
+  payload_key.Clear();
+  MessageKeys keys{std::move(aead), commitment, {}, internal::AeadNonceSize(SuiteAlgorithm(suite))};
+  std::memcpy(keys.nonce_prefix.data(), message_id.data(), keys.nonce_size - 8);
+  return keys;
+}
+
+void MakeNonce(const MessageKeys& keys, uint64_t counter, absl::Span<uint8_t> out) {
+  const size_t prefix = keys.nonce_size - 8;
+  std::memcpy(out.data(), keys.nonce_prefix.data(), prefix);
+  StoreBigEndian64(counter, out.data() + prefix);
+}
+
+void MakeFrameAad(absl::Span<const uint8_t> message_id, uint64_t frame_index, bool final_frame,
+                  absl::Span<uint8_t> out) {
+  std::memcpy(out.data(), message_id.data(), kMessageIdSize);
+  StoreBigEndian64(frame_index, out.data() + kMessageIdSize);
+  out[kMessageIdSize + 8] = final_frame ? 1 : 0;
+}
+
+absl::Status ComputeHeaderTag(const MessageKeys& keys, absl::Span<const uint8_t> body,
+                              absl::Span<uint8_t> tag_out) {
+  uint8_t nonce[internal::kXChaCha20NonceSize];
+  MakeNonce(keys, 0, absl::MakeSpan(nonce, keys.nonce_size));
+  return keys.payload.Seal(absl::MakeConstSpan(nonce, keys.nonce_size), body, {}, tag_out);
+}
+
+absl::Status VerifyHeader(const MessageKeys& keys, const ParsedHeader& parsed,
+                          absl::Span<const uint8_t> body) {
+  // Key commitment first (constant time): a data key that is not the one this header was made
+  // for never reaches the AEAD.
+  if (sodium_memcmp(keys.commitment.data(), parsed.header.commitment.data(), kCommitmentSize) !=
+      0) {
+    return KmsError(kms_code::kInvalidCiphertext, "key commitment mismatch");
+  }
+  uint8_t nonce[internal::kXChaCha20NonceSize];
+  MakeNonce(keys, 0, absl::MakeSpan(nonce, keys.nonce_size));
+  uint8_t empty[1];
+  absl::Status s = keys.payload.Open(absl::MakeConstSpan(nonce, keys.nonce_size), body,
+                                     absl::MakeConstSpan(parsed.header.header_tag),
+                                     absl::Span<uint8_t>(empty, 0));
+  if (!s.ok()) return KmsError(kms_code::kInvalidCiphertext, "header authentication failed");
+  return absl::OkStatus();
+}
+
+}  // namespace envelope
+}  // namespace kms_envelope
