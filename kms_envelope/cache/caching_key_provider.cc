@@ -1,0 +1,496 @@
+#include "kms_envelope/cache/caching_key_provider.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstring>
+#include <list>
+#include <mutex>
+#include <string>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "kms_envelope/internal/random.h"
+#include "kms_envelope/kms_error.h"
+
+namespace kms_envelope {
+namespace cache {
+namespace {
+
+using TimePoint = std::chrono::steady_clock::time_point;
+
+// A keyed BLAKE2b-256 digest of a cache key (never the key material itself).
+using Digest = std::array<uint8_t, crypto_generichash_blake2b_BYTES>;
+
+struct DigestHash {
+  // The digest is already a keyed pseudo-random value: its first bytes are a good hash.
+  size_t operator()(const Digest& d) const {
+    size_t h;
+    std::memcpy(&h, d.data(), sizeof(h));
+    return h;
+  }
+};
+
+struct DigestEq {
+  bool operator()(const Digest& a, const Digest& b) const {
+    return sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+  }
+};
+
+class SteadyClock final : public Clock {
+ public:
+  TimePoint Now() const override { return std::chrono::steady_clock::now(); }
+};
+
+// Builds a digest over length-prefixed fields (so ("ab","c") and ("a","bc") differ).
+class DigestBuilder {
+ public:
+  DigestBuilder(const SecretBytes& key, uint8_t domain) {
+    crypto_generichash_blake2b_init(&state_, key.data(), key.size(), crypto_generichash_blake2b_BYTES);
+    crypto_generichash_blake2b_update(&state_, &domain, 1);
+  }
+  ~DigestBuilder() { sodium_memzero(&state_, sizeof(state_)); }
+
+  void Add(const void* data, size_t size) {
+    uint8_t len[8];
+    uint64_t n = size;
+    for (int i = 7; i >= 0; --i) {
+      len[i] = static_cast<uint8_t>(n);
+      n >>= 8;
+    }
+    crypto_generichash_blake2b_update(&state_, len, sizeof(len));
+    if (size > 0) {
+      crypto_generichash_blake2b_update(&state_, static_cast<const uint8_t*>(data), size);
+    }
+  }
+  void Add(std::string_view s) { Add(s.data(), s.size()); }
+  void Add(absl::Span<const uint8_t> s) { Add(s.data(), s.size()); }
+  void AddU64(uint64_t v) { Add(&v, sizeof(v)); }
+
+  Digest Finish() {
+    Digest out;
+    crypto_generichash_blake2b_final(&state_, out.data(), out.size());
+    return out;
+  }
+
+ private:
+  crypto_generichash_blake2b_state state_;
+};
+
+bool IsRetryable(const absl::Status& status) {
+  std::string code = GetKmsErrorCode(status);
+  if (code == kms_code::kThrottling || code == kms_code::kRejectedThrottling ||
+      code == kms_code::kServiceUnavailableTemporary || code == kms_code::kInternalFailure) {
+    return true;
+  }
+  switch (status.code()) {
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kResourceExhausted:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Copies a secret into `out`, reusing its storage when the size matches (no allocation).
+absl::Status CopySecret(const SecretBytes& from, SecretBytes* out) {
+  if (out->size() == from.size() && !from.empty()) {
+    std::memcpy(out->mutable_data(), from.data(), from.size());
+    return absl::OkStatus();
+  }
+  absl::StatusOr<SecretBytes> copy = SecretBytes::CopyFrom(from.span());
+  if (!copy.ok()) return copy.status();
+  *out = *std::move(copy);
+  return absl::OkStatus();
+}
+
+struct EncryptEntry {
+  Digest digest;
+  std::string key_id;
+  std::string key_version_id;
+  std::string ciphertext_blob;
+  std::string request_id;
+  SecretBytes plaintext;
+  TimePoint created;
+  uint64_t messages = 0;
+  uint64_t bytes = 0;
+};
+
+struct DecryptEntry {
+  Digest digest;
+  std::string key_id;
+  std::string key_version_id;
+  std::string request_id;
+  SecretBytes plaintext;
+  TimePoint created;
+};
+
+// One provider call in progress; callers that miss on the same digest wait for it.
+struct Flight {
+  std::condition_variable done_cv;
+  bool done = false;
+  absl::Status status;
+};
+
+struct NegativeEntry {
+  absl::Status status;
+  TimePoint expires;
+};
+
+// One side of the cache: LRU list of entries (front = most recently used) with an index,
+// the calls in flight and the remembered retryable errors.
+template <typename Entry>
+struct Side {
+  using List = std::list<Entry>;
+  List lru;
+  absl::flat_hash_map<Digest, typename List::iterator, DigestHash, DigestEq> index;
+  absl::flat_hash_map<Digest, std::shared_ptr<Flight>, DigestHash, DigestEq> flights;
+  absl::flat_hash_map<Digest, NegativeEntry, DigestHash, DigestEq> negatives;
+
+  void Erase(typename decltype(index)::iterator it) {
+    lru.erase(it->second);  // the entry's SecretBytes wipes the key
+    index.erase(it);
+  }
+
+  // Inserts (replacing an entry with the same digest), evicting the least recently used entry
+  // when full. Returns the number of evictions.
+  uint64_t Insert(Entry entry, size_t capacity) {
+    auto existing = index.find(entry.digest);
+    if (existing != index.end()) Erase(existing);
+    uint64_t evicted = 0;
+    while (lru.size() >= capacity && !lru.empty()) {
+      index.erase(lru.back().digest);
+      lru.pop_back();
+      ++evicted;
+    }
+    lru.push_front(std::move(entry));
+    index.emplace(lru.front().digest, lru.begin());
+    return evicted;
+  }
+
+  // A remembered error for `d` that has not expired, else null (expired ones are dropped).
+  const NegativeEntry* FindNegative(const Digest& d, TimePoint now) {
+    if (negatives.empty()) return nullptr;
+    auto it = negatives.find(d);
+    if (it == negatives.end()) return nullptr;
+    if (now < it->second.expires) return &it->second;
+    negatives.erase(it);
+    return nullptr;
+  }
+
+  void Remember(const Digest& d, const absl::Status& status, TimePoint expires, size_t capacity) {
+    if (negatives.size() >= capacity) negatives.clear();  // bounded; errors are cheap to relearn
+    negatives[d] = NegativeEntry{status, expires};
+  }
+
+  void Clear() {
+    index.clear();
+    lru.clear();
+    negatives.clear();
+  }
+};
+
+}  // namespace
+
+const Clock* Clock::Steady() {
+  static const SteadyClock* clock = new SteadyClock();
+  return clock;
+}
+
+struct CachingKeyProvider::State {
+  SecretBytes digest_key;  // per-instance BLAKE2b key
+  mutable std::mutex mu;
+  Side<EncryptEntry> encrypt;
+  Side<DecryptEntry> decrypt;
+  CacheStats stats;
+};
+
+absl::StatusOr<std::unique_ptr<CachingKeyProvider>> CachingKeyProvider::New(
+    std::unique_ptr<KeyProvider> provider, Options options) {
+  KeyProvider* raw = provider.get();
+  absl::StatusOr<std::unique_ptr<CachingKeyProvider>> cache = NewBorrowing(raw, options);
+  if (cache.ok()) (*cache)->owned_ = std::move(provider);
+  return cache;
+}
+
+absl::StatusOr<std::unique_ptr<CachingKeyProvider>> CachingKeyProvider::NewBorrowing(
+    KeyProvider* provider, Options options) {
+  if (provider == nullptr) return absl::InvalidArgumentError("CachingKeyProvider needs a provider");
+  CacheLimits limits = options.limits;
+  if (limits.max_age.count() <= 0 || limits.decrypt_max_age.count() <= 0) {
+    return absl::InvalidArgumentError("cache max_age and decrypt_max_age must be positive");
+  }
+  if (limits.max_messages == 0 || limits.max_bytes == 0) {
+    return absl::InvalidArgumentError("cache max_messages and max_bytes must be positive");
+  }
+  if (limits.capacity == 0 || limits.capacity > kMaxCapacity) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cache capacity must be 1..", kMaxCapacity, ", got ", limits.capacity));
+  }
+  if (limits.negative_ttl.count() < 0) {
+    return absl::InvalidArgumentError("cache negative_ttl must not be negative");
+  }
+  limits.max_messages = std::min(limits.max_messages, kMaxMessagesPerDataKey);
+  limits.max_bytes = std::min(limits.max_bytes, kMaxBytesPerDataKey);
+  if (sodium_init() < 0) return absl::InternalError("libsodium failed to initialize");
+  const Clock* clock = options.clock != nullptr ? options.clock : Clock::Steady();
+  std::unique_ptr<CachingKeyProvider> cache(
+      new CachingKeyProvider(nullptr, provider, limits, clock));
+  absl::StatusOr<SecretBytes> key = SecretBytes::New(crypto_generichash_blake2b_KEYBYTES);
+  if (!key.ok()) return key.status();
+  internal::FillRandomFromKernel(key->mutable_span());
+  cache->state_->digest_key = *std::move(key);
+  return cache;
+}
+
+CachingKeyProvider::CachingKeyProvider(std::unique_ptr<KeyProvider> owned, KeyProvider* provider,
+                                       CacheLimits limits, const Clock* clock)
+    : owned_(std::move(owned)),
+      provider_(provider),
+      limits_(limits),
+      clock_(clock),
+      state_(std::make_unique<State>()) {}
+
+CachingKeyProvider::~CachingKeyProvider() = default;
+
+std::string_view CachingKeyProvider::provider_id() const { return provider_->provider_id(); }
+
+absl::Status CachingKeyProvider::GenerateDataKeyInto(const GenerateDataKeyRequest& request,
+                                                     GenerateDataKeyResponse* response) {
+  return GenerateDataKeyForMessage(request, DataKeyUsage{}, response);
+}
+
+absl::Status CachingKeyProvider::GenerateDataKeyForMessage(const GenerateDataKeyRequest& request,
+                                                           const DataKeyUsage& usage,
+                                                           GenerateDataKeyResponse* response) {
+  if (response == nullptr) return absl::InvalidArgumentError("response must not be null");
+  if (usage.messages == 0) {
+    return absl::InvalidArgumentError("DataKeyUsage.messages must be at least 1");
+  }
+  absl::StatusOr<size_t> key_size = ResolveDataKeySize(request.key_spec, request.number_of_bytes);
+  if (!key_size.ok()) return key_size.status();
+  State& st = *state_;
+
+  // Usage that no entry could ever serve: a fresh key that is not cached.
+  if (usage.messages > limits_.max_messages || usage.bytes > limits_.max_bytes) {
+    {
+      std::lock_guard<std::mutex> lock(st.mu);
+      ++st.stats.generate_requests;
+      ++st.stats.provider_generate_calls;
+    }
+    absl::Status s = provider_->GenerateDataKeyInto(request, response);
+    if (s.ok()) response->from_cache = false;
+    return s;
+  }
+
+  const EncryptionContext& context =
+      request.encryption_context != nullptr ? *request.encryption_context : EncryptionContext::Empty();
+  DigestBuilder builder(st.digest_key, 'E');
+  builder.Add(provider_->provider_id());
+  builder.Add(request.key_id);
+  builder.AddU64(*key_size);
+  builder.Add(usage.partition);
+  builder.Add(context.Canonical());
+  const Digest digest = builder.Finish();
+
+  std::unique_lock<std::mutex> lock(st.mu);
+  ++st.stats.generate_requests;
+  TimePoint now;
+  for (;;) {
+    now = clock_->Now();
+    if (const NegativeEntry* negative = st.encrypt.FindNegative(digest, now)) {
+      ++st.stats.negative_hits;
+      return negative->status;
+    }
+    auto it = st.encrypt.index.find(digest);
+    if (it != st.encrypt.index.end()) {
+      EncryptEntry& e = *it->second;
+      const bool fresh = now - e.created < limits_.max_age;
+      if (fresh && e.messages + usage.messages <= limits_.max_messages &&
+          usage.bytes <= limits_.max_bytes - e.bytes) {
+        absl::Status copied = CopySecret(e.plaintext, &response->plaintext);
+        if (!copied.ok()) return copied;
+        e.messages += usage.messages;
+        e.bytes += usage.bytes;
+        st.encrypt.lru.splice(st.encrypt.lru.begin(), st.encrypt.lru, it->second);
+        response->key_id.assign(e.key_id);
+        response->key_version_id.assign(e.key_version_id);
+        response->ciphertext_blob.assign(e.ciphertext_blob);
+        response->request_id.assign(e.request_id);
+        response->from_cache = true;
+        ++st.stats.generate_hits;
+        return absl::OkStatus();
+      }
+      st.encrypt.Erase(it);  // out of budget: wipe now rather than at eviction
+      ++st.stats.retirements;
+    }
+    auto flight_it = st.encrypt.flights.find(digest);
+    if (flight_it == st.encrypt.flights.end()) break;  // we lead
+    std::shared_ptr<Flight> flight = flight_it->second;
+    flight->done_cv.wait(lock, [&] { return flight->done; });
+    if (!flight->status.ok()) return flight->status;  // share the leader's error
+    // The leader inserted a key: look again (it may already be used up by others).
+  }
+
+  auto flight = std::make_shared<Flight>();
+  st.encrypt.flights.emplace(digest, flight);
+  ++st.stats.provider_generate_calls;
+  lock.unlock();
+
+  absl::Status status = provider_->GenerateDataKeyInto(request, response);
+  EncryptEntry entry;
+  if (status.ok()) {
+    response->from_cache = false;
+    absl::StatusOr<SecretBytes> key = SecretBytes::CopyFrom(response->plaintext.span());
+    if (key.ok()) {
+      entry.digest = digest;
+      entry.key_id = response->key_id;
+      entry.key_version_id = response->key_version_id;
+      entry.ciphertext_blob = response->ciphertext_blob;
+      entry.request_id = response->request_id;
+      entry.plaintext = *std::move(key);
+      entry.created = now;  // the time of the miss: ages conservatively
+      entry.messages = usage.messages;
+      entry.bytes = usage.bytes;
+    }
+  }
+
+  lock.lock();
+  st.encrypt.flights.erase(digest);
+  flight->done = true;
+  flight->status = status;
+  if (status.ok()) {
+    if (!entry.plaintext.empty()) {
+      st.stats.evictions += st.encrypt.Insert(std::move(entry), limits_.capacity);
+    }
+  } else if (limits_.negative_ttl.count() > 0 && IsRetryable(status)) {
+    st.encrypt.Remember(digest, status, clock_->Now() + limits_.negative_ttl, limits_.capacity);
+  }
+  lock.unlock();
+  flight->done_cv.notify_all();
+  return status;
+}
+
+absl::Status CachingKeyProvider::DecryptInto(const DecryptRequest& request,
+                                             DecryptResponse* response) {
+  if (response == nullptr) return absl::InvalidArgumentError("response must not be null");
+  if (request.ciphertext_blob.size() > kMaxCiphertextBlobSize) {
+    return KmsError(kms_code::kInvalidCiphertext, "CiphertextBlob is too long");
+  }
+  State& st = *state_;
+  const EncryptionContext& context =
+      request.encryption_context != nullptr ? *request.encryption_context : EncryptionContext::Empty();
+  DigestBuilder builder(st.digest_key, 'D');
+  builder.Add(provider_->provider_id());
+  builder.Add(request.ciphertext_blob);
+  builder.Add(context.Canonical());
+  const Digest digest = builder.Finish();
+
+  std::unique_lock<std::mutex> lock(st.mu);
+  ++st.stats.decrypt_requests;
+  TimePoint now;
+  for (;;) {
+    now = clock_->Now();
+    if (const NegativeEntry* negative = st.decrypt.FindNegative(digest, now)) {
+      ++st.stats.negative_hits;
+      return negative->status;
+    }
+    auto it = st.decrypt.index.find(digest);
+    if (it != st.decrypt.index.end()) {
+      DecryptEntry& e = *it->second;
+      if (now - e.created < limits_.decrypt_max_age) {
+        absl::Status copied = CopySecret(e.plaintext, &response->plaintext);
+        if (!copied.ok()) return copied;
+        st.decrypt.lru.splice(st.decrypt.lru.begin(), st.decrypt.lru, it->second);
+        response->key_id.assign(e.key_id);
+        response->key_version_id.assign(e.key_version_id);
+        response->request_id.assign(e.request_id);
+        response->from_cache = true;
+        ++st.stats.decrypt_hits;
+        return absl::OkStatus();
+      }
+      st.decrypt.Erase(it);
+      ++st.stats.retirements;
+    }
+    auto flight_it = st.decrypt.flights.find(digest);
+    if (flight_it == st.decrypt.flights.end()) break;
+    std::shared_ptr<Flight> flight = flight_it->second;
+    flight->done_cv.wait(lock, [&] { return flight->done; });
+    if (!flight->status.ok()) return flight->status;
+  }
+
+  auto flight = std::make_shared<Flight>();
+  st.decrypt.flights.emplace(digest, flight);
+  ++st.stats.provider_decrypt_calls;
+  lock.unlock();
+
+  absl::Status status = provider_->DecryptInto(request, response);
+  DecryptEntry entry;
+  if (status.ok()) {
+    response->from_cache = false;
+    absl::StatusOr<SecretBytes> key = SecretBytes::CopyFrom(response->plaintext.span());
+    if (key.ok()) {
+      entry.digest = digest;
+      entry.key_id = response->key_id;
+      entry.key_version_id = response->key_version_id;
+      entry.request_id = response->request_id;
+      entry.plaintext = *std::move(key);
+      entry.created = now;
+    }
+  }
+
+  lock.lock();
+  st.decrypt.flights.erase(digest);
+  flight->done = true;
+  flight->status = status;
+  if (status.ok()) {
+    if (!entry.plaintext.empty()) {
+      st.stats.evictions += st.decrypt.Insert(std::move(entry), limits_.capacity);
+    }
+  } else if (limits_.negative_ttl.count() > 0 && IsRetryable(status)) {
+    st.decrypt.Remember(digest, status, clock_->Now() + limits_.negative_ttl, limits_.capacity);
+  }
+  lock.unlock();
+  flight->done_cv.notify_all();
+  return status;
+}
+
+absl::StatusOr<GenerateDataKeyWithoutPlaintextResponse>
+CachingKeyProvider::GenerateDataKeyWithoutPlaintext(const GenerateDataKeyRequest& request) {
+  return provider_->GenerateDataKeyWithoutPlaintext(request);
+}
+
+absl::StatusOr<EncryptResponse> CachingKeyProvider::Encrypt(const EncryptRequest& request) {
+  return provider_->Encrypt(request);
+}
+
+absl::StatusOr<ReEncryptResponse> CachingKeyProvider::ReEncrypt(const ReEncryptRequest& request) {
+  return provider_->ReEncrypt(request);
+}
+
+void CachingKeyProvider::Clear() {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  state_->encrypt.Clear();
+  state_->decrypt.Clear();
+}
+
+CacheStats CachingKeyProvider::stats() const {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  return state_->stats;
+}
+
+size_t CachingKeyProvider::encrypt_entries() const {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  return state_->encrypt.lru.size();
+}
+
+size_t CachingKeyProvider::decrypt_entries() const {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  return state_->decrypt.lru.size();
+}
+
+}  // namespace cache
+}  // namespace kms_envelope

@@ -1,0 +1,185 @@
+// CachingKeyProvider: reuses data keys within limits and remembers unwrapped keys, in front of
+// any KeyProvider (local CMK store, remote KMS).
+//
+//   CachingKeyProvider::Options options;
+//   options.limits.max_age = std::chrono::seconds(60);
+//   options.limits.max_messages = 10000;
+//   options.limits.max_bytes = uint64_t{1} << 30;
+//   KMS_ASSIGN_OR_RETURN(std::unique_ptr<CachingKeyProvider> kms,
+//                        CachingKeyProvider::New(std::move(remote_kms), options));
+//
+//   // Encrypt side: one message of `message.size()` bytes under a (possibly shared) data key.
+//   GenerateDataKeyResponse dk;                       // reuse across calls: no allocation
+//   KMS_RETURN_IF_ERROR(kms->GenerateDataKeyForMessage(req, {.bytes = message.size()}, &dk));
+//   // dk.from_cache says whether the KMS was asked.
+//
+//   // Decrypt side: repeated Decrypt of the same CiphertextBlob + context is answered locally.
+//   KMS_RETURN_IF_ERROR(kms->DecryptInto(dreq, &key));
+//
+// Encrypt side. An entry holds one GenerateDataKey response and is keyed by
+//   (provider_id of the wrapped provider, KeyId as requested, resolved data key size,
+//    partition (e.g. the envelope suite), canonical encryption context).
+// Each call that takes a key from an entry is one *message* and declares its *bytes*. An entry
+// is served only while all of these hold, else it is retired (wiped) and a new key is generated:
+//   age < limits.max_age, messages (including this one) <= limits.max_messages,
+//   bytes (including this message's) <= limits.max_bytes.
+// limits.max_messages is clamped to kMaxMessagesPerDataKey (2^32, the bound for AES-GCM with
+// random 96-bit nonces, NIST SP 800-38D 8.3) and limits.max_bytes to kMaxBytesPerDataKey.
+// A message that on its own exceeds max_bytes gets a fresh, uncached key.
+//
+// The KeyProvider interface's GenerateDataKeyInto counts one message of 0 bytes: callers that
+// rely on the byte limit must use GenerateDataKeyForMessage and declare the size.
+//
+// Decrypt side. An entry holds one unwrapped data key and is keyed by (provider_id, the exact
+// CiphertextBlob, canonical encryption context); it lives at most limits.decrypt_max_age. Only a
+// successful Decrypt is cached, so a wrong context never reaches a cached key. While an entry
+// lives, disabling or deleting the CMK does not stop Decrypt of that blob through this cache: that
+// is the trade-off bounded by decrypt_max_age (docs/performance.md, "Cache limits").
+//
+// Cache keys. The fields above are length-prefixed and hashed with keyed BLAKE2b-256 under a
+// random key drawn for each cache instance; the map stores only these digests (the cache keeps
+// no copy of contexts or blobs) and compares them with sodium_memcmp. Two requests share an
+// entry only when all fields are equal (up to a 2^-128 collision chance of the keyed hash), so
+// a different CMK, provider, key size, partition or context never gets another's key.
+// The KeyId is taken as requested: an alias and its CMK GUID are distinct entries, and an
+// alias that is re-pointed keeps serving the old CMK's key until the entry retires.
+//
+// Concurrency. Thread safe. Concurrent misses for one entry make a single provider call (single
+// flight): the others wait for it and share its key, or its error. Retryable errors (Throttling,
+// ServiceUnavailableTemporary, InternalFailure, absl Unavailable/DeadlineExceeded/
+// ResourceExhausted) may be remembered for limits.negative_ttl (0 = off), during which calls for
+// that entry fail fast without reaching the provider.
+//
+// Capacity. Each side holds at most limits.capacity entries; the least recently used entry is
+// evicted (and its key wiped) when a new one is inserted.
+//
+// Secrets. Cached keys live in SecretBytes (locked memory, wiped when retired, evicted, on
+// Clear() and on destruction). Responses served from the cache have from_cache = true and carry
+// the RequestId of the provider call that produced the key.
+//
+// GenerateDataKeyWithoutPlaintext, Encrypt and ReEncrypt pass through uncached.
+#ifndef KMS_ENVELOPE_CACHE_CACHING_KEY_PROVIDER_H_
+#define KMS_ENVELOPE_CACHE_CACHING_KEY_PROVIDER_H_
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "kms_envelope/key_provider.h"
+
+namespace kms_envelope {
+namespace cache {
+
+// AES-GCM with random 96-bit nonces: at most 2^32 invocations per key (NIST SP 800-38D 8.3).
+inline constexpr uint64_t kMaxMessagesPerDataKey = uint64_t{1} << 32;
+// 2^32 messages of at most 2^36-32 bytes each would be 2^68; we bound a key's total at 2^48 bytes
+// (256 TiB), far below any AEAD limit, so the counter never overflows.
+inline constexpr uint64_t kMaxBytesPerDataKey = uint64_t{1} << 48;
+// Largest capacity accepted (each entry holds a data key in locked memory).
+inline constexpr size_t kMaxCapacity = size_t{1} << 20;
+
+// A source of monotonic time; injectable so tests can age entries.
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual std::chrono::steady_clock::time_point Now() const = 0;
+  // The process's steady clock (never destroyed).
+  static const Clock* Steady();
+};
+
+struct CacheLimits {
+  std::chrono::nanoseconds max_age = std::chrono::seconds(60);
+  uint64_t max_messages = 10000;
+  uint64_t max_bytes = uint64_t{1} << 32;
+  std::chrono::nanoseconds decrypt_max_age = std::chrono::seconds(60);
+  size_t capacity = 1000;  // per side (encrypt, decrypt)
+  std::chrono::nanoseconds negative_ttl = std::chrono::nanoseconds(0);
+};
+
+// What one call takes from a data key.
+struct DataKeyUsage {
+  uint64_t messages = 1;
+  uint64_t bytes = 0;
+  // Keeps keys for different uses apart (e.g. the envelope suite name): part of the cache key.
+  std::string_view partition;
+};
+
+struct CacheStats {
+  uint64_t generate_requests = 0;   // GenerateDataKey* calls
+  uint64_t generate_hits = 0;       // served from an entry (incl. shared single-flight results)
+  uint64_t decrypt_requests = 0;
+  uint64_t decrypt_hits = 0;
+  uint64_t provider_generate_calls = 0;  // calls that reached the wrapped provider
+  uint64_t provider_decrypt_calls = 0;
+  uint64_t negative_hits = 0;       // calls failed fast from a remembered error
+  uint64_t evictions = 0;           // LRU evictions (capacity)
+  uint64_t retirements = 0;         // entries dropped for age, messages or bytes
+};
+
+class CachingKeyProvider : public KeyProvider {
+ public:
+  struct Options {
+    CacheLimits limits;
+    const Clock* clock = nullptr;  // null = Clock::Steady(); must outlive the cache
+  };
+
+  // InvalidArgument for a null provider, zero limits (max_age, max_messages, max_bytes,
+  // decrypt_max_age, capacity) or capacity > kMaxCapacity. Limits above the hard bounds
+  // (kMaxMessagesPerDataKey, kMaxBytesPerDataKey) are clamped to them.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<CachingKeyProvider>> New(
+      std::unique_ptr<KeyProvider> provider, Options options);
+  // The same over a provider the caller keeps alive (it must outlive the cache).
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<CachingKeyProvider>> NewBorrowing(
+      KeyProvider* provider, Options options);
+
+  ~CachingKeyProvider() override;
+
+  // The wrapped provider's id: envelopes route blobs by it, and the cache is transparent.
+  std::string_view provider_id() const override;
+
+  // One message of 0 bytes (see the header comment).
+  [[nodiscard]] absl::Status GenerateDataKeyInto(const GenerateDataKeyRequest& request,
+                                                 GenerateDataKeyResponse* response) override;
+  // Takes `usage` from a cached data key, or generates one. InvalidArgument when
+  // usage.messages is 0 or the request is invalid (ResolveDataKeySize).
+  [[nodiscard]] absl::Status GenerateDataKeyForMessage(const GenerateDataKeyRequest& request,
+                                                       const DataKeyUsage& usage,
+                                                       GenerateDataKeyResponse* response);
+  [[nodiscard]] absl::Status DecryptInto(const DecryptRequest& request,
+                                         DecryptResponse* response) override;
+
+  [[nodiscard]] absl::StatusOr<GenerateDataKeyWithoutPlaintextResponse>
+  GenerateDataKeyWithoutPlaintext(const GenerateDataKeyRequest& request) override;
+  [[nodiscard]] absl::StatusOr<EncryptResponse> Encrypt(const EncryptRequest& request) override;
+  [[nodiscard]] absl::StatusOr<ReEncryptResponse> ReEncrypt(
+      const ReEncryptRequest& request) override;
+
+  // Wipes and drops every entry and remembered error (in-flight calls complete normally).
+  void Clear();
+
+  CacheStats stats() const;
+  size_t encrypt_entries() const;
+  size_t decrypt_entries() const;
+  const CacheLimits& limits() const { return limits_; }
+
+ private:
+  struct State;
+  CachingKeyProvider(std::unique_ptr<KeyProvider> owned, KeyProvider* provider,
+                     CacheLimits limits, const Clock* clock);
+
+  std::unique_ptr<KeyProvider> owned_;
+  KeyProvider* provider_;
+  CacheLimits limits_;
+  const Clock* clock_;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace cache
+}  // namespace kms_envelope
+
+#endif  // KMS_ENVELOPE_CACHE_CACHING_KEY_PROVIDER_H_
