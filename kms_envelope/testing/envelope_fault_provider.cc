@@ -1,0 +1,56 @@
+#include "kms_envelope/testing/envelope_fault_provider.h"
+
+#include <cstring>
+
+#include "kms_envelope/kms_error.h"
+
+namespace kms_envelope {
+namespace testing {
+
+std::string_view EnvelopeFaultProvider::provider_id() const {
+  if (provider_id_override_.has_value()) return *provider_id_override_;
+  return inner_->provider_id();
+}
+
+absl::Status EnvelopeFaultProvider::GenerateDataKeyInto(const GenerateDataKeyRequest& request,
+                                                        GenerateDataKeyResponse* response) {
+  ++generate_calls_;
+  absl::Status s = inner_->GenerateDataKeyInto(request, response);
+  if (s.ok()) response->from_cache = from_cache_;
+  return s;
+}
+
+absl::Status EnvelopeFaultProvider::DecryptInto(const DecryptRequest& request,
+                                                DecryptResponse* response) {
+  ++decrypt_calls_;
+  if (fail_decrypt_) return KmsError(kms_code::kInternalFailure, "injected Decrypt failure");
+  absl::Status s = inner_->DecryptInto(request, response);
+  if (!s.ok()) return s;
+  response->from_cache = from_cache_;
+  if (substitute_data_key_) {
+    std::memset(response->plaintext.mutable_data(), 0x5a, response->plaintext.size());
+  }
+  return s;
+}
+
+absl::StatusOr<GenerateDataKeyWithoutPlaintextResponse>
+EnvelopeFaultProvider::GenerateDataKeyWithoutPlaintext(const GenerateDataKeyRequest& request) {
+  ++generate_calls_;
+  return inner_->GenerateDataKeyWithoutPlaintext(request);
+}
+
+absl::StatusOr<EncryptResponse> EnvelopeFaultProvider::Encrypt(const EncryptRequest& request) {
+  ++encrypt_calls_;
+  return inner_->Encrypt(request);
+}
+
+absl::StatusOr<ReEncryptResponse> EnvelopeFaultProvider::ReEncrypt(const ReEncryptRequest& request) {
+  ++reencrypt_calls_;
+  if (reencrypt_unsupported_) {
+    return KmsError(kms_code::kUnsupportedOperation, "injected: ReEncrypt not supported");
+  }
+  return inner_->ReEncrypt(request);
+}
+
+}  // namespace testing
+}  // namespace kms_envelope

@@ -1,0 +1,270 @@
+// The header codec on its own: round trips, limits, hostile length fields, geometry.
+#include "kms_envelope/envelope/format.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "kms_envelope/internal/encoding.h"
+#include "kms_envelope/kms_error.h"
+
+// Allocation probe: while armed, records the largest single allocation in this binary, so tests
+// can show that a hostile length field never makes the parser allocate what it announces.
+namespace {
+std::atomic<bool> g_probe_armed{false};
+std::atomic<size_t> g_largest_allocation{0};
+}  // namespace
+
+void* operator new(size_t size) {
+  if (g_probe_armed.load(std::memory_order_relaxed)) {
+    size_t prev = g_largest_allocation.load();
+    while (size > prev && !g_largest_allocation.compare_exchange_weak(prev, size)) {
+    }
+  }
+  void* p = std::malloc(size == 0 ? 1 : size);
+  if (p == nullptr) throw std::bad_alloc();
+  return p;
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, size_t) noexcept { std::free(p); }
+
+namespace kms_envelope {
+namespace envelope {
+namespace {
+
+using internal::StoreBigEndian32;
+
+MessageHeader SampleHeader() {
+  MessageHeader h;
+  h.suite = Suite::kXChaCha20Poly1305HkdfSha256Committing;
+  h.frame_size = 4096;
+  for (size_t i = 0; i < kMessageIdSize; ++i) h.message_id[i] = static_cast<uint8_t>(i);
+  h.wrapped_keys.push_back({"local", "key-a", "ver-1", std::string(96, 'b')});
+  h.wrapped_keys.push_back({"local", "key-b", "", std::string(100, 'c')});
+  h.context = *EncryptionContext::FromPairs({{"tenant", "t1"}, {"purpose", "test"}});
+  for (size_t i = 0; i < kCommitmentSize; ++i) h.commitment[i] = static_cast<uint8_t>(0xc0 + i);
+  for (size_t i = 0; i < kHeaderTagSize; ++i) h.header_tag[i] = static_cast<uint8_t>(0xa0 + i);
+  return h;
+}
+
+absl::Span<const uint8_t> B(const std::string& s) { return internal::Bytes(s); }
+
+TEST(EnvelopeFormat, SerializedHeaderParsesBackToTheSameFields) {
+  MessageHeader h = SampleHeader();
+  ASSERT_TRUE(ValidateHeader(h).ok());
+  std::string bytes = SerializeHeader(h);
+  EXPECT_EQ(bytes.size(), SerializedHeaderSize(h));
+  EXPECT_EQ(bytes.substr(0, 4), "KMSE");
+  auto parsed = ParseHeader(B(bytes + "payload"));
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->header_size, bytes.size());
+  EXPECT_EQ(parsed->body_size, bytes.size() - kHeaderTagSize);
+  const MessageHeader& p = parsed->header;
+  EXPECT_EQ(p.suite, h.suite);
+  EXPECT_EQ(p.frame_size, h.frame_size);
+  EXPECT_EQ(p.message_id, h.message_id);
+  ASSERT_EQ(p.wrapped_keys.size(), 2u);
+  EXPECT_EQ(p.wrapped_keys[0].provider_id, "local");
+  EXPECT_EQ(p.wrapped_keys[0].key_id, "key-a");
+  EXPECT_EQ(p.wrapped_keys[0].key_version_id, "ver-1");
+  EXPECT_EQ(p.wrapped_keys[1].ciphertext_blob, std::string(100, 'c'));
+  EXPECT_EQ(p.context, h.context);
+  EXPECT_EQ(p.commitment, h.commitment);
+  EXPECT_EQ(p.header_tag, h.header_tag);
+}
+
+TEST(EnvelopeFormat, FixedFieldsSitAtTheDocumentedOffsets) {
+  MessageHeader h = SampleHeader();
+  std::string b = SerializeHeader(h);
+  EXPECT_EQ(static_cast<uint8_t>(b[4]), 1);   // version
+  EXPECT_EQ(static_cast<uint8_t>(b[5]), 2);   // suite
+  EXPECT_EQ(internal::LoadBigEndian32(B(b).data() + 6), 4096u);
+  EXPECT_EQ(std::memcmp(b.data() + 10, h.message_id.data(), 32), 0);
+  EXPECT_EQ(internal::LoadBigEndian32(B(b).data() + 42), 2u);
+  EXPECT_EQ(internal::LoadBigEndian32(B(b).data() + 46), 5u);  // len("local")
+  EXPECT_EQ(b.substr(50, 5), "local");
+  // The header ends with commitment || tag.
+  EXPECT_EQ(std::memcmp(b.data() + b.size() - 48, h.commitment.data(), 32), 0);
+  EXPECT_EQ(std::memcmp(b.data() + b.size() - 16, h.header_tag.data(), 16), 0);
+}
+
+TEST(EnvelopeFormat, EveryProperPrefixIsTruncatedNotMalformed) {
+  std::string b = SerializeHeader(SampleHeader());
+  for (size_t n = 0; n < b.size(); ++n) {
+    auto parsed = ParseHeader(B(b.substr(0, n)));
+    ASSERT_FALSE(parsed.ok()) << n;
+    EXPECT_TRUE(absl::IsOutOfRange(parsed.status())) << n << " " << parsed.status();
+  }
+}
+
+TEST(EnvelopeFormat, RejectsBadMagicVersionSuiteAndFrameSize) {
+  const std::string good = SerializeHeader(SampleHeader());
+  auto expect_malformed = [](std::string b, const char* what) {
+    auto parsed = ParseHeader(internal::Bytes(b));
+    ASSERT_FALSE(parsed.ok()) << what;
+    EXPECT_EQ(GetKmsErrorCode(parsed.status()), kms_code::kInvalidCiphertext) << what;
+  };
+  std::string b = good;
+  b[0] = 'X';
+  expect_malformed(b, "magic");
+  expect_malformed("KX", "magic prefix");
+  b = good;
+  b[4] = 2;
+  expect_malformed(b, "version");
+  for (uint8_t suite : {0, 3, 255}) {
+    b = good;
+    b[5] = static_cast<char>(suite);
+    expect_malformed(b, "suite");
+  }
+  for (uint32_t f : {0u, kMinFrameSize - 1, kMaxFrameSize + 1, 0xffffffffu}) {
+    b = good;
+    StoreBigEndian32(f, reinterpret_cast<uint8_t*>(b.data()) + 6);
+    expect_malformed(b, "frame size");
+  }
+}
+
+// Offsets of every u32 length field in the sample header, with its [min, max].
+struct LengthField {
+  const char* name;
+  size_t offset;
+  uint32_t min;
+  uint32_t max;
+};
+
+std::vector<LengthField> LengthFields(const std::string& b) {
+  std::vector<LengthField> out;
+  out.push_back({"wrapped key count", 42, 1, kMaxWrappedKeys});
+  size_t pos = 46;
+  const uint8_t* p = internal::Bytes(b).data();
+  for (int k = 0; k < 2; ++k) {
+    const char* names[4] = {"provider id", "key id", "key version id", "blob"};
+    const uint32_t mins[4] = {1, 1, 0, 1};
+    const uint32_t maxs[4] = {kMaxProviderIdSize, kMaxKeyIdSize, kMaxKeyVersionIdSize,
+                              kMaxWrappedBlobSize};
+    for (int f = 0; f < 4; ++f) {
+      out.push_back({names[f], pos, mins[f], maxs[f]});
+      pos += 4 + internal::LoadBigEndian32(p + pos);
+    }
+  }
+  out.push_back({"context", pos, 2, kMaxContextSize});
+  return out;
+}
+
+TEST(EnvelopeFormat, HostileLengthFieldsAreRejectedWithoutLargeAllocations) {
+  const std::string good = SerializeHeader(SampleHeader());
+  ASSERT_TRUE(ParseHeader(B(good)).ok());
+  for (const LengthField& field : LengthFields(good)) {
+    for (uint64_t value : {uint64_t{0}, uint64_t{field.max}, uint64_t{field.max} + 1,
+                           uint64_t{0xffffffff}}) {
+      if (value >= field.min && value <= field.max &&
+          value == internal::LoadBigEndian32(B(good).data() + field.offset)) {
+        continue;  // the sample's own value
+      }
+      std::string b = good;
+      StoreBigEndian32(static_cast<uint32_t>(value), reinterpret_cast<uint8_t*>(b.data()) + field.offset);
+      g_largest_allocation = 0;
+      g_probe_armed = true;
+      auto parsed = ParseHeader(B(b));
+      g_probe_armed = false;
+      // Within bounds but longer than the input -> truncated; otherwise malformed. A value that
+      // happens to still parse (e.g. a smaller count) must not be mistaken for the original.
+      if (parsed.ok()) {
+        EXPECT_NE(SerializeHeader(parsed->header), good) << field.name << "=" << value;
+      } else {
+        EXPECT_TRUE(absl::IsOutOfRange(parsed.status()) ||
+                    GetKmsErrorCode(parsed.status()) == kms_code::kInvalidCiphertext)
+            << field.name << "=" << value << ": " << parsed.status();
+      }
+      // The parser allocates at most what the input holds (strings copied from it) plus
+      // small bookkeeping; never the announced length.
+      EXPECT_LE(g_largest_allocation.load(), 4096u) << field.name << "=" << value;
+    }
+  }
+}
+
+TEST(EnvelopeFormat, MaximalFieldsAreAcceptedWhenTheBytesArePresent) {
+  MessageHeader h = SampleHeader();
+  h.wrapped_keys.clear();
+  for (uint32_t i = 0; i < kMaxWrappedKeys; ++i) {
+    h.wrapped_keys.push_back({std::string(kMaxProviderIdSize, 'p'), std::string(kMaxKeyIdSize, 'k'),
+                              std::string(kMaxKeyVersionIdSize, 'v'),
+                              std::string(kMaxWrappedBlobSize, 'b')});
+  }
+  ASSERT_TRUE(ValidateHeader(h).ok());
+  std::string b = SerializeHeader(h);
+  EXPECT_LE(b.size(), kMaxHeaderSize);
+  auto parsed = ParseHeader(B(b));
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->header.wrapped_keys.size(), kMaxWrappedKeys);
+  h.wrapped_keys.push_back(h.wrapped_keys[0]);
+  EXPECT_FALSE(ValidateHeader(h).ok());
+}
+
+TEST(EnvelopeFormat, RejectsANonCanonicalContext) {
+  MessageHeader h = SampleHeader();
+  std::string b = SerializeHeader(h);
+  // Swap the two context pairs' order by editing the canonical bytes: find "purpose" then
+  // corrupt the pair count to 3 (announces a pair that is not there).
+  const std::string canon(reinterpret_cast<const char*>(h.context.Canonical().data()),
+                          h.context.Canonical().size());
+  size_t at = b.find(canon);
+  ASSERT_NE(at, std::string::npos);
+  b[at + 1] = 3;
+  auto parsed = ParseHeader(B(b));
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(GetKmsErrorCode(parsed.status()), kms_code::kInvalidCiphertext);
+}
+
+TEST(EnvelopeFormat, PayloadGeometryRoundTrips) {
+  for (uint32_t f : {64u, 4096u, 65536u}) {
+    for (uint64_t p : {uint64_t{0}, uint64_t{1}, uint64_t{f} - 1, uint64_t{f}, uint64_t{f} + 1,
+                       uint64_t{5} * f, uint64_t{1} << 20}) {
+      const uint64_t payload = PayloadSize(p, f);
+      EXPECT_EQ(payload, p + FrameCount(p, f) * kFrameTagSize);
+      auto back = PlaintextSizeForPayload(payload, f);
+      ASSERT_TRUE(back.ok()) << p;
+      EXPECT_EQ(*back, p);
+    }
+    // Impossible lengths: less than a tag in the final frame.
+    for (uint64_t bad : {uint64_t{0}, uint64_t{15}, uint64_t{f} + 16 + 15}) {
+      EXPECT_FALSE(PlaintextSizeForPayload(bad, f).ok()) << bad;
+    }
+  }
+  EXPECT_EQ(FrameCount(4096, 4096), 2u);  // a full final frame is never written
+  EXPECT_EQ(FrameCount(4095, 4096), 1u);
+}
+
+TEST(EnvelopeFormat, KeyScheduleSeparatesPayloadKeyCommitmentAndSuites) {
+  uint8_t dk[32], id[32], id2[32];
+  for (int i = 0; i < 32; ++i) {
+    dk[i] = static_cast<uint8_t>(i);
+    id[i] = static_cast<uint8_t>(100 + i);
+    id2[i] = static_cast<uint8_t>(200 + i);
+  }
+  auto a = DeriveMessageKeys(Suite::kAes256GcmHkdfSha256Committing, dk, id);
+  auto a2 = DeriveMessageKeys(Suite::kAes256GcmHkdfSha256Committing, dk, id);
+  auto x = DeriveMessageKeys(Suite::kXChaCha20Poly1305HkdfSha256Committing, dk, id);
+  auto other_id = DeriveMessageKeys(Suite::kAes256GcmHkdfSha256Committing, dk, id2);
+  ASSERT_TRUE(a.ok() && a2.ok() && x.ok() && other_id.ok());
+  EXPECT_EQ(a->commitment, a2->commitment);
+  EXPECT_NE(a->commitment, x->commitment);
+  EXPECT_NE(a->commitment, other_id->commitment);
+  EXPECT_EQ(a->nonce_size, 12u);
+  EXPECT_EQ(x->nonce_size, 24u);
+  // Header nonce (counter 0) differs from every frame nonce (counter >= 1).
+  uint8_t n0[12], n1[12];
+  MakeNonce(*a, 0, absl::MakeSpan(n0));
+  MakeNonce(*a, 1, absl::MakeSpan(n1));
+  EXPECT_NE(std::memcmp(n0, n1, 12), 0);
+  EXPECT_EQ(std::memcmp(n0, id, 4), 0);
+  EXPECT_FALSE(DeriveMessageKeys(Suite::kAes256GcmHkdfSha256Committing,
+                                 absl::MakeConstSpan(dk, 16), id)
+                   .ok());
+}
+
+}  // namespace
+}  // namespace envelope
+}  // namespace kms_envelope
