@@ -67,6 +67,8 @@ std::string_view AeadAlgorithmName(AeadAlgorithm algorithm) {
       return "AES-256-GCM";
     case AeadAlgorithm::kXChaCha20Poly1305:
       return "XChaCha20-Poly1305";
+    case AeadAlgorithm::kChaCha20Poly1305:
+      return "ChaCha20-Poly1305";
   }
   return "unknown";
 }
@@ -79,7 +81,8 @@ bool LibsodiumAesGcmAvailable() {
 absl::StatusOr<AeadKey> AeadKey::New(AeadAlgorithm algorithm, absl::Span<const uint8_t> key,
                                      AeadBackend backend) {
   if (sodium_init() < 0) return absl::InternalError("libsodium failed to initialize");
-  if (algorithm != AeadAlgorithm::kAes256Gcm && algorithm != AeadAlgorithm::kXChaCha20Poly1305) {
+  if (algorithm != AeadAlgorithm::kAes256Gcm && algorithm != AeadAlgorithm::kXChaCha20Poly1305 &&
+      algorithm != AeadAlgorithm::kChaCha20Poly1305) {
     return absl::InvalidArgumentError("unknown AEAD algorithm");
   }
   if (key.size() != kAeadKeySize) {
@@ -89,8 +92,9 @@ absl::StatusOr<AeadKey> AeadKey::New(AeadAlgorithm algorithm, absl::Span<const u
   if (backend == AeadBackend::kDefault) {
     backend = algorithm == AeadAlgorithm::kAes256Gcm ? AeadBackend::kOpenSsl : AeadBackend::kLibsodium;
   }
-  if (algorithm == AeadAlgorithm::kXChaCha20Poly1305 && backend != AeadBackend::kLibsodium) {
-    return absl::InvalidArgumentError("XChaCha20-Poly1305 is only available from libsodium");
+  if (algorithm != AeadAlgorithm::kAes256Gcm && backend != AeadBackend::kLibsodium) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(std::string(AeadAlgorithmName(algorithm)), " is only available from libsodium"));
   }
   if (algorithm == AeadAlgorithm::kAes256Gcm && backend == AeadBackend::kLibsodium) {
     if (!LibsodiumAesGcmAvailable()) {
@@ -154,6 +158,10 @@ absl::Status AeadKey::Seal(absl::Span<const uint8_t> nonce, absl::Span<const uin
           out.data(), tag, &tag_len, plaintext.data(), plaintext.size(), aad.data(), aad.size(),
           nullptr, nonce.data(),
           reinterpret_cast<const crypto_aead_aes256gcm_state*>(state_.data()));
+    } else if (algorithm_ == AeadAlgorithm::kChaCha20Poly1305) {
+      rc = crypto_aead_chacha20poly1305_ietf_encrypt_detached(
+          out.data(), tag, &tag_len, plaintext.data(), plaintext.size(), aad.data(), aad.size(),
+          nullptr, nonce.data(), state_.data());
     } else {
       rc = crypto_aead_xchacha20poly1305_ietf_encrypt_detached(
           out.data(), tag, &tag_len, plaintext.data(), plaintext.size(), aad.data(), aad.size(),
@@ -200,6 +208,10 @@ absl::Status AeadKey::Open(absl::Span<const uint8_t> nonce, absl::Span<const uin
       rc = crypto_aead_aes256gcm_decrypt_detached_afternm(
           out.data(), nullptr, ciphertext_and_tag.data(), ct_size, tag, aad.data(), aad.size(),
           nonce.data(), reinterpret_cast<const crypto_aead_aes256gcm_state*>(state_.data()));
+    } else if (algorithm_ == AeadAlgorithm::kChaCha20Poly1305) {
+      rc = crypto_aead_chacha20poly1305_ietf_decrypt_detached(
+          out.data(), nullptr, ciphertext_and_tag.data(), ct_size, tag, aad.data(), aad.size(),
+          nonce.data(), state_.data());
     } else {
       rc = crypto_aead_xchacha20poly1305_ietf_decrypt_detached(
           out.data(), nullptr, ciphertext_and_tag.data(), ct_size, tag, aad.data(), aad.size(),

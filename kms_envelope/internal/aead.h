@@ -1,12 +1,13 @@
-// AEAD primitives: AES-256-GCM and XChaCha20-Poly1305 with a precomputed key.
+// AEAD primitives: AES-256-GCM, XChaCha20-Poly1305 and (IETF) ChaCha20-Poly1305 with a
+// precomputed key.
 //
 //   KMS_ASSIGN_OR_RETURN(AeadKey key, AeadKey::New(AeadAlgorithm::kAes256Gcm, key_bytes));
 //   std::vector<uint8_t> out(plaintext.size() + kAeadTagSize);
 //   KMS_RETURN_IF_ERROR(key.Seal(nonce, aad, plaintext, absl::MakeSpan(out)));
 //
 // Contract:
-// - Keys are exactly 32 bytes, tags exactly 16 bytes, nonces 12 bytes (AES-256-GCM) or 24 bytes
-//   (XChaCha20-Poly1305). Any other size is rejected with InvalidArgument before any work.
+// - Keys are exactly 32 bytes, tags exactly 16 bytes, nonces 12 bytes (AES-256-GCM,
+//   ChaCha20-Poly1305) or 24 bytes (XChaCha20-Poly1305). Any other size is rejected with InvalidArgument before any work.
 // - Seal writes ciphertext || tag. Open authenticates before writing anything it returns: on
 //   any failure the output buffer is zeroed and the status is InvalidArgument
 //   ("authentication failed").
@@ -38,6 +39,9 @@ namespace internal {
 enum class AeadAlgorithm : uint8_t {
   kAes256Gcm = 1,
   kXChaCha20Poly1305 = 2,
+  // IETF ChaCha20-Poly1305 (RFC 8439, 12-byte nonce), libsodium only. Prefer XChaCha20 for
+  // random nonces; this one exists for interoperability and Wycheproof coverage.
+  kChaCha20Poly1305 = 3,
 };
 
 enum class AeadBackend : uint8_t {
@@ -50,11 +54,14 @@ inline constexpr size_t kAeadKeySize = 32;
 inline constexpr size_t kAeadTagSize = 16;
 inline constexpr size_t kAesGcmNonceSize = 12;
 inline constexpr size_t kXChaCha20NonceSize = 24;
+inline constexpr size_t kChaCha20NonceSize = 12;
 // NIST SP 800-38D: at most 2^39 - 256 bits of plaintext per invocation.
 inline constexpr uint64_t kAesGcmMaxMessageSize = (uint64_t{1} << 36) - 32;
 
 constexpr size_t AeadNonceSize(AeadAlgorithm algorithm) {
-  return algorithm == AeadAlgorithm::kAes256Gcm ? kAesGcmNonceSize : kXChaCha20NonceSize;
+  return algorithm == AeadAlgorithm::kAes256Gcm          ? kAesGcmNonceSize
+         : algorithm == AeadAlgorithm::kChaCha20Poly1305 ? kChaCha20NonceSize
+                                                         : kXChaCha20NonceSize;
 }
 
 std::string_view AeadAlgorithmName(AeadAlgorithm algorithm);
@@ -99,7 +106,7 @@ class AeadKey {
 
   AeadAlgorithm algorithm_;
   AeadBackend backend_;
-  // libsodium: the raw key (XChaCha) or crypto_aead_aes256gcm_state (AES). OpenSSL: the raw key.
+  // libsodium: the raw key ((X)ChaCha) or crypto_aead_aes256gcm_state (AES). OpenSSL: the raw key.
   SecretBytes state_;
   // OpenSSL: an EVP context per key with the key schedule expanded once; guarded per call.
   std::unique_ptr<OpenSslState> openssl_;
