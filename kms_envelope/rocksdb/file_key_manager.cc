@@ -218,7 +218,14 @@ absl::StatusOr<FileKeyManager::Verified> FileKeyManager::VerifyPrefix(
     absl::Status status = VerifySlot(candidates[i].parsed, &verified);
     if (status.ok()) {
       verified.slot = candidates[i].slot;
-      verified.degraded = candidates.size() < kFileHeaderSlotCount || i > 0;
+      if (candidates.size() < kFileHeaderSlotCount || i > 0) {
+        verified.degraded = true;  // the other slot did not parse, or did not verify
+      } else if (std::memcmp(prefix.data(), prefix.data() + kFileHeaderSlotSize,
+                             kFileHeaderSlotSize) != 0) {
+        // Different slots (a rewrap between its two writes): the older one must verify too.
+        Verified other;
+        verified.degraded = !VerifySlot(candidates[1].parsed, &other).ok();
+      }
       return verified;
     }
     if (verify_error.ok()) verify_error = status;
