@@ -1,0 +1,114 @@
+// Statistical and structural checks of FillRandom: uniqueness, sizes, fork and thread separation.
+#include "kms_envelope/internal/random.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdint>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace kms_envelope::internal {
+namespace {
+
+using Block = std::array<uint8_t, 32>;
+
+Block Draw() {
+  Block b;
+  FillRandom(absl::MakeSpan(b));
+  return b;
+}
+
+TEST(Random, HundredThousandDrawsOf32BytesNeverRepeat) {
+  std::set<Block> seen;
+  for (int i = 0; i < 100000; ++i) ASSERT_TRUE(seen.insert(Draw()).second) << "repeat at " << i;
+}
+
+TEST(Random, DrawsOfEverySizeFillTheWholeBuffer) {
+  // 224 and 225 straddle the small-draw limit (256-byte block minus the 32-byte rekey).
+  for (size_t size : {size_t{1}, size_t{31}, size_t{32}, size_t{224}, size_t{225}, size_t{5000}}) {
+    // With a sentinel-filled buffer, a byte left untouched in the tail would keep the sentinel in
+    // both of two draws (a 2^-8 chance each for a random byte: compare two draws).
+    std::vector<uint8_t> a(size, 0xEE), b(size, 0xEE);
+    FillRandom(absl::MakeSpan(a));
+    FillRandom(absl::MakeSpan(b));
+    EXPECT_NE(a, b) << size;
+    if (size >= 32) {
+      size_t same_tail = 0;
+      for (size_t i = size - 32; i < size; ++i) same_tail += (a[i] == 0xEE && b[i] == 0xEE);
+      EXPECT_LT(same_tail, 4u) << "tail of a " << size << "-byte draw looks unwritten";
+    }
+  }
+  FillRandom(absl::Span<uint8_t>());  // an empty draw is a no-op
+}
+
+TEST(Random, KernelDrawsWork) {
+  Block a, b;
+  FillRandomFromKernel(absl::MakeSpan(a));
+  FillRandomFromKernel(absl::MakeSpan(b));
+  EXPECT_NE(a, b);
+}
+
+TEST(Random, AForkedChildDoesNotRepeatTheParentsStream) {
+  Draw();  // make sure this thread's generator is seeded before the fork
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    close(fds[0]);
+    Block child = Draw();
+    ssize_t n = write(fds[1], child.data(), child.size());
+    _exit(n == static_cast<ssize_t>(child.size()) ? 0 : 1);
+  }
+  close(fds[1]);
+  Block parent = Draw();
+  Block child{};
+  size_t got = 0;
+  while (got < child.size()) {
+    ssize_t n = read(fds[0], child.data() + got, child.size() - got);
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  close(fds[0]);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  ASSERT_EQ(got, child.size());
+  EXPECT_NE(parent, child);
+}
+
+TEST(Random, TwoThreadsDrawDifferentStreams) {
+  std::vector<Block> a(100), b(100);
+  std::thread t1([&] { for (auto& x : a) x = Draw(); });
+  std::thread t2([&] { for (auto& x : b) x = Draw(); });
+  t1.join();
+  t2.join();
+  std::set<Block> all(a.begin(), a.end());
+  all.insert(b.begin(), b.end());
+  EXPECT_EQ(all.size(), 200u);
+}
+
+TEST(Random, ByteFrequenciesAreRoughlyUniform) {
+  // Chi-square over 256 byte values with 1 MiB of output: 255 degrees of freedom (mean 255,
+  // sd ~22.6). The bound 500 is more than 10 sd out, so it cannot flake, yet a stuck or
+  // heavily biased generator (e.g. half the bytes zero) lands in the hundreds of thousands.
+  std::vector<uint8_t> bytes(1 << 20);
+  for (size_t off = 0; off < bytes.size(); off += 4096) {
+    FillRandom(absl::MakeSpan(bytes.data() + off, 4096));
+  }
+  std::array<double, 256> counts{};
+  for (uint8_t b : bytes) counts[b] += 1;
+  const double expected = bytes.size() / 256.0;
+  double chi2 = 0;
+  for (double c : counts) chi2 += (c - expected) * (c - expected) / expected;
+  EXPECT_LT(chi2, 500.0);
+  EXPECT_GT(chi2, 100.0);  // suspiciously perfect uniformity would mean a counter, not a cipher
+}
+
+}  // namespace
+}  // namespace kms_envelope::internal
