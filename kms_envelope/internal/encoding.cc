@@ -23,7 +23,24 @@ absl::StatusOr<size_t> DecodeInto(const char* text, size_t text_len, uint8_t* ou
   return bin_len;
 }
 
-size_t MaxDecoded(size_t text_len) { return text_len / 4 * 3; }
+// The exact decoded length of well-formed padded base64 of `text_len` (a multiple of 4) bytes
+// ending in `text`'s last characters: known before decoding, so the output is bounded and sized
+// exactly before anything is allocated. Malformed input may decode to fewer bytes; the decoder
+// catches that.
+size_t DecodedSize(const char* text, size_t text_len) {
+  if (text_len == 0) return 0;
+  size_t padding = 0;
+  if (text[text_len - 1] == '=') {
+    ++padding;
+    if (text[text_len - 2] == '=') ++padding;
+  }
+  return text_len / 4 * 3 - padding;
+}
+
+absl::Status TooLong(size_t max_decoded) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("base64 input decodes to more than ", max_decoded, " bytes"));
+}
 
 }  // namespace
 
@@ -58,38 +75,29 @@ std::string Base64Encode(absl::Span<const uint8_t> bytes) {
 
 absl::StatusOr<std::string> Base64Decode(std::string_view text, size_t max_decoded) {
   if (sodium_init() < 0) return absl::InternalError("libsodium failed to initialize");
-  size_t cap = MaxDecoded(text.size());
-  if (cap > max_decoded + 2) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("base64 input decodes to more than ", max_decoded, " bytes"));
-  }
-  std::string out(cap, '\0');
+  if (text.size() % 4 != 0) return absl::InvalidArgumentError("base64 length is not a multiple of 4");
+  const size_t size = DecodedSize(text.data(), text.size());
+  if (size > max_decoded) return TooLong(max_decoded);
+  std::string out(size, '\0');
   absl::StatusOr<size_t> n =
       DecodeInto(text.data(), text.size(), reinterpret_cast<uint8_t*>(out.data()), out.size());
   if (!n.ok()) return n.status();
-  if (*n > max_decoded) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("base64 input decodes to more than ", max_decoded, " bytes"));
-  }
-  out.resize(*n);
+  if (*n != size) return absl::InvalidArgumentError("malformed base64");
   return out;
 }
 
 absl::StatusOr<SecretBytes> Base64DecodeSecret(absl::Span<const uint8_t> text, size_t max_decoded) {
   if (sodium_init() < 0) return absl::InternalError("libsodium failed to initialize");
-  size_t cap = MaxDecoded(text.size());
-  if (cap > max_decoded + 2) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("base64 input decodes to more than ", max_decoded, " bytes"));
-  }
-  absl::StatusOr<SecretBytes> scratch = SecretBytes::New(cap);
-  if (!scratch.ok()) return scratch.status();
-  absl::StatusOr<size_t> n = DecodeInto(reinterpret_cast<const char*>(text.data()), text.size(),
-                                        scratch->mutable_data(), scratch->size());
-  if (!n.ok()) return n.status();
-  if (*n > max_decoded) return absl::InvalidArgumentError("base64 secret too long");
-  if (*n == scratch->size()) return scratch;
-  return SecretBytes::CopyFrom(scratch->span().subspan(0, *n));  // scratch is wiped on return
+  if (text.size() % 4 != 0) return absl::InvalidArgumentError("base64 length is not a multiple of 4");
+  const char* chars = reinterpret_cast<const char*>(text.data());
+  const size_t size = DecodedSize(chars, text.size());
+  if (size > max_decoded) return TooLong(max_decoded);
+  absl::StatusOr<SecretBytes> secret = SecretBytes::New(size);
+  if (!secret.ok()) return secret.status();
+  absl::StatusOr<size_t> n = DecodeInto(chars, text.size(), secret->mutable_data(), secret->size());
+  if (!n.ok()) return n.status();  // `secret` is wiped on return
+  if (*n != size) return absl::InvalidArgumentError("malformed base64");
+  return secret;
 }
 
 std::string HexEncode(absl::Span<const uint8_t> bytes) {

@@ -1,0 +1,128 @@
+// Strict base64 / hex and the integer helpers.
+#include "kms_envelope/internal/encoding.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "kms_envelope/internal/random.h"
+
+namespace kms_envelope::internal {
+namespace {
+
+TEST(Base64, EncodesRfc4648TestVectors) {
+  EXPECT_EQ(Base64Encode(std::string_view("")), "");
+  EXPECT_EQ(Base64Encode(std::string_view("f")), "Zg==");
+  EXPECT_EQ(Base64Encode(std::string_view("fo")), "Zm8=");
+  EXPECT_EQ(Base64Encode(std::string_view("foo")), "Zm9v");
+  EXPECT_EQ(Base64Encode(std::string_view("foob")), "Zm9vYg==");
+  EXPECT_EQ(Base64Encode(std::string_view("fooba")), "Zm9vYmE=");
+  EXPECT_EQ(Base64Encode(std::string_view("foobar")), "Zm9vYmFy");
+  EXPECT_EQ(Base64Encode(std::string_view("\xfb\xff\xfe", 3)), "+//+");
+}
+
+TEST(Base64, RoundTripsEveryLengthAndEncodeToMatchesEncode) {
+  for (size_t len = 0; len < 200; ++len) {
+    std::vector<uint8_t> bytes(len);
+    FillRandom(absl::MakeSpan(bytes));
+    std::string text = Base64Encode(absl::MakeConstSpan(bytes));
+    ASSERT_EQ(text.size(), Base64EncodedSize(len));
+    std::vector<uint8_t> to(Base64EncodedSize(len));
+    Base64EncodeTo(bytes, absl::MakeSpan(to));
+    EXPECT_EQ(std::string(to.begin(), to.end()), text);
+    absl::StatusOr<std::string> back = Base64Decode(text);
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_EQ(*back, std::string(bytes.begin(), bytes.end()));
+    absl::StatusOr<SecretBytes> secret = Base64DecodeSecret(Bytes(text), len);
+    ASSERT_TRUE(secret.ok()) << secret.status();
+    EXPECT_TRUE(secret->ConstantTimeEquals(bytes));
+  }
+}
+
+TEST(Base64, RejectsNonCanonicalInput) {
+  const char* bad[] = {
+      "Zg",        // missing padding
+      "Zg=",       // partial padding
+      "Zm8",       // missing padding
+      "Zh==",      // non-zero trailing bits ("Zg==" is canonical)
+      "Zm9=",      // non-zero trailing bits ("Zm8=" is canonical)
+      "Zm9v\n",    // trailing newline
+      "Zm\n9",     // embedded newline (length is a multiple of 4)
+      "Zm 9",      // space
+      " Zm9v",     // leading space
+      "Zm9v====",  // padding without data
+      "====",      //
+      "Zg==Zm9v",  // data after padding
+      "Z===",      // too much padding
+      "Zm9-",      // URL-safe alphabet
+      "Zm9_",      //
+      "Zm9*",      // not in any alphabet
+  };
+  for (const char* text : bad) {
+    EXPECT_EQ(Base64Decode(text).status().code(), absl::StatusCode::kInvalidArgument) << text;
+    EXPECT_FALSE(Base64DecodeSecret(Bytes(text), 100).ok()) << text;
+  }
+  EXPECT_EQ(Base64Decode(std::string_view("Zm\0v", 4)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(Base64, EnforcesMaxDecodedExactlyAtTheBound) {
+  // "Zm9vYg==" decodes to 4 bytes.
+  EXPECT_TRUE(Base64Decode("Zm9vYg==", 4).ok());
+  EXPECT_EQ(Base64Decode("Zm9vYg==", 3).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(Base64DecodeSecret(Bytes("Zm9vYg=="), 4).ok());
+  EXPECT_FALSE(Base64DecodeSecret(Bytes("Zm9vYg=="), 3).ok());
+  EXPECT_TRUE(Base64Decode("", 0).ok());
+  EXPECT_FALSE(Base64Decode("AAAA", 0).ok());
+  // The largest bound must not overflow into rejecting everything.
+  EXPECT_TRUE(Base64Decode("Zm9vYmFy", ~size_t{0}).ok());
+}
+
+TEST(Base64, RejectsOversizedInputBeforeAllocating) {
+  // A secret decode bounded at 32 bytes must refuse 1 MiB of text without allocating 768 KiB of
+  // locked memory: a SecretBytes of that size would fail anyway above kMaxSize, so use a text
+  // that decodes to more than kMaxSize and check the error is the bound, not ResourceExhausted.
+  std::string huge(((SecretBytes::kMaxSize / 3) + 10) * 4, 'A');
+  absl::StatusOr<SecretBytes> s = Base64DecodeSecret(Bytes(huge), 32);
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(s.status().message()).find("more than 32"), std::string::npos)
+      << s.status();
+  EXPECT_NE(std::string(Base64Decode(huge, 32).status().message()).find("more than 32"),
+            std::string::npos);
+}
+
+TEST(Hex, EncodesLowercaseAndDecodesBothCases) {
+  const uint8_t bytes[] = {0x00, 0x01, 0xab, 0xff};
+  EXPECT_EQ(HexEncode(absl::MakeConstSpan(bytes)), "0001abff");
+  absl::StatusOr<std::string> lower = HexDecode("0001abff");
+  absl::StatusOr<std::string> upper = HexDecode("0001ABFF");
+  ASSERT_TRUE(lower.ok() && upper.ok());
+  EXPECT_EQ(*lower, std::string("\x00\x01\xab\xff", 4));
+  EXPECT_EQ(*upper, *lower);
+  EXPECT_TRUE(HexDecode("").ok());
+}
+
+TEST(Hex, RejectsOddLengthAndNonHexDigits) {
+  for (const char* bad : {"0", "abc", "0g", "g0", " 00", "00 ", "0x00", "+1"}) {
+    EXPECT_EQ(HexDecode(bad).status().code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+}
+
+TEST(Endian, StoresAndLoadsBigEndian) {
+  uint8_t b[8];
+  StoreBigEndian16(0x1234, b);
+  EXPECT_EQ(b[0], 0x12);
+  EXPECT_EQ(LoadBigEndian16(b), 0x1234);
+  StoreBigEndian32(0x89abcdefu, b);
+  EXPECT_EQ(b[0], 0x89);
+  EXPECT_EQ(b[3], 0xef);
+  EXPECT_EQ(LoadBigEndian32(b), 0x89abcdefu);
+  StoreBigEndian64(0x0102030405060708ull, b);
+  EXPECT_EQ(b[0], 0x01);
+  EXPECT_EQ(b[7], 0x08);
+  EXPECT_EQ(LoadBigEndian64(b), 0x0102030405060708ull);
+}
+
+}  // namespace
+}  // namespace kms_envelope::internal
