@@ -1,0 +1,167 @@
+// Shared pieces of the benchmark binaries: the bare primitive chains our operations are built
+// on, and the in-run ratio measurement.
+//
+// Ratio method: each "ours" benchmark times its own loop (steady_clock around the
+// `for (auto _ : state)` loop), then, still in the same run and right after, runs the bare chain
+// for the same number of iterations and reports
+//   ratio_vs_bare = ours ns/op / bare ns/op     (time ratio: 1.0 = as fast, 1.5 = 50% slower)
+//   bare_ns       = the bare chain's ns/op measured then
+// both as thread-averaged counters. Throughput benchmarks also report
+//   throughput_vs_bare = bare ns/op / ours ns/op (1.0 = same throughput, 0.9 = 90% of it).
+#ifndef KMS_ENVELOPE_BENCHMARKS_BENCH_UTIL_H_
+#define KMS_ENVELOPE_BENCHMARKS_BENCH_UTIL_H_
+
+#include <openssl/evp.h>
+#include <sodium.h>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "benchmark/benchmark.h"
+#include "kms_envelope/internal/random.h"
+
+namespace kms_envelope {
+namespace bench {
+
+inline void Die(const char* what) {
+  std::fprintf(stderr, "benchmark setup failed: %s\n", what);
+  std::abort();
+}
+
+// AES-256-GCM straight from OpenSSL EVP with the key schedule expanded once (the context is
+// reused; each operation only sets the IV).
+class BareAesGcm {
+ public:
+  BareAesGcm() {
+    uint8_t key[32];
+    internal::FillRandomFromKernel(absl::MakeSpan(key));
+    enc_ = EVP_CIPHER_CTX_new();
+    dec_ = EVP_CIPHER_CTX_new();
+    if (EVP_EncryptInit_ex(enc_, EVP_aes_256_gcm(), nullptr, key, nullptr) != 1 ||
+        EVP_DecryptInit_ex(dec_, EVP_aes_256_gcm(), nullptr, key, nullptr) != 1) {
+      Die("EVP init");
+    }
+    sodium_memzero(key, sizeof(key));
+  }
+  ~BareAesGcm() {
+    EVP_CIPHER_CTX_free(enc_);
+    EVP_CIPHER_CTX_free(dec_);
+  }
+  BareAesGcm(const BareAesGcm&) = delete;
+  BareAesGcm& operator=(const BareAesGcm&) = delete;
+
+  // out: n bytes of ciphertext then 16 bytes of tag.
+  void Seal(const uint8_t nonce[12], const uint8_t* aad, size_t aad_len, const uint8_t* in,
+            size_t n, uint8_t* out) {
+    int len = 0;
+    bool ok = EVP_EncryptInit_ex(enc_, nullptr, nullptr, nullptr, nonce) == 1;
+    if (aad_len > 0) ok = ok && EVP_EncryptUpdate(enc_, nullptr, &len, aad, (int)aad_len) == 1;
+    for (size_t off = 0; ok && off < n; off += kChunk) {
+      int c = static_cast<int>(std::min(kChunk, n - off));
+      ok = EVP_EncryptUpdate(enc_, out + off, &len, in + off, c) == 1;
+    }
+    ok = ok && EVP_EncryptFinal_ex(enc_, out + n, &len) == 1;
+    ok = ok && EVP_CIPHER_CTX_ctrl(enc_, EVP_CTRL_GCM_GET_TAG, 16, out + n) == 1;
+    if (!ok) Die("EVP seal");
+  }
+  bool Open(const uint8_t nonce[12], const uint8_t* aad, size_t aad_len, const uint8_t* in,
+            size_t n_with_tag, uint8_t* out) {
+    size_t n = n_with_tag - 16;
+    int len = 0;
+    bool ok = EVP_DecryptInit_ex(dec_, nullptr, nullptr, nullptr, nonce) == 1;
+    if (aad_len > 0) ok = ok && EVP_DecryptUpdate(dec_, nullptr, &len, aad, (int)aad_len) == 1;
+    for (size_t off = 0; ok && off < n; off += kChunk) {
+      int c = static_cast<int>(std::min(kChunk, n - off));
+      ok = EVP_DecryptUpdate(dec_, out + off, &len, in + off, c) == 1;
+    }
+    ok = ok && EVP_CIPHER_CTX_ctrl(dec_, EVP_CTRL_GCM_SET_TAG, 16, const_cast<uint8_t*>(in + n)) == 1;
+    ok = ok && EVP_DecryptFinal_ex(dec_, out + n, &len) == 1;
+    return ok;
+  }
+
+ private:
+  static constexpr size_t kChunk = size_t{1} << 30;
+  EVP_CIPHER_CTX* enc_;
+  EVP_CIPHER_CTX* dec_;
+};
+
+// XChaCha20-Poly1305 straight from libsodium.
+class BareXChaCha {
+ public:
+  BareXChaCha() {
+    if (sodium_init() < 0) Die("sodium_init");
+    crypto_aead_xchacha20poly1305_ietf_keygen(key_);
+  }
+  ~BareXChaCha() { sodium_memzero(key_, sizeof(key_)); }
+  void Seal(const uint8_t nonce[24], const uint8_t* aad, size_t aad_len, const uint8_t* in,
+            size_t n, uint8_t* out) {
+    crypto_aead_xchacha20poly1305_ietf_encrypt_detached(out, out + n, nullptr, in, n, aad, aad_len,
+                                                        nullptr, nonce, key_);
+  }
+  bool Open(const uint8_t nonce[24], const uint8_t* aad, size_t aad_len, const uint8_t* in,
+            size_t n_with_tag, uint8_t* out) {
+    size_t n = n_with_tag - 16;
+    return crypto_aead_xchacha20poly1305_ietf_decrypt_detached(out, nullptr, in, n, in + n, aad,
+                                                               aad_len, nonce, key_) == 0;
+  }
+
+ private:
+  uint8_t key_[32];
+};
+
+// Times a loop body of ours; Start() before the benchmark loop, Stop() right after it.
+class LoopTimer {
+ public:
+  void Start() { start_ = std::chrono::steady_clock::now(); }
+  void Stop() { stop_ = std::chrono::steady_clock::now(); }
+  double NsPerOp(int64_t iterations) const {
+    if (iterations <= 0) return 0;
+    return std::chrono::duration<double, std::nano>(stop_ - start_).count() /
+           static_cast<double>(iterations);
+  }
+
+ private:
+  std::chrono::steady_clock::time_point start_, stop_;
+};
+
+// Runs `bare` `iterations` times (at least 1, capped so it takes about as long as ours did) and
+// returns its ns/op.
+template <typename F>
+double MeasureBareNsPerOp(int64_t iterations, F&& bare) {
+  if (iterations < 1) iterations = 1;
+  for (int i = 0; i < 3; ++i) bare();  // warm up
+  auto start = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < iterations; ++i) bare();
+  auto stop = std::chrono::steady_clock::now();
+  return std::chrono::duration<double, std::nano>(stop - start).count() /
+         static_cast<double>(iterations);
+}
+
+// Reports the in-run ratio counters (averaged over threads).
+inline void ReportRatio(benchmark::State& state, double ours_ns, double bare_ns,
+                        bool throughput) {
+  using benchmark::Counter;
+  state.counters["ours_ns"] = Counter(ours_ns, Counter::kAvgThreads);
+  state.counters["bare_ns"] = Counter(bare_ns, Counter::kAvgThreads);
+  if (bare_ns > 0) {
+    state.counters["ratio_vs_bare"] = Counter(ours_ns / bare_ns, Counter::kAvgThreads);
+  }
+  if (throughput && ours_ns > 0) {
+    state.counters["throughput_vs_bare"] = Counter(bare_ns / ours_ns, Counter::kAvgThreads);
+  }
+}
+
+inline std::vector<uint8_t> RandomBuffer(size_t n) {
+  std::vector<uint8_t> v(n);
+  if (n > 0) internal::FillRandom(absl::MakeSpan(v));
+  return v;
+}
+
+}  // namespace bench
+}  // namespace kms_envelope
+
+#endif  // KMS_ENVELOPE_BENCHMARKS_BENCH_UTIL_H_
