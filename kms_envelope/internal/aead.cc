@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 #include <sodium.h>
 
+#include <algorithm>
 #include <cstring>
 #include <mutex>
 #include <vector>
@@ -128,6 +129,13 @@ absl::Status AeadKey::CheckSizes(absl::Span<const uint8_t> nonce, size_t in_size
   if (nonce.size() != nonce_size()) {
     return absl::InvalidArgumentError(absl::StrCat(std::string(AeadAlgorithmName(algorithm_)), " nonce must be ",
                                                    nonce_size(), " bytes, got ", nonce.size()));
+  }
+  // libsodium aborts the process (sodium_misuse) on IETF ChaCha20-Poly1305 messages above its
+  // limit (the 32-bit block counter), so refuse them here, in both directions.
+  const size_t message_size = sealing ? in_size : in_size - std::min(in_size, kAeadTagSize);
+  if (algorithm_ == AeadAlgorithm::kChaCha20Poly1305 &&
+      message_size > crypto_aead_chacha20poly1305_ietf_MESSAGEBYTES_MAX) {
+    return absl::InvalidArgumentError("message exceeds the ChaCha20-Poly1305 limit");
   }
   if (sealing) {
     if (algorithm_ == AeadAlgorithm::kAes256Gcm && in_size > kAesGcmMaxMessageSize) {

@@ -16,7 +16,7 @@
 // - Backends: libsodium (AES-256-GCM only where the CPU has AES-NI and PCLMUL) and OpenSSL's
 //   libcrypto EVP (faster for bulk data). Both pass the Wycheproof vectors
 //   (tests/crypto/aead_wycheproof_test.cc). kDefault picks OpenSSL for AES-256-GCM and libsodium
-//   for XChaCha20-Poly1305.
+//   for (X)ChaCha20-Poly1305 (the only backend that has them).
 //
 // Warning: never reuse a nonce under one key. AES-256-GCM allows at most kAesGcmMaxMessageSize
 // bytes per message; with random nonces at most 2^32 messages per key.

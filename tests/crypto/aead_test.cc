@@ -7,6 +7,8 @@
 #include <thread>
 #include <vector>
 
+#include <sodium.h>
+
 #include "gtest/gtest.h"
 #include "kms_envelope/internal/random.h"
 
@@ -98,6 +100,29 @@ TEST(Aead, SealAndOpenRejectWrongSizesAndZeroTheOutput) {
                        absl::MakeSpan(tiny))
                   .code(),
               absl::StatusCode::kInvalidArgument);
+  }
+}
+
+TEST(Aead, SealRefusesMessagesAboveTheAlgorithmLimitBeforeTouchingThem) {
+  // The spans below are never dereferenced: the size check comes first. (libsodium would abort
+  // the process on an oversized IETF ChaCha20-Poly1305 message.)
+  uint8_t byte = 0;
+  struct Limit {
+    Config config;
+    uint64_t max;
+  };
+  std::vector<Limit> limits = {
+      {{AeadAlgorithm::kAes256Gcm, AeadBackend::kOpenSsl}, kAesGcmMaxMessageSize},
+      {{AeadAlgorithm::kChaCha20Poly1305, AeadBackend::kLibsodium},
+       uint64_t{crypto_aead_chacha20poly1305_ietf_MESSAGEBYTES_MAX}}};
+  for (const Limit& limit : limits) {
+    AeadKey key = NewKey(limit.config);
+    std::vector<uint8_t> nonce(key.nonce_size());
+    const size_t too_big = static_cast<size_t>(limit.max) + 1;
+    absl::Span<const uint8_t> pt(&byte, too_big);
+    absl::Span<uint8_t> out(&byte, too_big + kAeadTagSize);
+    EXPECT_EQ(key.Seal(nonce, {}, pt, out).code(), absl::StatusCode::kInvalidArgument)
+        << Name(limit.config);
   }
 }
 
