@@ -60,7 +60,7 @@ inline constexpr std::string_view kKmsCodePayloadUrl = "type.kms-envelope/kms-co
 [[nodiscard]] std::string GetKmsErrorCode(const absl::Status& status);
 
 // The KMS code of `status`, or a code derived from its canonical code (InvalidParameter for
-// kInvalidArgument, InternalFailure otherwise).
+// kInvalidArgument, Forbidden.KeyNotFound for kNotFound, InternalFailure otherwise).
 [[nodiscard]] std::string KmsCodeOrDefault(const absl::Status& status);
 
 // The canonical absl code for a KMS code (NotFound for Forbidden.KeyNotFound,
