@@ -1,0 +1,476 @@
+// The C API over the C++ core. Every entry point is noexcept in effect: it runs its body inside
+// Guard(), which turns any exception into KMSE_ERR_INTERNAL.
+#include "kms_envelope/c/kms_envelope.h"
+
+#include <sodium.h>
+
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <new>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "kms_envelope/c/provider_factory.h"
+#include "kms_envelope/encryption_context.h"
+#include "kms_envelope/envelope/byte_stream.h"
+#include "kms_envelope/envelope/envelope.h"
+#include "kms_envelope/internal/strings.h"
+#include "kms_envelope/key_provider.h"
+#include "kms_envelope/kms_error.h"
+
+struct kmse_provider {
+  std::shared_ptr<kms_envelope::c_api::ProviderHandle> handle;
+};
+
+struct kmse_envelope {
+  std::unique_ptr<kms_envelope::envelope::Envelope> envelope;
+};
+
+namespace {
+
+using kms_envelope::DecryptRequest;
+using kms_envelope::DecryptResponse;
+using kms_envelope::EncryptionContext;
+using kms_envelope::GenerateDataKeyRequest;
+using kms_envelope::GenerateDataKeyResponse;
+namespace kms_code = kms_envelope::kms_code;
+
+void CopyTruncated(std::string_view text, char* out, size_t cap) {
+  if (out == nullptr || cap == 0) return;
+  const size_t n = text.size() < cap - 1 ? text.size() : cap - 1;
+  std::memcpy(out, text.data(), n);
+  out[n] = '\0';
+}
+
+kmse_status StatusFor(const absl::Status& status) {
+  const std::string code = kms_envelope::GetKmsErrorCode(status);
+  if (code == kms_code::kInvalidCiphertext) return KMSE_ERR_INVALID_CIPHERTEXT;
+  if (code == kms_code::kKeyNotFound || code == kms_code::kAliasNotFound) return KMSE_ERR_NOT_FOUND;
+  if (code == kms_code::kNoPermission || code == kms_code::kDisabled ||
+      code == kms_code::kPendingDeletion) {
+    return KMSE_ERR_PERMISSION_DENIED;
+  }
+  if (code == kms_code::kThrottling || code == kms_code::kRejectedThrottling ||
+      code == kms_code::kServiceUnavailableTemporary || code == kms_code::kInternalFailure) {
+    return KMSE_ERR_UNAVAILABLE;
+  }
+  if (code == kms_code::kUnsupportedOperation) return KMSE_ERR_UNSUPPORTED;
+  if (code == kms_code::kInvalidParameter || code == kms_code::kMissingParameter) {
+    return KMSE_ERR_INVALID_ARGUMENT;
+  }
+  switch (status.code()) {
+    case absl::StatusCode::kOk:
+      return KMSE_OK;
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kOutOfRange:
+      return KMSE_ERR_INVALID_ARGUMENT;
+    case absl::StatusCode::kNotFound:
+      return KMSE_ERR_NOT_FOUND;
+    case absl::StatusCode::kPermissionDenied:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kUnauthenticated:
+      return KMSE_ERR_PERMISSION_DENIED;
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kResourceExhausted:
+    case absl::StatusCode::kAborted:
+      return KMSE_ERR_UNAVAILABLE;
+    case absl::StatusCode::kDataLoss:
+      return KMSE_ERR_IO;
+    case absl::StatusCode::kUnimplemented:
+      return KMSE_ERR_UNSUPPORTED;
+    default:
+      return KMSE_ERR_INTERNAL;
+  }
+}
+
+kmse_status Fail(kmse_error* err, kmse_status status, std::string_view kms_code,
+                 std::string_view message) {
+  if (err != nullptr) {
+    err->status = status;
+    CopyTruncated(kms_code, err->kms_code, sizeof(err->kms_code));
+    CopyTruncated(message, err->message, sizeof(err->message));
+  }
+  return status;
+}
+
+kmse_status Report(kmse_error* err, const absl::Status& status) {
+  if (status.ok()) return Fail(err, KMSE_OK, "", "");
+  return Fail(err, StatusFor(status), kms_envelope::GetKmsErrorCode(status),
+              kms_envelope::internal::Sv(status.message()));
+}
+
+kmse_status Ok(kmse_error* err) { return Fail(err, KMSE_OK, "", ""); }
+
+kmse_status InvalidArgument(kmse_error* err, std::string_view message) {
+  return Fail(err, KMSE_ERR_INVALID_ARGUMENT, kms_code::kInvalidParameter, message);
+}
+
+kmse_status TooSmall(kmse_error* err, size_t required, size_t* len_out, std::string_view what) {
+  if (len_out != nullptr) *len_out = required;
+  return Fail(err, KMSE_ERR_BUFFER_TOO_SMALL, "",
+              absl::StrCat(std::string(what), " buffer too small: ", required, " bytes needed"));
+}
+
+template <typename Body>
+kmse_status Guard(kmse_error* err, Body&& body) {
+  try {
+    return body();
+  } catch (const std::bad_alloc&) {
+    return Fail(err, KMSE_ERR_INTERNAL, kms_code::kInternalFailure, "out of memory");
+  } catch (const std::exception& e) {
+    return Fail(err, KMSE_ERR_INTERNAL, kms_code::kInternalFailure, e.what());
+  } catch (...) {
+    return Fail(err, KMSE_ERR_INTERNAL, kms_code::kInternalFailure, "unknown exception");
+  }
+}
+
+absl::StatusOr<EncryptionContext> ParseContext(const char* json) {
+  if (json == nullptr) return EncryptionContext();
+  return EncryptionContext::FromJson(json);
+}
+
+void FillInfo(kmse_key_info* info, std::string_view key_id, std::string_view version,
+              std::string_view request_id) {
+  if (info == nullptr) return;
+  CopyTruncated(key_id, info->key_id, sizeof(info->key_id));
+  CopyTruncated(version, info->key_version_id, sizeof(info->key_version_id));
+  CopyTruncated(request_id, info->request_id, sizeof(info->request_id));
+}
+
+class CallbackSource : public kms_envelope::envelope::ByteSource {
+ public:
+  CallbackSource(kmse_read_fn fn, void* user) : fn_(fn), user_(user) {}
+  absl::StatusOr<size_t> Read(absl::Span<uint8_t> out) override {
+    const int64_t n = fn_(user_, out.data(), out.size());
+    if (n < 0 || static_cast<uint64_t>(n) > out.size()) {
+      return absl::DataLossError("the read callback reported an error");
+    }
+    return static_cast<size_t>(n);
+  }
+
+ private:
+  kmse_read_fn fn_;
+  void* user_;
+};
+
+class CallbackSink : public kms_envelope::envelope::ByteSink {
+ public:
+  CallbackSink(kmse_write_fn fn, void* user) : fn_(fn), user_(user) {}
+  absl::Status Write(absl::Span<const uint8_t> data) override {
+    if (data.empty()) return absl::OkStatus();
+    if (fn_(user_, data.data(), data.size()) != 0) {
+      return absl::DataLossError("the write callback reported an error");
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  kmse_write_fn fn_;
+  void* user_;
+};
+
+kmse_status WrapProvider(absl::StatusOr<std::shared_ptr<kms_envelope::c_api::ProviderHandle>> made,
+                         kmse_provider** out, kmse_error* err) {
+  if (!made.ok()) return Report(err, made.status());
+  *out = new kmse_provider{std::move(made).value()};
+  return Ok(err);
+}
+
+}  // namespace
+
+extern "C" {
+
+const char* kmse_status_name(kmse_status status) {
+  switch (status) {
+    case KMSE_OK: return "KMSE_OK";
+    case KMSE_ERR_INVALID_ARGUMENT: return "KMSE_ERR_INVALID_ARGUMENT";
+    case KMSE_ERR_BUFFER_TOO_SMALL: return "KMSE_ERR_BUFFER_TOO_SMALL";
+    case KMSE_ERR_INVALID_CIPHERTEXT: return "KMSE_ERR_INVALID_CIPHERTEXT";
+    case KMSE_ERR_NOT_FOUND: return "KMSE_ERR_NOT_FOUND";
+    case KMSE_ERR_PERMISSION_DENIED: return "KMSE_ERR_PERMISSION_DENIED";
+    case KMSE_ERR_UNAVAILABLE: return "KMSE_ERR_UNAVAILABLE";
+    case KMSE_ERR_IO: return "KMSE_ERR_IO";
+    case KMSE_ERR_UNSUPPORTED: return "KMSE_ERR_UNSUPPORTED";
+    case KMSE_ERR_INTERNAL: return "KMSE_ERR_INTERNAL";
+  }
+  return "KMSE_ERR_UNKNOWN";
+}
+
+int kmse_api_version(void) { return KMSE_C_API_VERSION; }
+
+void kmse_wipe(void* p, size_t len) {
+  if (p != nullptr && len != 0) sodium_memzero(p, len);
+}
+
+kmse_status kmse_local_provider_open(const char* store_dir, const char* root_key_file,
+                                     kmse_provider** out, kmse_error* err) {
+  return Guard(err, [&] {
+    if (store_dir == nullptr || out == nullptr) {
+      return InvalidArgument(err, "store_dir and out are required");
+    }
+    *out = nullptr;
+    return WrapProvider(kms_envelope::c_api::OpenLocalProvider(
+                            store_dir, root_key_file != nullptr ? root_key_file : ""),
+                        out, err);
+  });
+}
+
+kmse_status kmse_local_create_key(kmse_provider* provider, const char* description, char* key_id,
+                                  size_t key_id_cap, size_t* key_id_len, kmse_error* err) {
+  return Guard(err, [&] {
+    if (provider == nullptr) return InvalidArgument(err, "provider is NULL");
+    absl::StatusOr<std::string> id =
+        provider->handle->CreateKey(description != nullptr ? description : "");
+    if (!id.ok()) return Report(err, id.status());
+    if (key_id == nullptr || key_id_cap < id->size() + 1) {
+      return TooSmall(err, id->size() + 1, key_id_len, "key_id");
+    }
+    CopyTruncated(*id, key_id, key_id_cap);
+    if (key_id_len != nullptr) *key_id_len = id->size();
+    return Ok(err);
+  });
+}
+
+kmse_status kmse_local_rotate_key(kmse_provider* provider, const char* key_id, char* version_id,
+                                  size_t version_id_cap, size_t* version_id_len,
+                                  kmse_error* err) {
+  return Guard(err, [&] {
+    if (provider == nullptr || key_id == nullptr) {
+      return InvalidArgument(err, "provider and key_id are required");
+    }
+    absl::StatusOr<std::string> version = provider->handle->RotateKey(key_id);
+    if (!version.ok()) return Report(err, version.status());
+    if (version_id != nullptr && version_id_cap < version->size() + 1) {
+      // The rotation happened; only the id could not be returned.
+      return TooSmall(err, version->size() + 1, version_id_len, "version_id");
+    }
+    CopyTruncated(*version, version_id, version_id_cap);
+    if (version_id_len != nullptr) *version_id_len = version->size();
+    return Ok(err);
+  });
+}
+
+kmse_status kmse_local_create_alias(kmse_provider* provider, const char* alias_name,
+                                    const char* key_id, kmse_error* err) {
+  return Guard(err, [&] {
+    if (provider == nullptr || alias_name == nullptr || key_id == nullptr) {
+      return InvalidArgument(err, "provider, alias_name and key_id are required");
+    }
+    return Report(err, provider->handle->CreateAlias(alias_name, key_id));
+  });
+}
+
+kmse_status kmse_remote_provider_open(const char* endpoint, const char* access_key_id,
+                                      const char* access_key_secret, kmse_provider** out,
+                                      kmse_error* err) {
+  return Guard(err, [&] {
+    if (endpoint == nullptr || out == nullptr) {
+      return InvalidArgument(err, "endpoint and out are required");
+    }
+    if ((access_key_id == nullptr) != (access_key_secret == nullptr)) {
+      return InvalidArgument(err, "give both access_key_id and access_key_secret, or neither");
+    }
+    *out = nullptr;
+    return WrapProvider(
+        kms_envelope::c_api::OpenRemoteProvider(endpoint,
+                                                access_key_id != nullptr ? access_key_id : "",
+                                                access_key_secret != nullptr ? access_key_secret : "",
+                                                access_key_id == nullptr),
+        out, err);
+  });
+}
+
+void kmse_provider_free(kmse_provider* provider) {
+  try {
+    delete provider;
+  } catch (...) {
+  }
+}
+
+kmse_status kmse_generate_data_key(kmse_provider* provider, const char* key_id,
+                                   size_t number_of_bytes, const char* context_json,
+                                   uint8_t* plaintext, size_t plaintext_cap, size_t* plaintext_len,
+                                   uint8_t* blob, size_t blob_cap, size_t* blob_len,
+                                   kmse_key_info* info, kmse_error* err) {
+  return Guard(err, [&] {
+    if (provider == nullptr || key_id == nullptr) {
+      return InvalidArgument(err, "provider and key_id are required");
+    }
+    const size_t size = number_of_bytes == 0 ? kms_envelope::kDefaultDataKeySize : number_of_bytes;
+    if (size > kms_envelope::kMaxNumberOfBytes) {
+      return InvalidArgument(err, "number_of_bytes must be 1..1024");
+    }
+    if (plaintext == nullptr || plaintext_cap < size) {
+      return TooSmall(err, size, plaintext_len, "plaintext");
+    }
+    absl::StatusOr<EncryptionContext> context = ParseContext(context_json);
+    if (!context.ok()) return Report(err, context.status());
+    GenerateDataKeyRequest request;
+    request.key_id = key_id;
+    request.number_of_bytes = static_cast<int64_t>(size);
+    request.encryption_context = &*context;
+    GenerateDataKeyResponse response;
+    absl::Status status = provider->handle->provider().GenerateDataKeyInto(request, &response);
+    if (!status.ok()) return Report(err, status);
+    if (blob == nullptr || blob_cap < response.ciphertext_blob.size()) {
+      return TooSmall(err, response.ciphertext_blob.size(), blob_len, "blob");  // key discarded
+    }
+    std::memcpy(plaintext, response.plaintext.data(), response.plaintext.size());
+    if (plaintext_len != nullptr) *plaintext_len = response.plaintext.size();
+    std::memcpy(blob, response.ciphertext_blob.data(), response.ciphertext_blob.size());
+    if (blob_len != nullptr) *blob_len = response.ciphertext_blob.size();
+    FillInfo(info, response.key_id, response.key_version_id, response.request_id);
+    return Ok(err);
+  });
+}
+
+kmse_status kmse_decrypt(kmse_provider* provider, const uint8_t* blob, size_t blob_len,
+                         const char* context_json, uint8_t* plaintext, size_t plaintext_cap,
+                         size_t* plaintext_len, kmse_key_info* info, kmse_error* err) {
+  return Guard(err, [&] {
+    if (provider == nullptr || (blob == nullptr && blob_len != 0)) {
+      return InvalidArgument(err, "provider and blob are required");
+    }
+    if (blob_len > kms_envelope::kMaxCiphertextBlobSize) {
+      return Fail(err, KMSE_ERR_INVALID_CIPHERTEXT, kms_code::kInvalidCiphertext,
+                  "CiphertextBlob is longer than any this library produces");
+    }
+    absl::StatusOr<EncryptionContext> context = ParseContext(context_json);
+    if (!context.ok()) return Report(err, context.status());
+    DecryptRequest request;
+    request.ciphertext_blob = absl::Span<const uint8_t>(blob, blob_len);
+    request.encryption_context = &*context;
+    DecryptResponse response;
+    absl::Status status = provider->handle->provider().DecryptInto(request, &response);
+    if (!status.ok()) return Report(err, status);
+    if (plaintext == nullptr || plaintext_cap < response.plaintext.size()) {
+      return TooSmall(err, response.plaintext.size(), plaintext_len, "plaintext");
+    }
+    std::memcpy(plaintext, response.plaintext.data(), response.plaintext.size());
+    if (plaintext_len != nullptr) *plaintext_len = response.plaintext.size();
+    FillInfo(info, response.key_id, response.key_version_id, response.request_id);
+    return Ok(err);
+  });
+}
+
+kmse_status kmse_envelope_new(kmse_provider* provider, const char* key_id, kmse_envelope** out,
+                              kmse_error* err) {
+  return Guard(err, [&] {
+    if (provider == nullptr || key_id == nullptr || out == nullptr) {
+      return InvalidArgument(err, "provider, key_id and out are required");
+    }
+    *out = nullptr;
+    kms_envelope::envelope::EnvelopeOptions options;
+    // The envelope shares ownership of the provider: freeing the handle first is safe.
+    std::shared_ptr<kms_envelope::c_api::ProviderHandle> handle = provider->handle;
+    options.primary.provider = std::shared_ptr<kms_envelope::KeyProvider>(handle, &handle->provider());
+    options.primary.key_id = key_id;
+    auto envelope = kms_envelope::envelope::Envelope::New(std::move(options));
+    if (!envelope.ok()) return Report(err, envelope.status());
+    *out = new kmse_envelope{std::move(envelope).value()};
+    return Ok(err);
+  });
+}
+
+void kmse_envelope_free(kmse_envelope* envelope) {
+  try {
+    delete envelope;
+  } catch (...) {
+  }
+}
+
+kmse_status kmse_envelope_seal(const kmse_envelope* envelope, const uint8_t* plaintext,
+                               size_t plaintext_len, const char* context_json, uint8_t* out,
+                               size_t out_cap, size_t* out_len, kmse_error* err) {
+  return Guard(err, [&] {
+    if (envelope == nullptr || (plaintext == nullptr && plaintext_len != 0)) {
+      return InvalidArgument(err, "envelope and plaintext are required");
+    }
+    absl::StatusOr<EncryptionContext> context = ParseContext(context_json);
+    if (!context.ok()) return Report(err, context.status());
+    const size_t required = envelope->envelope->SealedSize(plaintext_len, *context);
+    if (out == nullptr || out_cap < required) return TooSmall(err, required, out_len, "sealed");
+    absl::StatusOr<size_t> written = envelope->envelope->SealInto(
+        absl::Span<const uint8_t>(plaintext, plaintext_len), *context,
+        absl::Span<uint8_t>(out, out_cap));
+    if (!written.ok()) return Report(err, written.status());
+    if (out_len != nullptr) *out_len = *written;
+    return Ok(err);
+  });
+}
+
+kmse_status kmse_envelope_open(const kmse_envelope* envelope, const uint8_t* sealed,
+                               size_t sealed_len, const char* context_json, uint8_t* out,
+                               size_t out_cap, size_t* out_len, kmse_error* err) {
+  return Guard(err, [&] {
+    if (envelope == nullptr || (sealed == nullptr && sealed_len != 0)) {
+      return InvalidArgument(err, "envelope and sealed are required");
+    }
+    const absl::Span<const uint8_t> input(sealed, sealed_len);
+    absl::StatusOr<uint64_t> size = kms_envelope::envelope::Envelope::PlaintextSize(input);
+    if (!size.ok()) return Report(err, size.status());
+    if (*size > SIZE_MAX) return InvalidArgument(err, "message too large for this platform");
+    if ((out == nullptr && *size != 0) || out_cap < *size) {
+      return TooSmall(err, static_cast<size_t>(*size), out_len, "plaintext");
+    }
+    absl::StatusOr<EncryptionContext> context = ParseContext(context_json);
+    if (!context.ok()) return Report(err, context.status());
+    uint8_t empty = 0;
+    absl::StatusOr<size_t> written = envelope->envelope->OpenInto(
+        input, *context, absl::Span<uint8_t>(out != nullptr ? out : &empty, out_cap));
+    if (!written.ok()) return Report(err, written.status());
+    if (out_len != nullptr) *out_len = *written;
+    return Ok(err);
+  });
+}
+
+kmse_status kmse_envelope_seal_stream(const kmse_envelope* envelope, kmse_read_fn read,
+                                      void* read_user, kmse_write_fn write, void* write_user,
+                                      const char* context_json, uint64_t* plaintext_bytes,
+                                      uint64_t* sealed_bytes, kmse_error* err) {
+  return Guard(err, [&] {
+    if (envelope == nullptr || read == nullptr || write == nullptr) {
+      return InvalidArgument(err, "envelope, read and write are required");
+    }
+    absl::StatusOr<EncryptionContext> context = ParseContext(context_json);
+    if (!context.ok()) return Report(err, context.status());
+    CallbackSource source(read, read_user);
+    CallbackSink sink(write, write_user);
+    auto result = envelope->envelope->SealStream(source, sink, *context);
+    if (!result.ok()) return Report(err, result.status());
+    if (plaintext_bytes != nullptr) *plaintext_bytes = result->plaintext_size;
+    if (sealed_bytes != nullptr) *sealed_bytes = result->sealed_size;
+    return Ok(err);
+  });
+}
+
+kmse_status kmse_envelope_open_stream(const kmse_envelope* envelope, kmse_read_fn read,
+                                      void* read_user, kmse_write_fn write, void* write_user,
+                                      const char* context_json, uint64_t* plaintext_bytes,
+                                      kmse_error* err) {
+  return Guard(err, [&] {
+    if (envelope == nullptr || read == nullptr || write == nullptr) {
+      return InvalidArgument(err, "envelope, read and write are required");
+    }
+    std::unique_ptr<EncryptionContext> expected;
+    if (context_json != nullptr) {
+      absl::StatusOr<EncryptionContext> context = ParseContext(context_json);
+      if (!context.ok()) return Report(err, context.status());
+      expected = std::make_unique<EncryptionContext>(std::move(context).value());
+    }
+    CallbackSource source(read, read_user);
+    CallbackSink sink(write, write_user);
+    auto result = envelope->envelope->OpenStream(source, sink, expected.get());
+    if (!result.ok()) return Report(err, result.status());
+    if (plaintext_bytes != nullptr) *plaintext_bytes = result->plaintext_size;
+    return Ok(err);
+  });
+}
+
+}  // extern "C"
