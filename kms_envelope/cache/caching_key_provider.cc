@@ -13,30 +13,32 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "kms_envelope/internal/random.h"
+#include "kms_envelope/internal/strings.h"
 #include "kms_envelope/kms_error.h"
 
 namespace kms_envelope {
 namespace cache {
 namespace {
 
+using internal::Av;
 using TimePoint = std::chrono::steady_clock::time_point;
 
-// A keyed BLAKE2b-256 digest of a cache key (never the key material itself).
-using Digest = std::array<uint8_t, crypto_generichash_blake2b_BYTES>;
-
-struct DigestHash {
-  // The digest is already a keyed pseudo-random value: its first bytes are a good hash.
-  size_t operator()(const Digest& d) const {
-    size_t h;
-    std::memcpy(&h, d.data(), sizeof(h));
-    return h;
+// Cache keys are stored exactly (length-prefixed fields, see AppendField); none of the fields is
+// secret (provider id, KeyId, key size, partition, encryption context, CiphertextBlob). The hash
+// table hashes them with SipHash-2-4 under a per-instance random key, so nobody can choose
+// requests that collide in the table.
+struct KeyHash {
+  const uint8_t* siphash_key;  // crypto_shorthash_KEYBYTES, owned by the cache
+  size_t operator()(absl::string_view k) const {
+    uint64_t h;
+    crypto_shorthash(reinterpret_cast<uint8_t*>(&h), reinterpret_cast<const uint8_t*>(k.data()),
+                     k.size(), siphash_key);
+    return static_cast<size_t>(h);
   }
 };
 
-struct DigestEq {
-  bool operator()(const Digest& a, const Digest& b) const {
-    return sodium_memcmp(a.data(), b.data(), a.size()) == 0;
-  }
+struct KeyEq {
+  bool operator()(absl::string_view a, absl::string_view b) const { return a == b; }
 };
 
 class SteadyClock final : public Clock {
@@ -44,40 +46,20 @@ class SteadyClock final : public Clock {
   TimePoint Now() const override { return std::chrono::steady_clock::now(); }
 };
 
-// Builds a digest over length-prefixed fields (so ("ab","c") and ("a","bc") differ).
-class DigestBuilder {
- public:
-  DigestBuilder(const SecretBytes& key, uint8_t domain) {
-    crypto_generichash_blake2b_init(&state_, key.data(), key.size(), crypto_generichash_blake2b_BYTES);
-    crypto_generichash_blake2b_update(&state_, &domain, 1);
-  }
-  ~DigestBuilder() { sodium_memzero(&state_, sizeof(state_)); }
+void AppendField(std::string* out, const void* data, size_t size) {
+  const uint32_t n = static_cast<uint32_t>(size);
+  char len[4] = {static_cast<char>(n >> 24), static_cast<char>(n >> 16), static_cast<char>(n >> 8),
+                 static_cast<char>(n)};
+  out->append(len, sizeof(len));
+  out->append(static_cast<const char*>(data), size);
+}
+void AppendField(std::string* out, std::string_view s) { AppendField(out, s.data(), s.size()); }
+void AppendField(std::string* out, absl::Span<const uint8_t> s) { AppendField(out, s.data(), s.size()); }
 
-  void Add(const void* data, size_t size) {
-    uint8_t len[8];
-    uint64_t n = size;
-    for (int i = 7; i >= 0; --i) {
-      len[i] = static_cast<uint8_t>(n);
-      n >>= 8;
-    }
-    crypto_generichash_blake2b_update(&state_, len, sizeof(len));
-    if (size > 0) {
-      crypto_generichash_blake2b_update(&state_, static_cast<const uint8_t*>(data), size);
-    }
-  }
-  void Add(std::string_view s) { Add(s.data(), s.size()); }
-  void Add(absl::Span<const uint8_t> s) { Add(s.data(), s.size()); }
-  void AddU64(uint64_t v) { Add(&v, sizeof(v)); }
-
-  Digest Finish() {
-    Digest out;
-    crypto_generichash_blake2b_final(&state_, out.data(), out.size());
-    return out;
-  }
-
- private:
-  crypto_generichash_blake2b_state state_;
-};
+// The cache key of the current call is built here (capacity is kept: no allocation once warm).
+// Only used between building the key and the end of the locked lookup; a miss copies it before
+// calling out (a nested cache on the same thread would overwrite it).
+thread_local std::string t_key_buffer;
 
 bool IsRetryable(const absl::Status& status) {
   std::string code = GetKmsErrorCode(status);
@@ -108,7 +90,7 @@ absl::Status CopySecret(const SecretBytes& from, SecretBytes* out) {
 }
 
 struct EncryptEntry {
-  Digest digest;
+  std::string cache_key;
   std::string key_id;
   std::string key_version_id;
   std::string ciphertext_blob;
@@ -120,7 +102,7 @@ struct EncryptEntry {
 };
 
 struct DecryptEntry {
-  Digest digest;
+  std::string cache_key;
   std::string key_id;
   std::string key_version_id;
   std::string request_id;
@@ -128,62 +110,79 @@ struct DecryptEntry {
   TimePoint created;
 };
 
-// One provider call in progress; callers that miss on the same digest wait for it.
+// One provider call in progress; callers that miss on the same key wait for it.
 struct Flight {
+  std::string cache_key;
   std::condition_variable done_cv;
   bool done = false;
   absl::Status status;
 };
 
 struct NegativeEntry {
+  std::string cache_key;
   absl::Status status;
   TimePoint expires;
 };
 
-// One side of the cache: LRU list of entries (front = most recently used) with an index,
-// the calls in flight and the remembered retryable errors.
+// One side of the cache: LRU list of entries (front = most recently used) with an index, the
+// calls in flight and the remembered retryable errors. Map keys are views of the cache key
+// owned by the entry / flight / negative entry they map to.
 template <typename Entry>
 struct Side {
   using List = std::list<Entry>;
-  List lru;
-  absl::flat_hash_map<Digest, typename List::iterator, DigestHash, DigestEq> index;
-  absl::flat_hash_map<Digest, std::shared_ptr<Flight>, DigestHash, DigestEq> flights;
-  absl::flat_hash_map<Digest, NegativeEntry, DigestHash, DigestEq> negatives;
+  template <typename V>
+  using Map = absl::flat_hash_map<absl::string_view, V, KeyHash, KeyEq>;
 
-  void Erase(typename decltype(index)::iterator it) {
-    lru.erase(it->second);  // the entry's SecretBytes wipes the key
+  explicit Side(const uint8_t* siphash_key)
+      : index(0, KeyHash{siphash_key}),
+        flights(0, KeyHash{siphash_key}),
+        negatives(0, KeyHash{siphash_key}) {}
+
+  List lru;
+  Map<typename List::iterator> index;
+  Map<std::shared_ptr<Flight>> flights;
+  Map<std::unique_ptr<NegativeEntry>> negatives;
+
+  void Erase(typename Map<typename List::iterator>::iterator it) {
+    typename List::iterator node = it->second;
     index.erase(it);
+    lru.erase(node);  // the entry's SecretBytes wipes the key
   }
 
-  // Inserts (replacing an entry with the same digest), evicting the least recently used entry
+  // Inserts (replacing an entry with the same key), evicting the least recently used entry
   // when full. Returns the number of evictions.
   uint64_t Insert(Entry entry, size_t capacity) {
-    auto existing = index.find(entry.digest);
+    auto existing = index.find(Av(entry.cache_key));
     if (existing != index.end()) Erase(existing);
     uint64_t evicted = 0;
     while (lru.size() >= capacity && !lru.empty()) {
-      index.erase(lru.back().digest);
+      index.erase(Av(lru.back().cache_key));
       lru.pop_back();
       ++evicted;
     }
     lru.push_front(std::move(entry));
-    index.emplace(lru.front().digest, lru.begin());
+    index.emplace(Av(lru.front().cache_key), lru.begin());
     return evicted;
   }
 
-  // A remembered error for `d` that has not expired, else null (expired ones are dropped).
-  const NegativeEntry* FindNegative(const Digest& d, TimePoint now) {
+  // A remembered error for `key` that has not expired, else null (expired ones are dropped).
+  const NegativeEntry* FindNegative(absl::string_view key, TimePoint now) {
     if (negatives.empty()) return nullptr;
-    auto it = negatives.find(d);
+    auto it = negatives.find(key);
     if (it == negatives.end()) return nullptr;
-    if (now < it->second.expires) return &it->second;
+    if (now < it->second->expires) return it->second.get();
     negatives.erase(it);
     return nullptr;
   }
 
-  void Remember(const Digest& d, const absl::Status& status, TimePoint expires, size_t capacity) {
+  void Remember(const std::string& key, const absl::Status& status, TimePoint expires,
+                size_t capacity) {
     if (negatives.size() >= capacity) negatives.clear();  // bounded; errors are cheap to relearn
-    negatives[d] = NegativeEntry{status, expires};
+    auto it = negatives.find(Av(key));
+    if (it != negatives.end()) negatives.erase(it);
+    auto entry = std::make_unique<NegativeEntry>(NegativeEntry{key, status, expires});
+    absl::string_view view = Av(entry->cache_key);
+    negatives.emplace(view, std::move(entry));
   }
 
   void Clear() {
@@ -201,7 +200,11 @@ const Clock* Clock::Steady() {
 }
 
 struct CachingKeyProvider::State {
-  SecretBytes digest_key;  // per-instance BLAKE2b key
+  explicit State(const std::array<uint8_t, crypto_shorthash_KEYBYTES>& key)
+      : siphash_key(key), encrypt(siphash_key.data()), decrypt(siphash_key.data()) {}
+  // Per-instance SipHash key for the hash tables (not a secret that protects data: it only
+  // keeps the tables' bucket layout unpredictable).
+  const std::array<uint8_t, crypto_shorthash_KEYBYTES> siphash_key;
   mutable std::mutex mu;
   Side<EncryptEntry> encrypt;
   Side<DecryptEntry> decrypt;
@@ -237,13 +240,8 @@ absl::StatusOr<std::unique_ptr<CachingKeyProvider>> CachingKeyProvider::NewBorro
   limits.max_bytes = std::min(limits.max_bytes, kMaxBytesPerDataKey);
   if (sodium_init() < 0) return absl::InternalError("libsodium failed to initialize");
   const Clock* clock = options.clock != nullptr ? options.clock : Clock::Steady();
-  std::unique_ptr<CachingKeyProvider> cache(
+  return std::unique_ptr<CachingKeyProvider>(
       new CachingKeyProvider(nullptr, provider, limits, clock));
-  absl::StatusOr<SecretBytes> key = SecretBytes::New(crypto_generichash_blake2b_KEYBYTES);
-  if (!key.ok()) return key.status();
-  internal::FillRandomFromKernel(key->mutable_span());
-  cache->state_->digest_key = *std::move(key);
-  return cache;
 }
 
 CachingKeyProvider::CachingKeyProvider(std::unique_ptr<KeyProvider> owned, KeyProvider* provider,
@@ -251,8 +249,11 @@ CachingKeyProvider::CachingKeyProvider(std::unique_ptr<KeyProvider> owned, KeyPr
     : owned_(std::move(owned)),
       provider_(provider),
       limits_(limits),
-      clock_(clock),
-      state_(std::make_unique<State>()) {}
+      clock_(clock) {
+  std::array<uint8_t, crypto_shorthash_KEYBYTES> key;
+  internal::FillRandomFromKernel(absl::MakeSpan(key));
+  state_ = std::make_unique<State>(key);
+}
 
 CachingKeyProvider::~CachingKeyProvider() = default;
 
@@ -288,24 +289,27 @@ absl::Status CachingKeyProvider::GenerateDataKeyForMessage(const GenerateDataKey
 
   const EncryptionContext& context =
       request.encryption_context != nullptr ? *request.encryption_context : EncryptionContext::Empty();
-  DigestBuilder builder(st.digest_key, 'E');
-  builder.Add(provider_->provider_id());
-  builder.Add(request.key_id);
-  builder.AddU64(*key_size);
-  builder.Add(usage.partition);
-  builder.Add(context.Canonical());
-  const Digest digest = builder.Finish();
+  std::string& key = t_key_buffer;
+  key.clear();
+  key.push_back('E');
+  AppendField(&key, provider_->provider_id());
+  AppendField(&key, request.key_id);
+  const uint64_t size64 = *key_size;
+  AppendField(&key, &size64, sizeof(size64));
+  AppendField(&key, usage.partition);
+  AppendField(&key, context.Canonical());
+  const absl::string_view lookup = Av(key);
 
   std::unique_lock<std::mutex> lock(st.mu);
   ++st.stats.generate_requests;
   TimePoint now;
   for (;;) {
     now = clock_->Now();
-    if (const NegativeEntry* negative = st.encrypt.FindNegative(digest, now)) {
+    if (const NegativeEntry* negative = st.encrypt.FindNegative(lookup, now)) {
       ++st.stats.negative_hits;
       return negative->status;
     }
-    auto it = st.encrypt.index.find(digest);
+    auto it = st.encrypt.index.find(lookup);
     if (it != st.encrypt.index.end()) {
       EncryptEntry& e = *it->second;
       const bool fresh = now - e.created < limits_.max_age;
@@ -327,7 +331,7 @@ absl::Status CachingKeyProvider::GenerateDataKeyForMessage(const GenerateDataKey
       st.encrypt.Erase(it);  // out of budget: wipe now rather than at eviction
       ++st.stats.retirements;
     }
-    auto flight_it = st.encrypt.flights.find(digest);
+    auto flight_it = st.encrypt.flights.find(lookup);
     if (flight_it == st.encrypt.flights.end()) break;  // we lead
     std::shared_ptr<Flight> flight = flight_it->second;
     flight->done_cv.wait(lock, [&] { return flight->done; });
@@ -335,8 +339,11 @@ absl::Status CachingKeyProvider::GenerateDataKeyForMessage(const GenerateDataKey
     // The leader inserted a key: look again (it may already be used up by others).
   }
 
+  // We lead: own the key from here on (the provider call may reuse t_key_buffer).
+  std::string owned_key(key);
   auto flight = std::make_shared<Flight>();
-  st.encrypt.flights.emplace(digest, flight);
+  flight->cache_key = owned_key;
+  st.encrypt.flights.emplace(Av(flight->cache_key), flight);
   ++st.stats.provider_generate_calls;
   lock.unlock();
 
@@ -346,7 +353,7 @@ absl::Status CachingKeyProvider::GenerateDataKeyForMessage(const GenerateDataKey
     response->from_cache = false;
     absl::StatusOr<SecretBytes> key = SecretBytes::CopyFrom(response->plaintext.span());
     if (key.ok()) {
-      entry.digest = digest;
+      entry.cache_key = owned_key;
       entry.key_id = response->key_id;
       entry.key_version_id = response->key_version_id;
       entry.ciphertext_blob = response->ciphertext_blob;
@@ -359,7 +366,7 @@ absl::Status CachingKeyProvider::GenerateDataKeyForMessage(const GenerateDataKey
   }
 
   lock.lock();
-  st.encrypt.flights.erase(digest);
+  st.encrypt.flights.erase(Av(owned_key));
   flight->done = true;
   flight->status = status;
   if (status.ok()) {
@@ -367,7 +374,7 @@ absl::Status CachingKeyProvider::GenerateDataKeyForMessage(const GenerateDataKey
       st.stats.evictions += st.encrypt.Insert(std::move(entry), limits_.capacity);
     }
   } else if (limits_.negative_ttl.count() > 0 && IsRetryable(status)) {
-    st.encrypt.Remember(digest, status, clock_->Now() + limits_.negative_ttl, limits_.capacity);
+    st.encrypt.Remember(owned_key, status, clock_->Now() + limits_.negative_ttl, limits_.capacity);
   }
   lock.unlock();
   flight->done_cv.notify_all();
@@ -383,22 +390,24 @@ absl::Status CachingKeyProvider::DecryptInto(const DecryptRequest& request,
   State& st = *state_;
   const EncryptionContext& context =
       request.encryption_context != nullptr ? *request.encryption_context : EncryptionContext::Empty();
-  DigestBuilder builder(st.digest_key, 'D');
-  builder.Add(provider_->provider_id());
-  builder.Add(request.ciphertext_blob);
-  builder.Add(context.Canonical());
-  const Digest digest = builder.Finish();
+  std::string& key = t_key_buffer;
+  key.clear();
+  key.push_back('D');
+  AppendField(&key, provider_->provider_id());
+  AppendField(&key, request.ciphertext_blob);
+  AppendField(&key, context.Canonical());
+  const absl::string_view lookup = Av(key);
 
   std::unique_lock<std::mutex> lock(st.mu);
   ++st.stats.decrypt_requests;
   TimePoint now;
   for (;;) {
     now = clock_->Now();
-    if (const NegativeEntry* negative = st.decrypt.FindNegative(digest, now)) {
+    if (const NegativeEntry* negative = st.decrypt.FindNegative(lookup, now)) {
       ++st.stats.negative_hits;
       return negative->status;
     }
-    auto it = st.decrypt.index.find(digest);
+    auto it = st.decrypt.index.find(lookup);
     if (it != st.decrypt.index.end()) {
       DecryptEntry& e = *it->second;
       if (now - e.created < limits_.decrypt_max_age) {
@@ -415,15 +424,18 @@ absl::Status CachingKeyProvider::DecryptInto(const DecryptRequest& request,
       st.decrypt.Erase(it);
       ++st.stats.retirements;
     }
-    auto flight_it = st.decrypt.flights.find(digest);
+    auto flight_it = st.decrypt.flights.find(lookup);
     if (flight_it == st.decrypt.flights.end()) break;
     std::shared_ptr<Flight> flight = flight_it->second;
     flight->done_cv.wait(lock, [&] { return flight->done; });
     if (!flight->status.ok()) return flight->status;
   }
 
+  // We lead: own the key from here on (the provider call may reuse t_key_buffer).
+  std::string owned_key(key);
   auto flight = std::make_shared<Flight>();
-  st.decrypt.flights.emplace(digest, flight);
+  flight->cache_key = owned_key;
+  st.decrypt.flights.emplace(Av(flight->cache_key), flight);
   ++st.stats.provider_decrypt_calls;
   lock.unlock();
 
@@ -433,7 +445,7 @@ absl::Status CachingKeyProvider::DecryptInto(const DecryptRequest& request,
     response->from_cache = false;
     absl::StatusOr<SecretBytes> key = SecretBytes::CopyFrom(response->plaintext.span());
     if (key.ok()) {
-      entry.digest = digest;
+      entry.cache_key = owned_key;
       entry.key_id = response->key_id;
       entry.key_version_id = response->key_version_id;
       entry.request_id = response->request_id;
@@ -443,7 +455,7 @@ absl::Status CachingKeyProvider::DecryptInto(const DecryptRequest& request,
   }
 
   lock.lock();
-  st.decrypt.flights.erase(digest);
+  st.decrypt.flights.erase(Av(owned_key));
   flight->done = true;
   flight->status = status;
   if (status.ok()) {
@@ -451,7 +463,7 @@ absl::Status CachingKeyProvider::DecryptInto(const DecryptRequest& request,
       st.stats.evictions += st.decrypt.Insert(std::move(entry), limits_.capacity);
     }
   } else if (limits_.negative_ttl.count() > 0 && IsRetryable(status)) {
-    st.decrypt.Remember(digest, status, clock_->Now() + limits_.negative_ttl, limits_.capacity);
+    st.decrypt.Remember(owned_key, status, clock_->Now() + limits_.negative_ttl, limits_.capacity);
   }
   lock.unlock();
   flight->done_cv.notify_all();

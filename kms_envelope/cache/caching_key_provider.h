@@ -36,11 +36,14 @@
 // lives, disabling or deleting the CMK does not stop Decrypt of that blob through this cache: that
 // is the trade-off bounded by decrypt_max_age (docs/performance.md, "Cache limits").
 //
-// Cache keys. The fields above are length-prefixed and hashed with keyed BLAKE2b-256 under a
-// random key drawn for each cache instance; the map stores only these digests (the cache keeps
-// no copy of contexts or blobs) and compares them with sodium_memcmp. Two requests share an
-// entry only when all fields are equal (up to a 2^-128 collision chance of the keyed hash), so
-// a different CMK, provider, key size, partition or context never gets another's key.
+// Cache keys. The fields above are stored exactly (length-prefixed) and compared exactly, so
+// two requests share an entry only when all fields are equal: a different CMK, provider, key
+// size, partition or context never gets another's key. None of these fields is secret (the
+// context is associated data that KMS audit logs record in clear; a CiphertextBlob is public);
+// data keys themselves are never compared. The hash tables hash the keys with SipHash-2-4 under
+// a random per-instance key, so requests cannot be chosen to collide in a table. Memory per
+// entry is bounded by the field limits (EncryptionContext::kMaxCanonicalSize,
+// kMaxCiphertextBlobSize) times limits.capacity.
 // The KeyId is taken as requested: an alias and its CMK GUID are distinct entries, and an
 // alias that is re-pointed keeps serving the old CMK's key until the entry retires.
 //
