@@ -56,9 +56,8 @@ std::map<std::string, std::string> SignedHeaderMap(const std::map<std::string, s
   return out;
 }
 
-}  // namespace
-
-void AppendPercentEncoded(std::string_view s, std::string* out) {
+template <typename Str>
+void AppendPercentEncodedImpl(std::string_view s, Str* out) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   for (char ch : s) {
     unsigned char c = static_cast<unsigned char>(ch);
@@ -72,6 +71,11 @@ void AppendPercentEncoded(std::string_view s, std::string* out) {
   }
 }
 
+}  // namespace
+
+void AppendPercentEncoded(std::string_view s, WipedString* out) { AppendPercentEncodedImpl(s, out); }
+void AppendPercentEncoded(std::string_view s, std::string* out) { AppendPercentEncodedImpl(s, out); }
+
 std::string PercentEncode(std::string_view s) {
   std::string out;
   out.reserve(s.size() * 3);
@@ -79,8 +83,8 @@ std::string PercentEncode(std::string_view s) {
   return out;
 }
 
-absl::StatusOr<std::string> PercentDecode(std::string_view s, bool plus_is_space) {
-  std::string out;
+absl::StatusOr<WipedString> PercentDecode(std::string_view s, bool plus_is_space) {
+  WipedString out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
     char c = s[i];
@@ -101,12 +105,17 @@ absl::StatusOr<std::string> PercentDecode(std::string_view s, bool plus_is_space
   return out;
 }
 
-std::string CanonicalQuery(const std::vector<QueryParam>& params) {
-  std::vector<std::pair<std::string, std::string>> encoded;
+WipedString CanonicalQuery(const std::vector<QueryParam>& params) {
+  std::vector<std::pair<std::string, WipedString>> encoded;
   encoded.reserve(params.size());
-  for (const auto& [k, v] : params) encoded.emplace_back(PercentEncode(k), PercentEncode(v));
+  for (const auto& [k, v] : params) {
+    WipedString value;
+    value.reserve(v.size() * 3);
+    AppendPercentEncoded(v, &value);
+    encoded.emplace_back(PercentEncode(k), std::move(value));
+  }
   std::sort(encoded.begin(), encoded.end());
-  std::string out;
+  WipedString out;
   for (const auto& [k, v] : encoded) {
     if (!out.empty()) out.push_back('&');
     out += k;
@@ -116,8 +125,8 @@ std::string CanonicalQuery(const std::vector<QueryParam>& params) {
   return out;
 }
 
-std::string StringToSignV1(std::string_view method, const std::vector<QueryParam>& params) {
-  std::string out(method);
+WipedString StringToSignV1(std::string_view method, const std::vector<QueryParam>& params) {
+  WipedString out(method.data(), method.size());
   out += "&%2F&";
   AppendPercentEncoded(CanonicalQuery(params), &out);
   return out;
@@ -130,7 +139,7 @@ absl::StatusOr<std::string> SignV1(std::string_view method, const std::vector<Qu
     std::memcpy(key.mutable_data(), access_key_secret.data(), access_key_secret.size());
   }
   key.mutable_data()[access_key_secret.size()] = '&';
-  std::string to_sign = StringToSignV1(method, params);
+  WipedString to_sign = StringToSignV1(method, params);
   uint8_t mac[internal::kSha1Size];
   KMS_RETURN_IF_ERROR(internal::HmacSha1(key.span(), internal::AsBytes(to_sign), absl::MakeSpan(mac)));
   return internal::Base64Encode(absl::MakeConstSpan(mac));
@@ -151,8 +160,8 @@ std::string SignedHeadersV3(const std::map<std::string, std::string>& headers) {
   return out;
 }
 
-std::string CanonicalRequestV3(const V3Request& request) {
-  std::string out = request.method;
+WipedString CanonicalRequestV3(const V3Request& request) {
+  WipedString out = ToWiped(request.method);
   out.push_back('\n');
   out += request.canonical_uri;
   out.push_back('\n');
@@ -175,12 +184,12 @@ std::string CanonicalRequestV3(const V3Request& request) {
 std::string StringToSignV3(const V3Request& request) {
   std::string out(kSignatureAlgorithmV3);
   out.push_back('\n');
-  out += HexSha256(CanonicalRequestV3(request));
+  out += HexSha256(std::string_view(CanonicalRequestV3(request)));
   return out;
 }
 
 absl::StatusOr<std::string> SignV3(const V3Request& request, const SecretBytes& access_key_secret) {
-  std::string to_sign = StringToSignV3(request);
+  std::string to_sign = StringToSignV3(request);  // holds only a hash: not sensitive
   uint8_t mac[internal::kSha256Size];
   KMS_RETURN_IF_ERROR(internal::HmacSha256(access_key_secret.span(), internal::AsBytes(to_sign),
                                            absl::MakeSpan(mac)));

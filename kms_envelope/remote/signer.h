@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "kms_envelope/remote/wiped_string.h"
 #include "kms_envelope/secret_bytes.h"
 
 namespace kms_envelope {
@@ -46,21 +47,24 @@ inline constexpr std::string_view kSignatureMethodV1 = "HMAC-SHA1";
 inline constexpr std::string_view kSignatureVersionV1 = "1.0";
 inline constexpr std::string_view kSignatureAlgorithmV3 = "ACS3-HMAC-SHA256";
 
-using QueryParam = std::pair<std::string, std::string>;
+// Parameter values may carry key material (Encrypt's Plaintext), so they and every string the
+// signer builds from them live in WipedString.
+using QueryParam = std::pair<std::string, WipedString>;
 
 // RFC 3986 percent-encoding with uppercase hex (see the contract above).
 std::string PercentEncode(std::string_view s);
 // Appends PercentEncode(s) to *out (lets callers build into a pre-reserved, wiped buffer).
+void AppendPercentEncoded(std::string_view s, WipedString* out);
 void AppendPercentEncoded(std::string_view s, std::string* out);
 // Decodes %XX escapes (either case); `plus_is_space` for form bodies. InvalidArgument for a
 // malformed escape.
-[[nodiscard]] absl::StatusOr<std::string> PercentDecode(std::string_view s, bool plus_is_space);
+[[nodiscard]] absl::StatusOr<WipedString> PercentDecode(std::string_view s, bool plus_is_space);
 
 // `enc(k)=enc(v)` pairs sorted by encoded name, joined with '&' (V1 and V3 share it).
-std::string CanonicalQuery(const std::vector<QueryParam>& params);
+WipedString CanonicalQuery(const std::vector<QueryParam>& params);
 
 // V1 StringToSign for `method` and `params` (which must not contain "Signature").
-std::string StringToSignV1(std::string_view method, const std::vector<QueryParam>& params);
+WipedString StringToSignV1(std::string_view method, const std::vector<QueryParam>& params);
 // base64(HMAC-SHA1(secret + "&", StringToSignV1(method, params))).
 [[nodiscard]] absl::StatusOr<std::string> SignV1(std::string_view method,
                                                  const std::vector<QueryParam>& params,
@@ -76,9 +80,10 @@ struct V3Request {
 
 // Lowercase hex SHA-256 of `data` (the hashed payload of V3).
 std::string HexSha256(std::string_view data);
+
 // The signed header names ("host;x-acs-action;..."): host, content-type, x-acs-*.
 std::string SignedHeadersV3(const std::map<std::string, std::string>& headers);
-std::string CanonicalRequestV3(const V3Request& request);
+WipedString CanonicalRequestV3(const V3Request& request);
 std::string StringToSignV3(const V3Request& request);
 // hex(HMAC-SHA256(secret, StringToSignV3(request))).
 [[nodiscard]] absl::StatusOr<std::string> SignV3(const V3Request& request,
