@@ -173,7 +173,9 @@ absl::StatusOr<ParsedHeader> ParseHeader(absl::Span<const uint8_t> input) {
   absl::Span<const uint8_t> magic;
   if (!r.Take(4, &magic)) {
     // A prefix of the magic may still become a header; anything else is not one.
-    if (std::memcmp(input.data(), kMagic, input.size()) != 0) return Malformed("bad magic");
+    if (!input.empty() && std::memcmp(input.data(), kMagic, input.size()) != 0) {
+      return Malformed("bad magic");
+    }
     return Truncated();
   }
   if (std::memcmp(magic.data(), kMagic, 4) != 0) return Malformed("bad magic");
@@ -200,9 +202,7 @@ absl::StatusOr<ParsedHeader> ParseHeader(absl::Span<const uint8_t> input) {
   if (count < 1 || count > kMaxWrappedKeys) {
     return Malformed(absl::StrCat("wrapped key count ", count, " outside 1..", kMaxWrappedKeys));
   }
-  // Each entry needs at least 4 length fields plus 3 non-empty values: refuse a count the input
-  // cannot hold before reserving anything.
-  h.wrapped_keys.reserve(count);
+  h.wrapped_keys.reserve(count);  // count <= kMaxWrappedKeys: a bounded, small reservation
   for (uint32_t i = 0; i < count; ++i) {
     absl::Span<const uint8_t> provider, key, version_id, blob;
     KMS_RETURN_IF_ERROR(ReadField(r, "provider id", 1, kMaxProviderIdSize, &provider));

@@ -1,0 +1,413 @@
+// Envelope seal/open in memory: round trips, tampering, policy, multiple CMKs, audit.
+#include "kms_envelope/envelope/envelope.h"
+
+#include <sodium.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "kms_envelope/envelope/format.h"
+#include "kms_envelope/internal/encoding.h"
+#include "kms_envelope/kms_error.h"
+#include "kms_envelope/testing/envelope_fault_provider.h"
+#include "tests/envelope/envelope_test_util.h"
+
+namespace kms_envelope {
+namespace envelope {
+namespace {
+
+using envelope_test::NewTestKms;
+using envelope_test::TestKms;
+using envelope_test::TestPlaintext;
+using testing::EnvelopeFaultProvider;
+
+constexpr Suite kSuites[] = {Suite::kAes256GcmHkdfSha256Committing,
+                             Suite::kXChaCha20Poly1305HkdfSha256Committing};
+
+EncryptionContext Ctx(std::vector<std::pair<std::string, std::string>> pairs) {
+  return *EncryptionContext::FromPairs(pairs);
+}
+
+std::unique_ptr<Envelope> MakeEnvelope(const TestKms& kms, Suite suite = kSuites[0],
+                                       uint32_t frame_size = 64) {
+  EnvelopeOptions o;
+  o.suite = suite;
+  o.frame_size = frame_size;
+  o.primary = {kms.provider, kms.key_id};
+  auto env = Envelope::New(std::move(o));
+  EXPECT_TRUE(env.ok()) << env.status();
+  return *std::move(env);
+}
+
+class EnvelopeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto kms = NewTestKms();
+    ASSERT_TRUE(kms.ok()) << kms.status();
+    kms_ = *std::move(kms);
+  }
+  TestKms kms_;
+  EncryptionContext ctx_ = Ctx({{"tenant", "acme"}, {"purpose", "test"}});
+};
+
+TEST_F(EnvelopeTest, RoundTripsEverySuiteAndSizeClass) {
+  for (Suite suite : kSuites) {
+    for (uint32_t f : {64u, 4096u}) {
+      auto env = MakeEnvelope(kms_, suite, f);
+      for (size_t size : {size_t{0}, size_t{1}, size_t{f} - 1, size_t{f}, size_t{f} + 1,
+                          size_t{3} * f + 7, size_t{1} << 20}) {
+        const std::string pt = TestPlaintext(size);
+        auto sealed = env->Seal(pt, ctx_);
+        ASSERT_TRUE(sealed.ok()) << sealed.status();
+        if (pt.size() >= 32) {
+          EXPECT_EQ(sealed->find(pt.substr(0, 32)), std::string::npos) << "plaintext visible";
+        }
+        auto opened = env->Open(*sealed, ctx_);
+        ASSERT_TRUE(opened.ok()) << SuiteName(suite) << " f=" << f << " size=" << size << " "
+                                 << opened.status();
+        EXPECT_EQ(*opened, pt);
+        auto size_back = Envelope::PlaintextSize(internal::Bytes(*sealed));
+        ASSERT_TRUE(size_back.ok());
+        EXPECT_EQ(*size_back, size);
+      }
+    }
+  }
+}
+
+TEST_F(EnvelopeTest, SealIntoAndOpenIntoUseCallerBuffers) {
+  auto env = MakeEnvelope(kms_, kSuites[1], 64);
+  const std::string pt = TestPlaintext(1000);
+  std::vector<uint8_t> buf(env->SealedSize(pt.size(), ctx_));
+  auto n = env->SealInto(internal::Bytes(pt), ctx_, absl::MakeSpan(buf));
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_LE(*n, buf.size());
+  std::vector<uint8_t> out(pt.size());
+  auto m = env->OpenInto(absl::MakeConstSpan(buf.data(), *n), ctx_, absl::MakeSpan(out));
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(std::string(out.begin(), out.end()), pt);
+  // Too small buffers are refused before any provider call.
+  std::vector<uint8_t> small(100);
+  EXPECT_FALSE(env->SealInto(internal::Bytes(pt), ctx_, absl::MakeSpan(small)).ok());
+  std::vector<uint8_t> small_out(pt.size() - 1);
+  EXPECT_FALSE(
+      env->OpenInto(absl::MakeConstSpan(buf.data(), *n), ctx_, absl::MakeSpan(small_out)).ok());
+}
+
+// Opens `sealed` and checks it fails with no plaintext (OpenInto output stays all zero).
+void ExpectOpenFails(const Envelope& env, const std::string& sealed, const EncryptionContext& ctx,
+                     const std::string& what) {
+  std::vector<uint8_t> out(4096, 0);
+  auto n = env.OpenInto(internal::Bytes(sealed), ctx, absl::MakeSpan(out));
+  EXPECT_FALSE(n.ok()) << what;
+  for (uint8_t b : out) {
+    if (b != 0) {
+      ADD_FAILURE() << what << ": plaintext left in the output buffer";
+      break;
+    }
+  }
+  EXPECT_FALSE(env.Open(sealed, ctx).ok()) << what;
+}
+
+TEST_F(EnvelopeTest, EverySingleBitFlipFailsAndReleasesNothing) {
+  for (Suite suite : kSuites) {
+    auto env = MakeEnvelope(kms_, suite, 64);
+    for (size_t size : {size_t{0}, size_t{1}, size_t{100}}) {
+      const std::string pt = TestPlaintext(size);
+      auto sealed = env->Seal(pt, ctx_);
+      ASSERT_TRUE(sealed.ok());
+      for (size_t byte = 0; byte < sealed->size(); ++byte) {
+        for (int bit = 0; bit < 8; ++bit) {
+          std::string bad = *sealed;
+          bad[byte] ^= static_cast<char>(1 << bit);
+          ExpectOpenFails(*env, bad, ctx_, "flip byte " + std::to_string(byte));
+          if (HasFailure()) return;
+        }
+      }
+    }
+  }
+}
+
+TEST_F(EnvelopeTest, EveryTruncationAndAppendedByteFails) {
+  for (Suite suite : kSuites) {
+    auto env = MakeEnvelope(kms_, suite, 64);
+    for (size_t size : {size_t{0}, size_t{64}, size_t{100}}) {
+      auto sealed = env->Seal(TestPlaintext(size), ctx_);
+      ASSERT_TRUE(sealed.ok());
+      for (size_t n = 0; n < sealed->size(); ++n) {
+        ExpectOpenFails(*env, sealed->substr(0, n), ctx_, "truncated to " + std::to_string(n));
+        if (HasFailure()) return;
+      }
+      for (const std::string& tail : {std::string(1, '\0'), std::string(16, 'x'),
+                                      std::string(80, '\0')}) {
+        ExpectOpenFails(*env, *sealed + tail, ctx_, "appended bytes");
+      }
+    }
+  }
+}
+
+TEST_F(EnvelopeTest, WrongContextFails) {
+  auto env = MakeEnvelope(kms_);
+  auto sealed = env->Seal(TestPlaintext(10), ctx_);
+  ASSERT_TRUE(sealed.ok());
+  ExpectOpenFails(*env, *sealed, Ctx({{"tenant", "acme"}}), "subset context");
+  ExpectOpenFails(*env, *sealed, Ctx({{"tenant", "evil"}, {"purpose", "test"}}), "other value");
+  ExpectOpenFails(*env, *sealed, EncryptionContext::Empty(), "empty context");
+}
+
+// Splits a sealed message into header and payload.
+std::pair<std::string, std::string> Split(const std::string& sealed) {
+  auto parsed = ParseHeader(internal::Bytes(sealed));
+  EXPECT_TRUE(parsed.ok());
+  return {sealed.substr(0, parsed->header_size), sealed.substr(parsed->header_size)};
+}
+
+TEST_F(EnvelopeTest, SwappedHeaderOrCiphertextBlobFails) {
+  auto env = MakeEnvelope(kms_);
+  auto a = env->Seal(TestPlaintext(100, 1), ctx_);
+  auto b = env->Seal(TestPlaintext(100, 2), ctx_);
+  ASSERT_TRUE(a.ok() && b.ok());
+  auto [ha, pa] = Split(*a);
+  auto [hb, pb] = Split(*b);
+  ExpectOpenFails(*env, hb + pa, ctx_, "header of b on payload of a");
+  // Put b's CiphertextBlob into a's header (same length, same context): the provider unwraps
+  // b's data key, and the key commitment of a refuses it before any AEAD call.
+  auto parsed_a = ParseHeader(internal::Bytes(*a));
+  auto parsed_b = ParseHeader(internal::Bytes(*b));
+  MessageHeader h = parsed_a->header;
+  h.wrapped_keys[0].ciphertext_blob = parsed_b->header.wrapped_keys[0].ciphertext_blob;
+  std::string forged = SerializeHeader(h) + pa;
+  auto opened = env->Open(forged, ctx_);
+  ASSERT_FALSE(opened.ok());
+  EXPECT_NE(opened.status().message().find("commitment"), absl::string_view::npos)
+      << opened.status();
+}
+
+TEST_F(EnvelopeTest, SubstitutedDataKeyIsCaughtByTheCommitment) {
+  auto faulty = std::make_shared<EnvelopeFaultProvider>(kms_.provider);
+  EnvelopeOptions o;
+  o.frame_size = 64;
+  o.primary = {faulty, kms_.key_id};
+  auto env = *Envelope::New(std::move(o));
+  auto sealed = env->Seal(TestPlaintext(100), ctx_);
+  ASSERT_TRUE(sealed.ok());
+  faulty->set_substitute_data_key(true);
+  auto opened = env->Open(*sealed, ctx_);
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(GetKmsErrorCode(opened.status()), kms_code::kInvalidCiphertext);
+  EXPECT_NE(opened.status().message().find("commitment"), absl::string_view::npos);
+}
+
+// Frames of a sealed message with frame size 64: header + list of frames.
+struct Framed {
+  std::string header;
+  std::vector<std::string> frames;
+  std::string Join() const {
+    std::string s = header;
+    for (const auto& f : frames) s += f;
+    return s;
+  }
+};
+
+Framed SplitFrames(const std::string& sealed, uint32_t f) {
+  auto [h, payload] = Split(sealed);
+  Framed out{h, {}};
+  for (size_t pos = 0; pos < payload.size(); pos += f + kFrameTagSize) {
+    out.frames.push_back(payload.substr(pos, f + kFrameTagSize));
+  }
+  return out;
+}
+
+TEST_F(EnvelopeTest, ReorderedDuplicatedAndDroppedFramesFail) {
+  for (Suite suite : kSuites) {
+    auto env = MakeEnvelope(kms_, suite, 64);
+    auto sealed = env->Seal(TestPlaintext(64 * 4 + 10), ctx_);
+    ASSERT_TRUE(sealed.ok());
+    Framed fr = SplitFrames(*sealed, 64);
+    ASSERT_EQ(fr.frames.size(), 5u);
+    ASSERT_TRUE(env->Open(fr.Join(), ctx_).ok());
+    Framed swapped = fr;
+    std::swap(swapped.frames[1], swapped.frames[2]);
+    ExpectOpenFails(*env, swapped.Join(), ctx_, "reordered");
+    Framed dup = fr;
+    dup.frames.insert(dup.frames.begin() + 1, fr.frames[1]);
+    ExpectOpenFails(*env, dup.Join(), ctx_, "duplicated");
+    Framed dropped = fr;
+    dropped.frames.erase(dropped.frames.begin() + 2);
+    ExpectOpenFails(*env, dropped.Join(), ctx_, "dropped middle");
+    Framed no_final = fr;
+    no_final.frames.pop_back();
+    ExpectOpenFails(*env, no_final.Join(), ctx_, "dropped final (cut at a frame boundary)");
+    Framed final_dup = fr;
+    final_dup.frames.push_back(fr.frames.back());
+    ExpectOpenFails(*env, final_dup.Join(), ctx_, "final frame twice");
+    // A frame from another message under the same CMK.
+    auto other = env->Seal(TestPlaintext(64 * 4 + 10, 9), ctx_);
+    Framed mixed = fr;
+    mixed.frames[1] = SplitFrames(*other, 64).frames[1];
+    ExpectOpenFails(*env, mixed.Join(), ctx_, "frame from another message");
+  }
+}
+
+TEST_F(EnvelopeTest, AMessageUnderTwoCmksOpensWithEitherAlone) {
+  auto kms_b = NewTestKms();
+  ASSERT_TRUE(kms_b.ok());
+  EnvelopeOptions o;
+  o.frame_size = 64;
+  o.primary = {kms_.provider, kms_.key_id};
+  o.additional = {{kms_b->provider, kms_b->key_id}};
+  auto env = *Envelope::New(std::move(o));
+  const std::string pt = TestPlaintext(300);
+  auto sealed = env->Seal(pt, ctx_);
+  ASSERT_TRUE(sealed.ok()) << sealed.status();
+  auto parsed = ParseHeader(internal::Bytes(*sealed));
+  ASSERT_EQ(parsed->header.wrapped_keys.size(), 2u);
+  EXPECT_EQ(parsed->header.wrapped_keys[0].key_id, kms_.key_id);
+  EXPECT_EQ(parsed->header.wrapped_keys[1].key_id, kms_b->key_id);
+  for (const TestKms* only : {&kms_, &*kms_b}) {
+    EnvelopeOptions oo;
+    oo.decrypt_providers = {only->provider};
+    auto opener = *Envelope::New(std::move(oo));
+    auto opened = opener->Open(*sealed, ctx_);
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    EXPECT_EQ(*opened, pt);
+  }
+}
+
+TEST_F(EnvelopeTest, AllowListRefusesOtherKeysWithoutCallingTheProvider) {
+  auto counting = std::make_shared<EnvelopeFaultProvider>(kms_.provider);
+  auto env = MakeEnvelope(kms_);
+  auto sealed = env->Seal(TestPlaintext(10), ctx_);
+  ASSERT_TRUE(sealed.ok());
+  EnvelopeOptions o;
+  o.decrypt_providers = {counting};
+  o.allowed_key_ids = {"00000000-0000-0000-0000-000000000000"};
+  auto pinned = *Envelope::New(std::move(o));
+  auto opened = pinned->Open(*sealed, ctx_);
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(GetKmsErrorCode(opened.status()), kms_code::kNoPermission);
+  EXPECT_EQ(counting->total_calls(), 0);
+  // The same opener with the right key pinned works, with exactly one Decrypt.
+  EnvelopeOptions o2;
+  o2.decrypt_providers = {counting};
+  o2.allowed_key_ids = {kms_.key_id};
+  auto ok = (*Envelope::New(std::move(o2)))->Open(*sealed, ctx_);
+  EXPECT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(counting->decrypt_calls(), 1);
+}
+
+TEST_F(EnvelopeTest, AHeaderNamingAnAllowedKeyOverABlobOfAnotherCmkIsRefused) {
+  // Forge: header entry says key A (allowed), blob is from CMK B of the same provider.
+  auto other_key = kms_.create_key();
+  ASSERT_TRUE(other_key.ok()) << other_key.status();
+  EnvelopeOptions ob;
+  ob.frame_size = 64;
+  ob.primary = {kms_.provider, *other_key};
+  auto env_b = *Envelope::New(std::move(ob));
+  auto sealed_b = env_b->Seal(TestPlaintext(10), ctx_);
+  ASSERT_TRUE(sealed_b.ok());
+  auto parsed = ParseHeader(internal::Bytes(*sealed_b));
+  MessageHeader h = parsed->header;
+  h.wrapped_keys[0].key_id = kms_.key_id;
+  std::string forged = SerializeHeader(h) + sealed_b->substr(parsed->header_size);
+  EnvelopeOptions o;
+  o.decrypt_providers = {kms_.provider};
+  o.allowed_key_ids = {kms_.key_id};
+  auto opened = (*Envelope::New(std::move(o)))->Open(forged, ctx_);
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(GetKmsErrorCode(opened.status()), kms_code::kNoPermission) << opened.status();
+}
+
+TEST_F(EnvelopeTest, RequiredContextIsEnforcedOnSealAndOpen) {
+  EnvelopeOptions o;
+  o.frame_size = 64;
+  o.primary = {kms_.provider, kms_.key_id};
+  o.required_context = Ctx({{"tenant", "acme"}});
+  auto env = *Envelope::New(std::move(o));
+  EXPECT_FALSE(env->Seal(TestPlaintext(5), Ctx({{"tenant", "other"}})).ok());
+  EXPECT_FALSE(env->Seal(TestPlaintext(5), EncryptionContext::Empty()).ok());
+  auto sealed = env->Seal(TestPlaintext(5), ctx_);
+  ASSERT_TRUE(sealed.ok());
+  EXPECT_TRUE(env->Open(*sealed, ctx_).ok());
+  // A message sealed elsewhere without the pair is refused by this envelope.
+  auto plain_env = MakeEnvelope(kms_);
+  auto other = plain_env->Seal(TestPlaintext(5), Ctx({{"tenant", "zeta"}}));
+  ASSERT_TRUE(other.ok());
+  auto opened = env->Open(*other, Ctx({{"tenant", "zeta"}}));
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(GetKmsErrorCode(opened.status()), kms_code::kNoPermission);
+}
+
+TEST_F(EnvelopeTest, AuditHookSeesEveryProviderCallWithoutKeyMaterial) {
+  auto counting = std::make_shared<EnvelopeFaultProvider>(kms_.provider);
+  counting->set_from_cache(true);
+  std::vector<std::string> events;
+  EnvelopeOptions o;
+  o.frame_size = 64;
+  o.primary = {counting, kms_.alias.empty() ? kms_.key_id : kms_.alias};
+  o.audit_hook = [&](const AuditEvent& e) {
+    EXPECT_TRUE(e.ok);
+    EXPECT_EQ(e.key_id, kms_.key_id);  // the GUID even when sealing under an alias
+    EXPECT_FALSE(e.key_version_id.empty());
+    EXPECT_FALSE(e.request_id.empty());
+    EXPECT_TRUE(e.from_cache);
+    EXPECT_EQ(e.message_id_hex.size(), 64u);
+    events.push_back(std::string(e.operation) + "/" + std::string(e.kms_operation) + "/" +
+                     std::string(e.provider_id));
+  };
+  auto env = *Envelope::New(std::move(o));
+  auto sealed = env->Seal(TestPlaintext(5), ctx_);
+  ASSERT_TRUE(sealed.ok()) << sealed.status();
+  ASSERT_TRUE(env->Open(*sealed, ctx_).ok());
+  const std::string pid(kms_.provider->provider_id());
+  EXPECT_EQ(events, (std::vector<std::string>{"seal/GenerateDataKey/" + pid, "open/Decrypt/" + pid}));
+}
+
+TEST_F(EnvelopeTest, DataKeysAndPayloadKeysAreWipedWhenReleased) {
+  static int nonzero_releases = 0;
+  static int releases = 0;
+  nonzero_releases = 0;
+  releases = 0;
+  SecretBytes::SetReleaseObserverForTesting([](const uint8_t* data, size_t size) {
+    ++releases;
+    if (!sodium_is_zero(data, size)) ++nonzero_releases;
+  });
+  {
+    auto env = MakeEnvelope(kms_, kSuites[1]);
+    auto sealed = env->Seal(TestPlaintext(200), ctx_);
+    ASSERT_TRUE(sealed.ok());
+    ASSERT_TRUE(env->Open(*sealed, ctx_).ok());
+  }
+  SecretBytes::SetReleaseObserverForTesting(nullptr);
+  EXPECT_GT(releases, 0);
+  EXPECT_EQ(nonzero_releases, 0);
+}
+
+TEST(EnvelopeOptionsTest, RejectsBadConfiguration) {
+  auto kms = NewTestKms();
+  ASSERT_TRUE(kms.ok());
+  for (uint32_t f : {0u, kMinFrameSize - 1, kMaxFrameSize + 1}) {
+    EnvelopeOptions o;
+    o.frame_size = f;
+    o.primary = {kms->provider, kms->key_id};
+    EXPECT_FALSE(Envelope::New(std::move(o)).ok()) << f;
+  }
+  EXPECT_FALSE(Envelope::New(EnvelopeOptions{}).ok());  // no provider at all
+  EnvelopeOptions no_key;
+  no_key.primary = {kms->provider, ""};
+  EXPECT_FALSE(Envelope::New(std::move(no_key)).ok());
+  EnvelopeOptions too_many;
+  too_many.primary = {kms->provider, kms->key_id};
+  too_many.additional.assign(kMaxWrappedKeys, {kms->provider, kms->key_id});
+  EXPECT_FALSE(Envelope::New(std::move(too_many)).ok());
+  // An open-only envelope cannot seal.
+  EnvelopeOptions open_only;
+  open_only.decrypt_providers = {kms->provider};
+  auto env = *Envelope::New(std::move(open_only));
+  EXPECT_FALSE(env->Seal(std::string("x"), EncryptionContext::Empty()).ok());
+}
+
+}  // namespace
+}  // namespace envelope
+}  // namespace kms_envelope
