@@ -1,0 +1,530 @@
+#include "kms_envelope/remote/remote_key_provider.h"
+
+#include <curl/curl.h>
+
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "kms_envelope/internal/encoding.h"
+#include "kms_envelope/internal/random.h"
+#include "kms_envelope/internal/status_macros.h"
+#include "kms_envelope/internal/strings.h"
+#include "kms_envelope/kms_error.h"
+#include "kms_envelope/remote/wiped_string.h"
+
+namespace kms_envelope {
+namespace remote {
+namespace {
+
+using internal::Av;
+// Every string the parser makes (including its token buffer) is wiped on free.
+using WipedJson = nlohmann::basic_json<std::map, std::vector, WipedString>;
+
+constexpr size_t kMaxErrorFieldSize = 1024;
+
+std::string NewUuid() {
+  uint8_t b[16];
+  internal::FillRandom(absl::MakeSpan(b));
+  b[6] = static_cast<uint8_t>((b[6] & 0x0f) | 0x40);
+  b[8] = static_cast<uint8_t>((b[8] & 0x3f) | 0x80);
+  char out[37];
+  std::snprintf(out, sizeof(out),
+                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+                b[15]);
+  return out;
+}
+
+std::string HostOf(std::string_view url) {
+  size_t start = url.find("://");
+  start = start == std::string_view::npos ? 0 : start + 3;
+  size_t end = url.find_first_of("/?#", start);
+  std::string_view authority = url.substr(start, end == std::string_view::npos ? url.npos : end - start);
+  size_t at = authority.rfind('@');
+  if (at != std::string_view::npos) authority = authority.substr(at + 1);
+  return std::string(authority);
+}
+
+absl::Status Malformed(std::string_view what) {
+  return absl::DataLossError(absl::StrCat("malformed KMS response: ", Av(what)));
+}
+
+bool IsAlias(std::string_view key_id) { return key_id.substr(0, 6) == "alias/"; }
+
+// A string field of the response: present, a string, 1..max bytes.
+absl::StatusOr<std::string_view> StringField(const WipedJson& j, const char* name, size_t max) {
+  auto it = j.find(name);
+  if (it == j.end() || !it->is_string()) return Malformed(absl::StrCat("no string ", name));
+  std::string_view v = it->get_ref<const WipedString&>();
+  if (v.empty() || v.size() > max) return Malformed(absl::StrCat(name, " is empty or too long"));
+  return v;
+}
+
+absl::Status CheckKeyId(const WipedJson& j, std::string_view requested, std::string* out) {
+  KMS_ASSIGN_OR_RETURN(std::string_view key_id, StringField(j, "KeyId", kMaxIdSize));
+  if (!requested.empty() && !IsAlias(requested) && key_id != requested) {
+    return Malformed("KeyId differs from the requested key");
+  }
+  out->assign(key_id.data(), key_id.size());
+  return absl::OkStatus();
+}
+
+absl::Status CopyField(const WipedJson& j, const char* name, std::string* out) {
+  KMS_ASSIGN_OR_RETURN(std::string_view v, StringField(j, name, kMaxIdSize));
+  out->assign(v.data(), v.size());
+  return absl::OkStatus();
+}
+
+void OptionalField(const WipedJson& j, const char* name, std::string* out) {
+  auto it = j.find(name);
+  if (it != j.end() && it->is_string()) {
+    std::string_view v = it->get_ref<const WipedString&>();
+    out->assign(v.substr(0, kMaxIdSize));
+  } else {
+    out->clear();
+  }
+}
+
+absl::StatusOr<std::string> DecodeBlob(const WipedJson& j) {
+  KMS_ASSIGN_OR_RETURN(std::string_view b64,
+                       StringField(j, "CiphertextBlob",
+                                   internal::Base64EncodedSize(kMaxCiphertextBlobSize)));
+  absl::StatusOr<std::string> blob = internal::Base64Decode(b64, kMaxCiphertextBlobSize);
+  if (!blob.ok()) return Malformed("CiphertextBlob is not valid base64 of at most 8 KiB");
+  if (blob->empty()) return Malformed("empty CiphertextBlob");
+  return blob;
+}
+
+// Decodes Plaintext into secret memory; `exact` (when set) is the required length.
+absl::Status DecodePlaintext(const WipedJson& j, size_t max, std::optional<size_t> exact,
+                             SecretBytes* out) {
+  auto it = j.find("Plaintext");
+  if (it == j.end() || !it->is_string()) return Malformed("no string Plaintext");
+  std::string_view b64 = it->get_ref<const WipedString&>();
+  absl::StatusOr<SecretBytes> plain = internal::Base64DecodeSecret(internal::Bytes(b64), max);
+  if (!plain.ok()) return Malformed("Plaintext is not valid base64 within the size limit");
+  if (exact.has_value() && plain->size() != *exact) {
+    return Malformed("Plaintext length differs from the requested data key size");
+  }
+  *out = std::move(plain).value();
+  return absl::OkStatus();
+}
+
+void AddContext(std::vector<QueryParam>* params, const char* name, const EncryptionContext* ctx) {
+  if (ctx != nullptr && !ctx->empty()) params->emplace_back(name, ToWiped(ctx->ToJson()));
+}
+
+size_t WriteBody(char* data, size_t size, size_t nmemb, void* user) {
+  auto* body = static_cast<WipedString*>(user);
+  size_t n = size * nmemb;
+  if (body->size() + n > kMaxResponseBodySize) return 0;  // aborts with CURLE_WRITE_ERROR
+  body->append(data, n);
+  return n;
+}
+
+std::once_flag curl_init_once;
+
+}  // namespace
+
+std::string EndpointForRegion(std::string_view region, bool vpc) {
+  return absl::StrCat("https://", vpc ? "kms-vpc." : "kms.", Av(region), ".aliyuncs.com");
+}
+
+std::string ResolveEndpoint(std::string_view v) {
+  if (v.find("://") != std::string_view::npos) {
+    while (!v.empty() && v.back() == '/') v.remove_suffix(1);
+    return std::string(v);
+  }
+  if (v.substr(0, 4) == "vpc:") return EndpointForRegion(v.substr(4), true);
+  return EndpointForRegion(v, false);
+}
+
+struct RemoteKeyProvider::Impl {
+  RemoteKeyProviderOptions options;
+  Credentials credentials;
+  std::string host;
+  std::mutex pool_mu;
+  std::vector<CURL*> idle;
+
+  ~Impl() {
+    for (CURL* h : idle) curl_easy_cleanup(h);
+  }
+
+  CURL* Acquire() {
+    {
+      std::lock_guard<std::mutex> lock(pool_mu);
+      if (!idle.empty()) {
+        CURL* h = idle.back();
+        idle.pop_back();
+        return h;
+      }
+    }
+    return curl_easy_init();
+  }
+  void Release(CURL* h) {
+    // Reset drops the options (and curl's copy of the URL, which may carry a plaintext) but
+    // keeps the live connections and caches for reuse.
+    curl_easy_reset(h);
+    std::lock_guard<std::mutex> lock(pool_mu);
+    if (idle.size() < options.max_idle_handles) {
+      idle.push_back(h);
+      return;
+    }
+    curl_easy_cleanup(h);
+  }
+
+  struct Attempt {
+    absl::Status status;
+    bool retryable = false;
+    WipedJson body;
+  };
+
+  // One signed HTTP exchange.
+  Attempt Once(std::string_view action, const std::vector<QueryParam>& params,
+               absl::Duration timeout);
+  // The retry loop.
+  absl::StatusOr<WipedJson> Invoke(std::string_view action, const std::vector<QueryParam>& params,
+                                   std::atomic<uint64_t>* attempts);
+};
+
+RemoteKeyProvider::Impl::Attempt RemoteKeyProvider::Impl::Once(
+    std::string_view action, const std::vector<QueryParam>& params, absl::Duration timeout) {
+  Attempt result;
+  const absl::Time now = options.clock.now();
+  const std::string nonce = NewUuid();
+  const std::string timestamp =
+      absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", now, absl::UTCTimeZone());
+
+  // The URL may carry a plaintext (Encrypt): build it in a wiped buffer, reserved up front.
+  size_t estimate = options.endpoint.size() + 512;
+  for (const auto& [k, v] : params) estimate += k.size() + 3 * v.size() + 2;
+  WipedString url;
+  url.reserve(estimate);
+  url.append(options.endpoint);
+  url.append("/?");
+
+  curl_slist* headers = nullptr;
+  auto add_header = [&headers](const std::string& line) {
+    headers = curl_slist_append(headers, line.c_str());
+  };
+  if (options.signature_version == SignatureVersion::kV1) {
+    std::vector<QueryParam> all = params;
+    all.emplace_back("Action", ToWiped(action));
+    all.emplace_back("Version", ToWiped(kKmsApiVersion));
+    all.emplace_back("Format", "JSON");
+    all.emplace_back("AccessKeyId", ToWiped(credentials.access_key_id));
+    all.emplace_back("SignatureMethod", ToWiped(kSignatureMethodV1));
+    all.emplace_back("SignatureVersion", ToWiped(kSignatureVersionV1));
+    all.emplace_back("SignatureNonce", ToWiped(nonce));
+    all.emplace_back("Timestamp", ToWiped(timestamp));
+    if (!credentials.security_token.empty()) {
+      all.emplace_back("SecurityToken", ToWiped(credentials.security_token));
+    }
+    absl::StatusOr<std::string> sig = SignV1("POST", all, credentials.access_key_secret);
+    if (!sig.ok()) {
+      result.status = sig.status();
+      return result;
+    }
+    url.append(CanonicalQuery(all));
+    url.append("&Signature=");
+    AppendPercentEncoded(*sig, &url);
+  } else {
+    V3Request req;
+    req.method = "POST";
+    req.canonical_uri = "/";
+    req.query = params;
+    req.hashed_payload = HexSha256("");
+    req.headers["host"] = host;
+    req.headers["x-acs-action"] = std::string(action);
+    req.headers["x-acs-version"] = std::string(kKmsApiVersion);
+    req.headers["x-acs-date"] = timestamp;
+    req.headers["x-acs-signature-nonce"] = nonce;
+    req.headers["x-acs-content-sha256"] = req.hashed_payload;
+    if (!credentials.security_token.empty()) {
+      req.headers["x-acs-security-token"] = credentials.security_token;
+    }
+    absl::StatusOr<std::string> sig = SignV3(req, credentials.access_key_secret);
+    if (!sig.ok()) {
+      result.status = sig.status();
+      return result;
+    }
+    url.append(CanonicalQuery(req.query));
+    for (const auto& [name, value] : req.headers) add_header(name + ": " + value);
+    add_header("Authorization: " +
+               V3AuthorizationHeader(credentials.access_key_id, req, *sig));
+  }
+  add_header("Accept: application/json");
+  add_header("Expect:");
+
+  CURL* h = Acquire();
+  if (h == nullptr) {
+    curl_slist_free_all(headers);
+    result.status = absl::ResourceExhaustedError("curl_easy_init failed");
+    return result;
+  }
+  WipedString body;
+  body.reserve(kMaxResponseBodySize);  // no reallocation: one buffer, wiped on free
+  long timeout_ms = static_cast<long>(absl::ToInt64Milliseconds(timeout));
+  if (timeout_ms < 1) timeout_ms = 1;
+  long connect_ms = static_cast<long>(absl::ToInt64Milliseconds(options.connect_timeout));
+  curl_easy_setopt(h, CURLOPT_URL, url.c_str());  // libcurl strdup()s it (see the header)
+  curl_easy_setopt(h, CURLOPT_POST, 1L);
+  curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
+  curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &WriteBody);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect_ms < timeout_ms ? connect_ms : timeout_ms);
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(h, CURLOPT_USERAGENT, "kms-envelope/1.0");
+  if (!options.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, options.ca_file.c_str());
+  CURLcode rc = curl_easy_perform(h);
+  long http_status = 0;
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &http_status);
+  Release(h);
+  curl_slist_free_all(headers);
+
+  if (rc != CURLE_OK) {
+    std::string what = absl::StrCat("KMS request failed: ", curl_easy_strerror(rc));
+    switch (rc) {
+      case CURLE_OPERATION_TIMEDOUT:
+        result.status = absl::DeadlineExceededError(what);
+        result.retryable = true;
+        break;
+      case CURLE_COULDNT_CONNECT:
+      case CURLE_COULDNT_RESOLVE_HOST:
+      case CURLE_COULDNT_RESOLVE_PROXY:
+      case CURLE_SEND_ERROR:
+      case CURLE_RECV_ERROR:
+      case CURLE_GOT_NOTHING:
+      case CURLE_PARTIAL_FILE:
+        result.status = absl::UnavailableError(what);
+        result.retryable = true;
+        break;
+      case CURLE_WRITE_ERROR:
+        result.status = Malformed("response body larger than 64 KiB");
+        break;
+      default:  // TLS verification, bad URL, ...: final
+        result.status = absl::UnavailableError(what);
+        break;
+    }
+    return result;
+  }
+
+  result.body = WipedJson::parse(body, nullptr, /*allow_exceptions=*/false);
+  const bool parsed = !result.body.is_discarded() && result.body.is_object();
+  std::string code;
+  if (parsed) {
+    auto it = result.body.find("Code");
+    if (it != result.body.end() && it->is_string()) {
+      code = std::string(std::string_view(it->get_ref<const WipedString&>()).substr(0, 128));
+    }
+  }
+  if (http_status == 200 && parsed && code.empty()) {
+    result.status = absl::OkStatus();
+    return result;
+  }
+  result.retryable = ShouldRetryResponse(code, static_cast<int>(http_status));
+  if (code.empty()) {
+    result.status = http_status >= 500
+                        ? KmsError(kms_code::kInternalFailure,
+                                   absl::StrCat("HTTP ", http_status, " without a KMS error body"))
+                        : absl::UnknownError(absl::StrCat("KMS answered HTTP ", http_status,
+                                                          " without an error code"));
+    return result;
+  }
+  std::string message, request_id;
+  OptionalField(result.body, "Message", &message);
+  OptionalField(result.body, "RequestId", &request_id);
+  if (message.size() > kMaxErrorFieldSize) message.resize(kMaxErrorFieldSize);
+  result.status = KmsError(code, absl::StrCat(message, " (RequestId: ", request_id, ")"));
+  return result;
+}
+
+absl::StatusOr<WipedJson> RemoteKeyProvider::Impl::Invoke(std::string_view action,
+                                                          const std::vector<QueryParam>& params,
+                                                          std::atomic<uint64_t>* attempts) {
+  const RetryPolicy& policy = options.retry;
+  const absl::Time deadline = options.clock.now() + policy.overall_deadline;
+  absl::Status last;
+  for (int attempt = 0;; ++attempt) {
+    absl::Duration left = deadline - options.clock.now();
+    if (left <= absl::ZeroDuration()) {
+      return last.ok() ? absl::DeadlineExceededError("KMS call deadline passed") : last;
+    }
+    absl::Duration timeout = policy.per_attempt_timeout < left ? policy.per_attempt_timeout : left;
+    attempts->fetch_add(1, std::memory_order_relaxed);
+    Attempt a = Once(action, params, timeout);
+    if (a.status.ok()) return std::move(a.body);
+    last = a.status;
+    if (!a.retryable || attempt + 1 >= policy.max_attempts) return last;
+    absl::Duration wait = policy.Backoff(attempt, options.clock.jitter());
+    if (options.clock.now() + wait >= deadline) return last;
+    options.clock.sleep(wait);
+  }
+}
+
+RemoteKeyProvider::RemoteKeyProvider(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RemoteKeyProvider::~RemoteKeyProvider() = default;
+
+absl::StatusOr<std::unique_ptr<RemoteKeyProvider>> RemoteKeyProvider::New(
+    RemoteKeyProviderOptions options, Credentials credentials) {
+  std::string endpoint = ResolveEndpoint(options.endpoint);
+  if (endpoint.substr(0, 8) != "https://" && endpoint.substr(0, 7) != "http://") {
+    return KmsError(kms_code::kInvalidParameter, "endpoint must be an http(s) URL or region id");
+  }
+  if (credentials.access_key_id.empty() || credentials.access_key_secret.empty()) {
+    return KmsError(kms_code::kMissingParameter, "credentials are empty");
+  }
+  if (options.retry.max_attempts < 1) {
+    return KmsError(kms_code::kInvalidParameter, "retry.max_attempts must be at least 1");
+  }
+  if (!options.clock.now || !options.clock.sleep || !options.clock.jitter) {
+    return KmsError(kms_code::kInvalidParameter, "clock needs now, sleep and jitter");
+  }
+  std::call_once(curl_init_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  auto impl = std::make_unique<Impl>();
+  options.endpoint = endpoint;
+  impl->host = HostOf(endpoint);
+  impl->options = std::move(options);
+  impl->credentials = std::move(credentials);
+  return std::unique_ptr<RemoteKeyProvider>(new RemoteKeyProvider(std::move(impl)));
+}
+
+absl::Status RemoteKeyProvider::GenerateDataKeyInto(const GenerateDataKeyRequest& request,
+                                                    GenerateDataKeyResponse* response) {
+  KMS_ASSIGN_OR_RETURN(size_t size,
+                       ResolveDataKeySize(request.key_spec, request.number_of_bytes));
+  if (request.key_id.empty()) return KmsError(kms_code::kMissingParameter, "KeyId is required");
+  std::vector<QueryParam> params;
+  params.emplace_back("KeyId", ToWiped(request.key_id));
+  if (!request.key_spec.empty()) params.emplace_back("KeySpec", ToWiped(request.key_spec));
+  if (request.number_of_bytes.has_value()) {
+    params.emplace_back("NumberOfBytes", ToWiped(std::to_string(*request.number_of_bytes)));
+  }
+  AddContext(&params, "EncryptionContext", request.encryption_context);
+  KMS_ASSIGN_OR_RETURN(WipedJson j, impl_->Invoke("GenerateDataKey", params, &attempts_));
+  KMS_RETURN_IF_ERROR(CheckKeyId(j, request.key_id, &response->key_id));
+  KMS_RETURN_IF_ERROR(CopyField(j, "KeyVersionId", &response->key_version_id));
+  KMS_ASSIGN_OR_RETURN(response->ciphertext_blob, DecodeBlob(j));
+  KMS_RETURN_IF_ERROR(DecodePlaintext(j, kMaxNumberOfBytes, size, &response->plaintext));
+  OptionalField(j, "RequestId", &response->request_id);
+  response->from_cache = false;
+  return absl::OkStatus();
+}
+
+absl::Status RemoteKeyProvider::DecryptInto(const DecryptRequest& request,
+                                            DecryptResponse* response) {
+  if (request.ciphertext_blob.empty() || request.ciphertext_blob.size() > kMaxCiphertextBlobSize) {
+    return KmsError(kms_code::kInvalidCiphertext, "CiphertextBlob is empty or too long");
+  }
+  std::vector<QueryParam> params;
+  params.emplace_back("CiphertextBlob", ToWiped(internal::Base64Encode(request.ciphertext_blob)));
+  AddContext(&params, "EncryptionContext", request.encryption_context);
+  KMS_ASSIGN_OR_RETURN(WipedJson j, impl_->Invoke("Decrypt", params, &attempts_));
+  KMS_RETURN_IF_ERROR(CheckKeyId(j, "", &response->key_id));
+  KMS_RETURN_IF_ERROR(CopyField(j, "KeyVersionId", &response->key_version_id));
+  KMS_RETURN_IF_ERROR(
+      DecodePlaintext(j, kMaxEncryptPlaintextSize, std::nullopt, &response->plaintext));
+  OptionalField(j, "RequestId", &response->request_id);
+  response->from_cache = false;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<GenerateDataKeyWithoutPlaintextResponse>
+RemoteKeyProvider::GenerateDataKeyWithoutPlaintext(const GenerateDataKeyRequest& request) {
+  KMS_RETURN_IF_ERROR(ResolveDataKeySize(request.key_spec, request.number_of_bytes).status());
+  if (request.key_id.empty()) return KmsError(kms_code::kMissingParameter, "KeyId is required");
+  std::vector<QueryParam> params;
+  params.emplace_back("KeyId", ToWiped(request.key_id));
+  if (!request.key_spec.empty()) params.emplace_back("KeySpec", ToWiped(request.key_spec));
+  if (request.number_of_bytes.has_value()) {
+    params.emplace_back("NumberOfBytes", ToWiped(std::to_string(*request.number_of_bytes)));
+  }
+  AddContext(&params, "EncryptionContext", request.encryption_context);
+  KMS_ASSIGN_OR_RETURN(WipedJson j,
+                       impl_->Invoke("GenerateDataKeyWithoutPlaintext", params, &attempts_));
+  if (j.contains("Plaintext")) return Malformed("unexpected Plaintext");
+  GenerateDataKeyWithoutPlaintextResponse out;
+  KMS_RETURN_IF_ERROR(CheckKeyId(j, request.key_id, &out.key_id));
+  KMS_RETURN_IF_ERROR(CopyField(j, "KeyVersionId", &out.key_version_id));
+  KMS_ASSIGN_OR_RETURN(out.ciphertext_blob, DecodeBlob(j));
+  OptionalField(j, "RequestId", &out.request_id);
+  return out;
+}
+
+absl::StatusOr<EncryptResponse> RemoteKeyProvider::Encrypt(const EncryptRequest& request) {
+  if (request.key_id.empty()) return KmsError(kms_code::kMissingParameter, "KeyId is required");
+  if (request.plaintext.size() > kMaxEncryptPlaintextSize) {
+    return KmsError(kms_code::kInvalidParameter, "Plaintext is longer than 6 KiB");
+  }
+  std::vector<QueryParam> params;
+  params.emplace_back("KeyId", ToWiped(request.key_id));
+  // The base64 plaintext is built straight into a wiped buffer.
+  WipedString plaintext_b64;
+  plaintext_b64.resize(internal::Base64EncodedSize(request.plaintext.size()));
+  internal::Base64EncodeTo(request.plaintext,
+                           absl::MakeSpan(reinterpret_cast<uint8_t*>(plaintext_b64.data()),
+                                          plaintext_b64.size()));
+  params.emplace_back("Plaintext", std::move(plaintext_b64));
+  AddContext(&params, "EncryptionContext", request.encryption_context);
+  KMS_ASSIGN_OR_RETURN(WipedJson j, impl_->Invoke("Encrypt", params, &attempts_));
+  if (j.contains("Plaintext")) return Malformed("unexpected Plaintext");
+  EncryptResponse out;
+  KMS_RETURN_IF_ERROR(CheckKeyId(j, request.key_id, &out.key_id));
+  KMS_RETURN_IF_ERROR(CopyField(j, "KeyVersionId", &out.key_version_id));
+  KMS_ASSIGN_OR_RETURN(out.ciphertext_blob, DecodeBlob(j));
+  OptionalField(j, "RequestId", &out.request_id);
+  return out;
+}
+
+absl::StatusOr<ReEncryptResponse> RemoteKeyProvider::ReEncrypt(const ReEncryptRequest& request) {
+  if (request.ciphertext_blob.empty() || request.ciphertext_blob.size() > kMaxCiphertextBlobSize) {
+    return KmsError(kms_code::kInvalidCiphertext, "CiphertextBlob is empty or too long");
+  }
+  if (request.destination_key_id.empty()) {
+    return KmsError(kms_code::kMissingParameter, "DestinationKeyId is required");
+  }
+  std::vector<QueryParam> params;
+  params.emplace_back("CiphertextBlob", ToWiped(internal::Base64Encode(request.ciphertext_blob)));
+  params.emplace_back("DestinationKeyId", ToWiped(request.destination_key_id));
+  AddContext(&params, "SourceEncryptionContext", request.source_encryption_context);
+  AddContext(&params, "DestinationEncryptionContext", request.destination_encryption_context);
+  KMS_ASSIGN_OR_RETURN(WipedJson j, impl_->Invoke("ReEncrypt", params, &attempts_));
+  if (j.contains("Plaintext")) return Malformed("unexpected Plaintext");
+  ReEncryptResponse out;
+  KMS_RETURN_IF_ERROR(CheckKeyId(j, request.destination_key_id, &out.key_id));
+  KMS_RETURN_IF_ERROR(CopyField(j, "KeyVersionId", &out.key_version_id));
+  KMS_RETURN_IF_ERROR(CopyField(j, "SourceKeyId", &out.source_key_id));
+  KMS_RETURN_IF_ERROR(CopyField(j, "SourceKeyVersionId", &out.source_key_version_id));
+  KMS_ASSIGN_OR_RETURN(out.ciphertext_blob, DecodeBlob(j));
+  OptionalField(j, "RequestId", &out.request_id);
+  return out;
+}
+
+absl::StatusOr<nlohmann::json> RemoteKeyProvider::Call(std::string_view action,
+                                                       const std::vector<QueryParam>& params) {
+  if (action == "GenerateDataKey" || action == "Decrypt") {
+    return KmsError(kms_code::kInvalidParameter,
+                    "use the typed method for actions that return a Plaintext");
+  }
+  if (action.empty() || action.size() > 64) {
+    return KmsError(kms_code::kInvalidParameter, "bad Action");
+  }
+  KMS_ASSIGN_OR_RETURN(WipedJson j, impl_->Invoke(action, params, &attempts_));
+  WipedString text = j.dump();
+  nlohmann::json out = nlohmann::json::parse(std::string_view(text), nullptr, false);
+  if (out.is_discarded()) return Malformed("response does not re-parse");
+  return out;
+}
+
+}  // namespace remote
+}  // namespace kms_envelope
