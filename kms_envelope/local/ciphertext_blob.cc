@@ -1,0 +1,90 @@
+#include "kms_envelope/local/ciphertext_blob.h"
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "sodium.h"
+#include "kms_envelope/internal/encoding.h"
+#include "kms_envelope/internal/random.h"
+#include "kms_envelope/key_provider.h"
+#include "kms_envelope/kms_error.h"
+
+namespace kms_envelope {
+namespace local {
+namespace {
+
+absl::Status Invalid(std::string_view why) {
+  return KmsError(kms_code::kInvalidCiphertext, why);
+}
+
+}  // namespace
+
+bool IsUuid(std::string_view s) {
+  if (s.size() != kKeyVersionIdSize) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (c != '-') return false;
+    } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+absl::StatusOr<ParsedCiphertextBlob> ParseCiphertextBlob(absl::Span<const uint8_t> blob) {
+  if (blob.size() < kMinCiphertextBlobSize) return Invalid("CiphertextBlob too short");
+  if (blob.size() > kMaxCiphertextBlobSize) return Invalid("CiphertextBlob too long");
+  const size_t body = blob.size() - kKeyVersionIdSize - kBlobIvSize - kBlobTagSize;
+  if (body % 4 != 0) return Invalid("CiphertextBlob has a malformed length");
+  ParsedCiphertextBlob parsed;
+  parsed.key_version_id =
+      std::string_view(reinterpret_cast<const char*>(blob.data()), kKeyVersionIdSize);
+  if (!IsUuid(parsed.key_version_id)) return Invalid("CiphertextBlob names no key version");
+  parsed.iv = blob.subspan(kKeyVersionIdSize, kBlobIvSize);
+  parsed.ciphertext_and_tag = blob.subspan(kKeyVersionIdSize + kBlobIvSize);
+  return parsed;
+}
+
+absl::Status SealCiphertextBlob(const internal::AeadKey& cmk, std::string_view key_version_id,
+                                absl::Span<const uint8_t> plaintext,
+                                absl::Span<const uint8_t> iv,
+                                const EncryptionContext& context, std::string* out) {
+  if (plaintext.empty() || plaintext.size() > kMaxEncryptPlaintextSize) {
+    return KmsError(kms_code::kInvalidParameter,
+                    absl::StrCat("Plaintext must be 1..", kMaxEncryptPlaintextSize, " bytes"));
+  }
+  if (!IsUuid(key_version_id)) return absl::InternalError("malformed key version id");
+  if (iv.size() != kBlobIvSize) return absl::InternalError("CiphertextBlob IV must be 12 bytes");
+  const size_t text_size = internal::Base64EncodedSize(plaintext.size());
+  absl::StatusOr<SecretBytes> text = SecretBytes::New(text_size);
+  if (!text.ok()) return text.status();
+  internal::Base64EncodeTo(plaintext, text->mutable_span());
+
+  out->resize(CiphertextBlobSize(plaintext.size()));
+  auto* p = reinterpret_cast<uint8_t*>(out->data());
+  std::memcpy(p, key_version_id.data(), kKeyVersionIdSize);
+  std::memcpy(p + kKeyVersionIdSize, iv.data(), kBlobIvSize);
+  absl::Status sealed =
+      cmk.Seal(iv, context.Canonical(), text->span(),
+               absl::Span<uint8_t>(p + kKeyVersionIdSize + kBlobIvSize, text_size + kBlobTagSize));
+  if (!sealed.ok()) out->clear();
+  return sealed;
+}
+
+absl::Status OpenCiphertextBlob(const internal::AeadKey& cmk, const ParsedCiphertextBlob& blob,
+                                const EncryptionContext& context, SecretBytes* plaintext) {
+  const size_t text_size = blob.ciphertext_and_tag.size() - kBlobTagSize;
+  absl::StatusOr<SecretBytes> text = SecretBytes::New(text_size);
+  if (!text.ok()) return text.status();
+  if (!cmk.Open(blob.iv, context.Canonical(), blob.ciphertext_and_tag, text->mutable_span()).ok()) {
+    return Invalid("CiphertextBlob failed authentication (wrong EncryptionContext or tampered)");
+  }
+  absl::StatusOr<SecretBytes> raw = internal::Base64DecodeSecret(text->span(), kMaxEncryptPlaintextSize);
+  if (!raw.ok() || raw->empty()) return Invalid("CiphertextBlob holds malformed plaintext");
+  *plaintext = *std::move(raw);
+  return absl::OkStatus();
+}
+
+}  // namespace local
+}  // namespace kms_envelope
