@@ -51,11 +51,12 @@ int main(int argc, char** argv) {
   }
   local::LocalKeyStoreOptions options;
   options.directory = store_dir;
-  auto store = local::LocalKeyStore::Open(options);
-  if (!store.ok()) return Fail(store.status());
-  auto key = (*store)->CreateKey("kms-envelope golden vectors (TEST ONLY, published key)");
+  auto opened = local::LocalKeyStore::Open(options);
+  if (!opened.ok()) return Fail(opened.status());
+  std::shared_ptr<local::LocalKeyStore> store = std::move(*opened);
+  auto key = store->CreateKey("kms-envelope golden vectors (TEST ONLY, published key)");
   if (!key.ok()) return Fail(key.status());
-  auto provider = local::LocalKeyProvider::New(*store);
+  auto provider = local::LocalKeyProvider::New(store);
   if (!provider.ok()) return Fail(provider.status());
   std::shared_ptr<KeyProvider> kms = std::move(*provider);
 
