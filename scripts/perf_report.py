@@ -155,14 +155,15 @@ def chart(results, png_path):
     if not plots:
         return False
     script = f"""
-set terminal pngcairo size 1000,600 noenhanced
+set terminal pngcairo size 1200,600 noenhanced
 set output '{png_path}'
 set logscale x 2
 set logscale y 10
 set xlabel 'message size (bytes)'
 set ylabel 'throughput (MB/s)'
 set title 'Throughput by message size: ours vs bare primitives (1 thread, cache off unless noted)'
-set key left top
+set key outside right top
+set xrange [40:1.2e8]
 set grid
 set xtics ('64 B' 64, '1 KiB' 1024, '64 KiB' 65536, '1 MiB' 1048576, '64 MiB' 67108864)
 plot {", ".join(plots)}

@@ -1,100 +1,22 @@
-// INTERIM stand-in until kms_envelope/local lands: a minimal AES-GCM wrapping provider with the
-// documented blob layout. Replaced by the real LocalKeyProvider.
 #include "tests/cache/local_fixture.h"
 
-#include <cstdio>
-#include <cstring>
-#include <map>
+#include <stdlib.h>
 
-#include "kms_envelope/internal/aead.h"
-#include "kms_envelope/internal/random.h"
-#include "kms_envelope/kms_error.h"
+#include <cstdio>
+#include <string>
+
+#include "kms_envelope/local/local_key_provider.h"
+#include "kms_envelope/local/local_key_store.h"
 
 namespace kms_envelope {
 namespace cache_testing {
 namespace {
 
-class InterimProvider : public KeyProvider {
+class RealLocalFixture : public LocalFixture {
  public:
-  std::string_view provider_id() const override { return "local"; }
-  absl::Status GenerateDataKeyInto(const GenerateDataKeyRequest& request,
-                                   GenerateDataKeyResponse* response) override {
-    auto size = ResolveDataKeySize(request.key_spec, request.number_of_bytes);
-    if (!size.ok()) return size.status();
-    auto it = keys_.find(request.key_id);
-    if (it == keys_.end()) return KmsError(kms_code::kKeyNotFound, "no such key");
-    const Cmk& cmk = it->second;
-    if (response->plaintext.size() != *size) {
-      auto p = SecretBytes::New(*size);
-      if (!p.ok()) return p.status();
-      response->plaintext = *std::move(p);
-    }
-    internal::FillRandom(response->plaintext.mutable_span());
-    response->ciphertext_blob.resize(36 + 12 + *size + 16);
-    uint8_t* b = reinterpret_cast<uint8_t*>(response->ciphertext_blob.data());
-    std::memcpy(b, cmk.version.data(), 36);
-    internal::FillRandom(absl::MakeSpan(b + 36, 12));
-    const EncryptionContext& ctx = request.encryption_context ? *request.encryption_context : EncryptionContext::Empty();
-    absl::Status s = cmk.key->Seal(absl::MakeConstSpan(b + 36, 12), ctx.Canonical(),
-                                   response->plaintext.span(), absl::MakeSpan(b + 48, *size + 16));
-    if (!s.ok()) return s;
-    response->key_id.assign(cmk.guid);
-    response->key_version_id.assign(cmk.version);
-    response->request_id.assign("req");
-    response->from_cache = false;
-    return absl::OkStatus();
-  }
-  absl::Status DecryptInto(const DecryptRequest& request, DecryptResponse* response) override {
-    auto blob = request.ciphertext_blob;
-    if (blob.size() < 36 + 12 + 16 + 1) return KmsError(kms_code::kInvalidCiphertext, "short");
-    std::string version(reinterpret_cast<const char*>(blob.data()), 36);
-    const Cmk* cmk = nullptr;
-    for (auto& [id, c] : keys_) if (c.version == version) cmk = &c;
-    if (!cmk) return KmsError(kms_code::kInvalidCiphertext, "unknown version");
-    size_t n = blob.size() - 36 - 12 - 16;
-    if (response->plaintext.size() != n) {
-      auto p = SecretBytes::New(n);
-      if (!p.ok()) return p.status();
-      response->plaintext = *std::move(p);
-    }
-    const EncryptionContext& ctx = request.encryption_context ? *request.encryption_context : EncryptionContext::Empty();
-    if (!cmk->key->Open(blob.subspan(36, 12), ctx.Canonical(), blob.subspan(48),
-                        response->plaintext.mutable_span()).ok()) {
-      return KmsError(kms_code::kInvalidCiphertext, "authentication failed");
-    }
-    response->key_id.assign(cmk->guid);
-    response->key_version_id.assign(cmk->version);
-    response->request_id.assign("req");
-    response->from_cache = false;
-    return absl::OkStatus();
-  }
-  absl::StatusOr<GenerateDataKeyWithoutPlaintextResponse> GenerateDataKeyWithoutPlaintext(
-      const GenerateDataKeyRequest&) override { return absl::UnimplementedError("interim"); }
-  absl::StatusOr<EncryptResponse> Encrypt(const EncryptRequest&) override { return absl::UnimplementedError("interim"); }
-  absl::StatusOr<ReEncryptResponse> ReEncrypt(const ReEncryptRequest&) override { return absl::UnimplementedError("interim"); }
-
-  struct Cmk {
-    std::string guid, version;
-    std::shared_ptr<internal::AeadKey> key;
-  };
-  std::map<std::string, Cmk, std::less<>> keys_;
-};
-
-class InterimFixture : public LocalFixture {
- public:
-  InterimFixture() : provider_(std::make_shared<InterimProvider>()) {
-    auto add = [&](std::string guid, std::string version) {
-      uint8_t raw[32];
-      internal::FillRandom(absl::MakeSpan(raw));
-      auto k = internal::AeadKey::New(internal::AeadAlgorithm::kAes256Gcm, absl::MakeConstSpan(raw));
-      provider_->keys_[guid] = {guid, version, std::make_shared<internal::AeadKey>(*std::move(k))};
-      return provider_->keys_[guid];
-    };
-    add(a_ = "aaaaaaaa-0000-4000-8000-000000000001", "aaaaaaaa-0000-4000-8000-0000000000v1");
-    auto b = add(b_guid_ = "bbbbbbbb-0000-4000-8000-000000000002", "bbbbbbbb-0000-4000-8000-0000000000v1");
-    b_ = "alias/b";
-    provider_->keys_[b_] = b;
-  }
+  RealLocalFixture(std::shared_ptr<KeyProvider> provider, std::string a, std::string b,
+                   std::string b_guid)
+      : provider_(std::move(provider)), a_(std::move(a)), b_(std::move(b)), b_guid_(std::move(b_guid)) {}
   KeyProvider* provider() override { return provider_.get(); }
   std::shared_ptr<KeyProvider> shared() override { return provider_; }
   const std::string& key_a() const override { return a_; }
@@ -102,13 +24,46 @@ class InterimFixture : public LocalFixture {
   const std::string& key_b_guid() const override { return b_guid_; }
 
  private:
-  std::shared_ptr<InterimProvider> provider_;
+  std::shared_ptr<KeyProvider> provider_;
   std::string a_, b_, b_guid_;
 };
 
 }  // namespace
 
-std::unique_ptr<LocalFixture> NewLocalFixture() { return std::make_unique<InterimFixture>(); }
+std::unique_ptr<LocalFixture> NewLocalFixture() {
+  const char* base = std::getenv("TEST_TMPDIR");
+  if (base == nullptr) base = std::getenv("TMPDIR");
+  std::string dir = std::string(base != nullptr ? base : "/tmp") + "/kms_cache_store_XXXXXX";
+  if (mkdtemp(dir.data()) == nullptr) {
+    std::fprintf(stderr, "local fixture: mkdtemp failed\n");
+    return nullptr;
+  }
+  local::LocalKeyStoreOptions options;
+  options.directory = dir;
+  auto opened = local::LocalKeyStore::Open(options);
+  if (!opened.ok()) {
+    std::fprintf(stderr, "local fixture: %s\n", opened.status().ToString().c_str());
+    return nullptr;
+  }
+  std::shared_ptr<local::LocalKeyStore> store(std::move(*opened));
+  auto a = store->CreateKey("cache tests: CMK a");
+  auto b = store->CreateKey("cache tests: CMK b");
+  if (!a.ok() || !b.ok()) {
+    std::fprintf(stderr, "local fixture: CreateKey failed\n");
+    return nullptr;
+  }
+  if (!store->CreateAlias("alias/cache-b", b->key_id).ok()) {
+    std::fprintf(stderr, "local fixture: CreateAlias failed\n");
+    return nullptr;
+  }
+  auto provider = local::LocalKeyProvider::New(store);
+  if (!provider.ok()) {
+    std::fprintf(stderr, "local fixture: %s\n", provider.status().ToString().c_str());
+    return nullptr;
+  }
+  return std::make_unique<RealLocalFixture>(std::shared_ptr<KeyProvider>(std::move(*provider)),
+                                            a->key_id, "alias/cache-b", b->key_id);
+}
 
 }  // namespace cache_testing
 }  // namespace kms_envelope
