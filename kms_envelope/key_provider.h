@@ -53,9 +53,9 @@ inline constexpr size_t kMaxNumberOfBytes = 1024;
 inline constexpr size_t kDefaultDataKeySize = 32;
 // Encrypt accepts at most 6 KiB of plaintext (the service's limit).
 inline constexpr size_t kMaxEncryptPlaintextSize = 6144;
-// Upper bound for any CiphertextBlob this library parses (a 6 KiB Encrypt plaintext in base64
-// plus the 64-byte frame, rounded up).
-inline constexpr size_t kMaxCiphertextBlobSize = 8192;
+// Upper bound for any CiphertextBlob this library parses: the blob of a 6 KiB Encrypt plaintext,
+// i.e. its base64 (8192) plus the 64-byte frame (36-byte version id, 12-byte IV, 16-byte tag).
+inline constexpr size_t kMaxCiphertextBlobSize = 8256;
 
 struct GenerateDataKeyRequest {
   std::string_view key_id;                    // KeyId

@@ -31,6 +31,7 @@
 #include "absl/types/span.h"
 #include "kms_envelope/encryption_context.h"
 #include "kms_envelope/internal/aead.h"
+#include "kms_envelope/key_provider.h"
 #include "kms_envelope/secret_bytes.h"
 
 namespace kms_envelope {
@@ -46,6 +47,9 @@ inline constexpr size_t kMinCiphertextBlobSize = kKeyVersionIdSize + kBlobIvSize
 constexpr size_t CiphertextBlobSize(size_t plaintext_size) {
   return kKeyVersionIdSize + kBlobIvSize + (plaintext_size + 2) / 3 * 4 + kBlobTagSize;
 }
+
+static_assert(CiphertextBlobSize(kMaxEncryptPlaintextSize) <= kMaxCiphertextBlobSize,
+              "kMaxCiphertextBlobSize must admit the blob of a maximal Encrypt plaintext");
 
 struct ParsedCiphertextBlob {
   std::string_view key_version_id;            // views into the parsed bytes

@@ -1,0 +1,150 @@
+#include "kms_envelope/local/ciphertext_blob.h"
+
+#include <cstring>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "kms_envelope/internal/aead.h"
+#include "kms_envelope/internal/encoding.h"
+#include "kms_envelope/internal/random.h"
+#include "kms_envelope/key_provider.h"
+#include "tests/local/test_util.h"
+
+namespace kms_envelope {
+namespace local {
+namespace {
+
+constexpr char kVersion[] = "0b8a6b4f-1c2d-4e5f-8a9b-0c1d2e3f4a5b";
+
+internal::AeadKey TestCmk() {
+  uint8_t key[32];
+  for (int i = 0; i < 32; ++i) key[i] = static_cast<uint8_t>(i);
+  return *internal::AeadKey::New(internal::AeadAlgorithm::kAes256Gcm, absl::MakeConstSpan(key));
+}
+
+std::string Seal(const internal::AeadKey& cmk, absl::Span<const uint8_t> plaintext,
+                 const EncryptionContext& ctx) {
+  uint8_t iv[kBlobIvSize];
+  internal::FillRandom(absl::MakeSpan(iv));
+  std::string blob;
+  absl::Status s = SealCiphertextBlob(cmk, kVersion, plaintext, iv, ctx, &blob);
+  EXPECT_TRUE(s.ok()) << s;
+  return blob;
+}
+
+absl::Status OpenRaw(const internal::AeadKey& cmk, const std::string& blob,
+                     const EncryptionContext& ctx, SecretBytes* out) {
+  absl::StatusOr<ParsedCiphertextBlob> parsed = ParseCiphertextBlob(internal::Bytes(blob));
+  if (!parsed.ok()) return parsed.status();
+  // The store finds the CMK version by exact id; a blob naming another version finds no key.
+  if (parsed->key_version_id != kVersion) {
+    return KmsError(kms_code::kInvalidCiphertext, "unknown key version");
+  }
+  return OpenCiphertextBlob(cmk, *parsed, ctx, out);
+}
+
+TEST(CiphertextBlob, IsLaidOutAsVersionIdIvBase64CiphertextTag) {
+  internal::AeadKey cmk = TestCmk();
+  uint8_t key32[32];
+  internal::FillRandom(absl::MakeSpan(key32));
+  std::string blob = Seal(cmk, absl::MakeConstSpan(key32), EncryptionContext::Empty());
+  ASSERT_EQ(blob.size(), 108u);
+  EXPECT_EQ(blob.substr(0, 36), kVersion);
+  // Decrypt by hand: AES-256-GCM over the base64 text, AAD = canonical context.
+  std::vector<uint8_t> text(44);
+  const auto* p = reinterpret_cast<const uint8_t*>(blob.data());
+  ASSERT_OK(cmk.Open(absl::MakeConstSpan(p + 36, 12), EncryptionContext::Empty().Canonical(),
+                     absl::MakeConstSpan(p + 48, 60), absl::MakeSpan(text)));
+  EXPECT_EQ(internal::Chars(text), internal::Base64Encode(absl::MakeConstSpan(key32)));
+
+  uint8_t key16[16];
+  internal::FillRandom(absl::MakeSpan(key16));
+  EXPECT_EQ(Seal(cmk, absl::MakeConstSpan(key16), EncryptionContext::Empty()).size(), 88u);
+  EXPECT_EQ(CiphertextBlobSize(32), 108u);
+  EXPECT_EQ(CiphertextBlobSize(16), 88u);
+}
+
+TEST(CiphertextBlob, RoundTripsWithTheSameContextOnly) {
+  internal::AeadKey cmk = TestCmk();
+  auto ctx = *EncryptionContext::FromJson(R"({"tenant":"a","purpose":"b"})");
+  auto same = *EncryptionContext::FromJson(R"({"purpose":"b","tenant":"a"})");
+  auto other = *EncryptionContext::FromJson(R"({"tenant":"b","purpose":"b"})");
+  uint8_t key[32];
+  internal::FillRandom(absl::MakeSpan(key));
+  std::string blob = Seal(cmk, absl::MakeConstSpan(key), ctx);
+  SecretBytes out;
+  ASSERT_OK(OpenRaw(cmk, blob, same, &out));
+  EXPECT_TRUE(out.ConstantTimeEquals(absl::MakeConstSpan(key)));
+  EXPECT_KMS_CODE(OpenRaw(cmk, blob, other, &out), kms_code::kInvalidCiphertext);
+  EXPECT_KMS_CODE(OpenRaw(cmk, blob, EncryptionContext::Empty(), &out),
+                  kms_code::kInvalidCiphertext);
+}
+
+TEST(CiphertextBlob, EverySingleBitFlipFailsWithInvalidCiphertext) {
+  internal::AeadKey cmk = TestCmk();
+  uint8_t key[32];
+  internal::FillRandom(absl::MakeSpan(key));
+  const std::string blob = Seal(cmk, absl::MakeConstSpan(key), EncryptionContext::Empty());
+  for (size_t bit = 0; bit < blob.size() * 8; ++bit) {
+    std::string bad = blob;
+    bad[bit / 8] = static_cast<char>(bad[bit / 8] ^ (1 << (bit % 8)));
+    SecretBytes out;
+    absl::Status s = OpenRaw(cmk, bad, EncryptionContext::Empty(), &out);
+    ASSERT_EQ(GetKmsErrorCode(s), kms_code::kInvalidCiphertext) << "bit " << bit << ": " << s;
+    ASSERT_TRUE(out.empty());
+  }
+}
+
+TEST(CiphertextBlob, EveryTruncationAndExtensionFailsWithInvalidCiphertext) {
+  internal::AeadKey cmk = TestCmk();
+  uint8_t key[32];
+  internal::FillRandom(absl::MakeSpan(key));
+  const std::string blob = Seal(cmk, absl::MakeConstSpan(key), EncryptionContext::Empty());
+  for (size_t n = 0; n < blob.size(); ++n) {
+    SecretBytes out;
+    EXPECT_KMS_CODE(OpenRaw(cmk, blob.substr(0, n), EncryptionContext::Empty(), &out),
+                    kms_code::kInvalidCiphertext);
+  }
+  for (size_t extra : {1, 4, 8}) {
+    SecretBytes out;
+    EXPECT_KMS_CODE(OpenRaw(cmk, blob + std::string(extra, 'A'), EncryptionContext::Empty(), &out),
+                    kms_code::kInvalidCiphertext);
+  }
+}
+
+TEST(CiphertextBlob, ParseRefusesOversizedBlobsBeforeAllocating) {
+  std::string huge(kMaxCiphertextBlobSize + 4, 'A');
+  std::memcpy(huge.data(), kVersion, 36);
+  EXPECT_KMS_CODE(ParseCiphertextBlob(internal::Bytes(huge)).status(),
+                  kms_code::kInvalidCiphertext);
+}
+
+TEST(CiphertextBlob, SealAcceptsOneTo6KiBAndRefusesMore) {
+  internal::AeadKey cmk = TestCmk();
+  std::vector<uint8_t> max(kMaxEncryptPlaintextSize, 7);
+  std::string blob = Seal(cmk, max, EncryptionContext::Empty());
+  EXPECT_LE(blob.size(), kMaxCiphertextBlobSize);
+  SecretBytes out;
+  ASSERT_OK(OpenRaw(cmk, blob, EncryptionContext::Empty(), &out));
+  EXPECT_TRUE(out.ConstantTimeEquals(max));
+
+  uint8_t iv[kBlobIvSize] = {};
+  std::vector<uint8_t> too_big(kMaxEncryptPlaintextSize + 1, 7);
+  std::string ignored;
+  EXPECT_KMS_CODE(SealCiphertextBlob(cmk, kVersion, too_big, iv, EncryptionContext::Empty(),
+                                     &ignored),
+                  kms_code::kInvalidParameter);
+  EXPECT_KMS_CODE(SealCiphertextBlob(cmk, kVersion, {}, iv, EncryptionContext::Empty(), &ignored),
+                  kms_code::kInvalidParameter);
+}
+
+TEST(CiphertextBlob, IsUuidAcceptsOnlyTheCanonicalShape) {
+  EXPECT_TRUE(IsUuid(kVersion));
+  EXPECT_FALSE(IsUuid("0b8a6b4f-1c2d-4e5f-8a9b-0c1d2e3f4a5"));
+  EXPECT_FALSE(IsUuid("0b8a6b4f-1c2d-4e5f-8a9b_0c1d2e3f4a5b"));
+  EXPECT_FALSE(IsUuid("0b8a6b4f-1c2d-4e5f-8a9b-0c1d2e3f4a5g"));
+}
+
+}  // namespace
+}  // namespace local
+}  // namespace kms_envelope

@@ -1,0 +1,334 @@
+#include "kms_envelope/local/local_key_store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <iterator>
+#include <set>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "kms_envelope/kms_error.h"
+#include "kms_envelope/local/ciphertext_blob.h"
+#include "tests/local/test_util.h"
+
+namespace kms_envelope {
+namespace local {
+namespace {
+
+using testing::TestDir;
+
+std::unique_ptr<LocalKeyStore> OpenAt(const std::string& dir, const std::string& passphrase = "") {
+  LocalKeyStoreOptions options;
+  options.directory = dir;
+  options.passphrase = passphrase;
+  absl::StatusOr<std::unique_ptr<LocalKeyStore>> store = LocalKeyStore::Open(options);
+  EXPECT_TRUE(store.ok()) << store.status();
+  return store.ok() ? *std::move(store) : nullptr;
+}
+
+absl::Status TryOpen(const std::string& dir, const std::string& passphrase = "") {
+  LocalKeyStoreOptions options;
+  options.directory = dir;
+  options.passphrase = passphrase;
+  return LocalKeyStore::Open(options).status();
+}
+
+std::unique_ptr<LocalKeyStore> InMemory() {
+  LocalKeyStoreOptions options;
+  options.in_memory = true;
+  return *LocalKeyStore::Open(options);
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void WriteFile(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << bytes;
+}
+
+TEST(LocalKeyStore, CreatesKeysWithMetadataAsTheServiceDescribesThem) {
+  auto store = InMemory();
+  absl::StatusOr<KeyMetadata> key = store->CreateKey("backups");
+  ASSERT_TRUE(key.ok()) << key.status();
+  EXPECT_TRUE(IsUuid(key->key_id));
+  EXPECT_EQ(key->description, "backups");
+  EXPECT_EQ(key->key_state, "Enabled");
+  EXPECT_EQ(key->key_spec, "Aliyun_AES_256");
+  EXPECT_EQ(key->key_usage, "ENCRYPT/DECRYPT");
+  EXPECT_EQ(key->arn, "acs:kms:local:0:key/" + key->key_id);
+  ASSERT_EQ(key->key_version_ids.size(), 1u);
+  EXPECT_EQ(key->primary_key_version, key->key_version_ids[0]);
+  ASSERT_EQ(key->creation_date.size(), 20u);
+  EXPECT_EQ(key->creation_date[10], 'T');
+  EXPECT_EQ(key->creation_date.back(), 'Z');
+  absl::StatusOr<KeyMetadata> described = store->DescribeKey(key->key_id);
+  ASSERT_TRUE(described.ok());
+  EXPECT_EQ(described->creation_date, key->creation_date);
+  auto second = store->CreateKey("");
+  auto list = store->ListKeys();
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].key_id, key->key_id);
+  EXPECT_EQ((*list)[1].key_id, second->key_id);
+}
+
+TEST(LocalKeyStore, ReportsUnknownKeysAndAliasesWithTheirCodes) {
+  auto store = InMemory();
+  EXPECT_KMS_CODE(store->DescribeKey("0b8a6b4f-1c2d-4e5f-8a9b-0c1d2e3f4a5b").status(),
+                  kms_code::kKeyNotFound);
+  EXPECT_KMS_CODE(store->DescribeKey("alias/none").status(), kms_code::kAliasNotFound);
+  EXPECT_KMS_CODE(store->DescribeKey("").status(), kms_code::kInvalidParameter);
+  EXPECT_KMS_CODE(store->DisableKey("nope").status(), kms_code::kKeyNotFound);
+}
+
+TEST(LocalKeyStore, AliasesResolveAndRefuseDuplicatesAndBadNames) {
+  auto store = InMemory();
+  auto a = *store->CreateKey("a");
+  auto b = *store->CreateKey("b");
+  ASSERT_OK(store->CreateAlias("alias/backup", a.key_id));
+  EXPECT_KMS_CODE(store->CreateAlias("alias/backup", b.key_id), kms_code::kAliasAlreadyExists);
+  EXPECT_EQ(store->DescribeKey("alias/backup")->key_id, a.key_id);
+  for (const char* bad : {"backup", "alias/", "alias/a b", "alias/acs/x", "alias/é", "Alias/x"}) {
+    SCOPED_TRACE(bad);
+    EXPECT_KMS_CODE(store->CreateAlias(bad, a.key_id), kms_code::kInvalidParameter);
+  }
+  EXPECT_TRUE(IsValidAliasName("alias/a-b_c:d/e9"));
+  EXPECT_TRUE(IsValidAliasName("alias/" + std::string(kMaxAliasNameSize - 6, 'x')));
+  EXPECT_FALSE(IsValidAliasName("alias/" + std::string(kMaxAliasNameSize - 5, 'x')));
+  EXPECT_KMS_CODE(store->CreateAlias("alias/x", "0b8a6b4f-1c2d-4e5f-8a9b-0c1d2e3f4a5b"),
+                  kms_code::kKeyNotFound);
+  ASSERT_OK(store->CreateAlias("alias/b", b.key_id));
+  auto all = *store->ListAliases();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].alias_name, "alias/b");
+  EXPECT_EQ(all[0].alias_arn, "acs:kms:local:0:alias/b");
+  auto of_a = *store->ListAliasesByKeyId(a.key_id);
+  ASSERT_EQ(of_a.size(), 1u);
+  EXPECT_EQ(of_a[0].alias_name, "alias/backup");
+  ASSERT_OK(store->UpdateAlias("alias/backup", b.key_id));
+  EXPECT_EQ(store->DescribeKey("alias/backup")->key_id, b.key_id);
+  ASSERT_OK(store->DeleteAlias("alias/backup"));
+  EXPECT_KMS_CODE(store->DescribeKey("alias/backup").status(), kms_code::kAliasNotFound);
+  EXPECT_KMS_CODE(store->DeleteAlias("alias/backup"), kms_code::kAliasNotFound);
+}
+
+TEST(LocalKeyStore, AllowsAndRefusesStateTransitionsAsDocumented) {
+  auto store = InMemory();
+  auto k = *store->CreateKey("");
+  EXPECT_EQ(store->DisableKey(k.key_id)->key_state, "Disabled");
+  EXPECT_EQ(store->DisableKey(k.key_id)->key_state, "Disabled");
+  EXPECT_EQ(store->EnableKey(k.key_id)->key_state, "Enabled");
+  EXPECT_KMS_CODE(store->CancelKeyDeletion(k.key_id).status(), kms_code::kStateModifiedFailed);
+  EXPECT_KMS_CODE(store->ScheduleKeyDeletion(k.key_id, 6).status(), kms_code::kInvalidParameter);
+  EXPECT_KMS_CODE(store->ScheduleKeyDeletion(k.key_id, 31).status(), kms_code::kInvalidParameter);
+  auto pending = store->ScheduleKeyDeletion(k.key_id, 7);
+  ASSERT_TRUE(pending.ok()) << pending.status();
+  EXPECT_EQ(pending->key_state, "PendingDeletion");
+  EXPECT_EQ(pending->delete_date.size(), 20u);
+  EXPECT_GT(pending->delete_date, pending->creation_date);
+  EXPECT_KMS_CODE(store->EnableKey(k.key_id).status(), kms_code::kStateModifiedFailed);
+  EXPECT_KMS_CODE(store->DisableKey(k.key_id).status(), kms_code::kStateModifiedFailed);
+  EXPECT_KMS_CODE(store->ScheduleKeyDeletion(k.key_id, 30).status(),
+                  kms_code::kStateModifiedFailed);
+  EXPECT_KMS_CODE(store->RotateKey(k.key_id).status(), kms_code::kPendingDeletion);
+  auto cancelled = store->CancelKeyDeletion(k.key_id);
+  ASSERT_TRUE(cancelled.ok());
+  EXPECT_EQ(cancelled->key_state, "Enabled");
+  EXPECT_EQ(cancelled->delete_date, "");
+  ASSERT_TRUE(store->DisableKey(k.key_id).ok());
+  EXPECT_EQ(store->ScheduleKeyDeletion(k.key_id, 30)->key_state, "PendingDeletion");
+  ASSERT_TRUE(store->CancelKeyDeletion(k.key_id).ok());
+  ASSERT_TRUE(store->DisableKey(k.key_id).ok());
+  EXPECT_KMS_CODE(store->RotateKey(k.key_id).status(), kms_code::kDisabled);
+}
+
+TEST(LocalKeyStore, RotationAddsAPrimaryVersionAndKeepsTheOldOnes) {
+  auto store = InMemory();
+  auto k = *store->CreateKey("");
+  auto v2 = store->RotateKey(k.key_id);
+  ASSERT_TRUE(v2.ok()) << v2.status();
+  auto after = *store->DescribeKey(k.key_id);
+  ASSERT_EQ(after.key_version_ids.size(), 2u);
+  EXPECT_EQ(after.key_version_ids[0], k.primary_key_version);
+  EXPECT_EQ(after.primary_key_version, *v2);
+}
+
+TEST(LocalKeyStore, PersistsAcrossReopeningAndCreatesTheKeyFile0600) {
+  const std::string dir = TestDir("persist");
+  std::string id, v2;
+  {
+    auto store = OpenAt(dir);
+    ASSERT_NE(store, nullptr);
+    id = store->CreateKey("kept")->key_id;
+    ASSERT_OK(store->CreateAlias("alias/kept", id));
+    v2 = *store->RotateKey(id);
+    ASSERT_TRUE(store->DisableKey(id).ok());
+  }
+  struct stat st;
+  ASSERT_EQ(::stat((dir + "/root.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(st.st_size, 32);
+  ASSERT_EQ(::stat((dir + "/keystore.bin").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto store = OpenAt(dir);
+  ASSERT_NE(store, nullptr);
+  auto k = store->DescribeKey("alias/kept");
+  ASSERT_TRUE(k.ok()) << k.status();
+  EXPECT_EQ(k->key_id, id);
+  EXPECT_EQ(k->description, "kept");
+  EXPECT_EQ(k->key_state, "Disabled");
+  EXPECT_EQ(k->primary_key_version, v2);
+  EXPECT_EQ(k->key_version_ids.size(), 2u);
+  // The file holds no plaintext metadata (encrypted at rest).
+  EXPECT_EQ(ReadFile(dir + "/keystore.bin").find("kept"), std::string::npos);
+}
+
+TEST(LocalKeyStore, RefusesATamperedStoreAndLeavesItUntouched) {
+  const std::string dir = TestDir("tamper");
+  { ASSERT_TRUE(OpenAt(dir)->CreateKey("x").ok()); }
+  const std::string path = dir + "/keystore.bin";
+  const std::string good = ReadFile(path);
+  for (size_t offset : {size_t{0}, size_t{10}, size_t{30}, size_t{50}, size_t{71}, size_t{72},
+                        good.size() / 2, good.size() - 1}) {
+    std::string bad = good;
+    bad[offset] ^= 0x01;
+    WriteFile(path, bad);
+    absl::Status s = TryOpen(dir);
+    EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << "offset " << offset << ": " << s;
+    EXPECT_EQ(ReadFile(path), bad) << "the store file must be left as it was";
+  }
+  WriteFile(path, good);
+  EXPECT_TRUE(TryOpen(dir).ok());
+}
+
+TEST(LocalKeyStore, RefusesATruncatedOrExtendedStore) {
+  const std::string dir = TestDir("truncate");
+  { ASSERT_TRUE(OpenAt(dir)->CreateKey("x").ok()); }
+  const std::string path = dir + "/keystore.bin";
+  const std::string good = ReadFile(path);
+  for (size_t n : {size_t{0}, size_t{1}, size_t{71}, size_t{72}, size_t{88}, good.size() - 1}) {
+    WriteFile(path, good.substr(0, n));
+    absl::Status s = TryOpen(dir);
+    EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << "length " << n << ": " << s;
+    EXPECT_EQ(ReadFile(path).size(), n);
+  }
+  WriteFile(path, good + "x");
+  EXPECT_EQ(TryOpen(dir).code(), absl::StatusCode::kDataLoss);
+}
+
+TEST(LocalKeyStore, RefusesAWrongRootKeyAndAMissingOne) {
+  const std::string dir = TestDir("wrongkey");
+  { ASSERT_TRUE(OpenAt(dir)->CreateKey("x").ok()); }
+  const std::string key_path = dir + "/root.key";
+  std::string key = ReadFile(key_path);
+  key[0] ^= 1;
+  WriteFile(key_path, key);
+  absl::Status s = TryOpen(dir);
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+  EXPECT_NE(std::string(s.message()).find("wrong root key"), std::string::npos) << s;
+  ASSERT_EQ(::unlink(key_path.c_str()), 0);
+  EXPECT_EQ(TryOpen(dir).code(), absl::StatusCode::kFailedPrecondition);
+  struct stat st;
+  EXPECT_NE(::stat(key_path.c_str(), &st), 0) << "no new root key may be created";
+}
+
+TEST(LocalKeyStore, RefusesARootKeyFileOthersCanRead) {
+  const std::string dir = TestDir("mode");
+  { ASSERT_TRUE(OpenAt(dir)->CreateKey("x").ok()); }
+  ASSERT_EQ(::chmod((dir + "/root.key").c_str(), 0644), 0);
+  EXPECT_EQ(TryOpen(dir).code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(LocalKeyStore, PassphraseStoresReopenWithThePassphraseOnly) {
+  const std::string dir = TestDir("passphrase");
+  std::string id;
+  {
+    auto store = OpenAt(dir, "correct horse battery staple");
+    ASSERT_NE(store, nullptr);
+    id = store->CreateKey("p")->key_id;
+  }
+  struct stat st;
+  EXPECT_NE(::stat((dir + "/root.key").c_str(), &st), 0) << "no key file in passphrase mode";
+  auto store = OpenAt(dir, "correct horse battery staple");
+  ASSERT_NE(store, nullptr);
+  EXPECT_TRUE(store->DescribeKey(id).ok());
+  EXPECT_EQ(TryOpen(dir, "wrong horse").code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(TryOpen(dir).code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(LocalKeyStore, SeesChangesMadeByAnotherProcess) {
+  const std::string dir = TestDir("reopen");
+  auto parent = OpenAt(dir);
+  ASSERT_NE(parent, nullptr);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    LocalKeyStoreOptions options;
+    options.directory = dir;
+    auto child = LocalKeyStore::Open(options);
+    if (!child.ok()) ::_exit(1);
+    auto k = (*child)->CreateKey("from child");
+    if (!k.ok() || !(*child)->CreateAlias("alias/child", k->key_id).ok()) ::_exit(2);
+    ::_exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  auto k = parent->DescribeKey("alias/child");
+  ASSERT_TRUE(k.ok()) << k.status();
+  EXPECT_EQ(k->description, "from child");
+}
+
+TEST(LocalKeyStore, TwoProcessesCreatingKeysConcurrentlyBothPersist) {
+  const std::string dir = TestDir("concurrent");
+  { ASSERT_NE(OpenAt(dir), nullptr); }
+  constexpr int kProcesses = 2;
+  constexpr int kKeysEach = 15;
+  pid_t pids[kProcesses];
+  for (int p = 0; p < kProcesses; ++p) {
+    pids[p] = ::fork();
+    ASSERT_GE(pids[p], 0);
+    if (pids[p] == 0) {
+      LocalKeyStoreOptions options;
+      options.directory = dir;
+      auto store = LocalKeyStore::Open(options);
+      if (!store.ok()) ::_exit(1);
+      for (int i = 0; i < kKeysEach; ++i) {
+        if (!(*store)->CreateKey("p" + std::to_string(p)).ok()) ::_exit(2);
+      }
+      ::_exit(0);
+    }
+  }
+  for (pid_t pid : pids) {
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  }
+  auto keys = OpenAt(dir)->ListKeys();
+  ASSERT_TRUE(keys.ok());
+  ASSERT_EQ(keys->size(), size_t{kProcesses * kKeysEach});
+  std::set<std::string> ids;
+  for (const auto& k : *keys) ids.insert(k.key_id);
+  EXPECT_EQ(ids.size(), size_t{kProcesses * kKeysEach});
+}
+
+TEST(LocalKeyStore, RandomUuidsAreVersion4AndDistinct) {
+  std::string a, b;
+  RandomUuidInto(&a);
+  RandomUuidInto(&b);
+  EXPECT_TRUE(IsUuid(a));
+  EXPECT_EQ(a[14], '4');
+  EXPECT_NE(a, b);
+  EXPECT_EQ(FormatIsoDate(absl::FromUnixSeconds(0)), "1970-01-01T00:00:00Z");
+}
+
+}  // namespace
+}  // namespace local
+}  // namespace kms_envelope
