@@ -1,0 +1,44 @@
+"""kms_fuzz_target: one libFuzzer binary plus one plain replay test per fuzz target."""
+
+load("@rules_cc//cc:defs.bzl", "cc_binary", "cc_library", "cc_test")
+load("//kms_envelope:copts.bzl", "KMS_COPTS")
+
+def kms_fuzz_target(name, srcs, deps = [], corpus = None, data = [], size = "small"):
+    """Declares :<name>_lib, :<name> (libFuzzer, manual) and :<name>_replay_test.
+
+    :<name> only builds with `--config=fuzz` (clang, -fsanitize=fuzzer at link); the replay test
+    links the same target code with fuzz/replay_main.cc and runs every file of `corpus` through it
+    (gcc, no sanitizer), so `bazel test //...` replays the corpora.
+    """
+    corpus = corpus or "corpus/" + name
+    cc_library(
+        name = name + "_lib",
+        testonly = True,
+        srcs = srcs,
+        copts = KMS_COPTS,
+        deps = deps + [":fuzz_check"],
+        alwayslink = True,
+    )
+    cc_binary(
+        name = name,
+        testonly = True,
+        copts = KMS_COPTS,
+        linkopts = ["-fsanitize=fuzzer"],
+        data = data,
+        tags = ["manual"],
+        deps = [":" + name + "_lib"],
+    )
+    native.filegroup(
+        name = name + "_corpus",
+        testonly = True,
+        srcs = native.glob([corpus + "/**"]),
+    )
+    cc_test(
+        name = name + "_replay_test",
+        size = size,
+        srcs = ["replay_main.cc"],
+        copts = KMS_COPTS,
+        args = ["fuzz/" + corpus],
+        data = data + [":" + name + "_corpus"],
+        deps = [":" + name + "_lib"],
+    )
