@@ -267,7 +267,8 @@ absl::StatusOr<RewrapPlan> FileKeyManager::PlanRewrap(absl::Span<const uint8_t> 
     new_blob = std::move(reencrypted->ciphertext_blob);
     new_key_id = std::move(reencrypted->key_id);
     new_version = std::move(reencrypted->key_version_id);
-  } else if (reencrypted.status().code() == absl::StatusCode::kUnimplemented) {
+  } else if (reencrypted.status().code() == absl::StatusCode::kUnimplemented ||
+             GetKmsErrorCode(reencrypted.status()) == kms_code::kUnsupportedOperation) {
     EncryptRequest enc;
     enc.key_id = destination;
     enc.plaintext = verified.data_key.span();

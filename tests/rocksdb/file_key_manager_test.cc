@@ -34,6 +34,37 @@ std::string Encrypt(const OpenedFile& file, uint64_t offset, std::string text) {
   return text;
 }
 
+
+// Fault injection: forwards everything to a real provider but cannot ReEncrypt (like a KMS
+// without that API), so rewrap must fall back to Decrypt + Encrypt.
+class NoReEncryptProvider : public KeyProvider {
+ public:
+  explicit NoReEncryptProvider(std::shared_ptr<KeyProvider> real) : real_(std::move(real)) {}
+  std::string_view provider_id() const override { return real_->provider_id(); }
+  absl::Status GenerateDataKeyInto(const GenerateDataKeyRequest& r,
+                                   GenerateDataKeyResponse* out) override {
+    return real_->GenerateDataKeyInto(r, out);
+  }
+  absl::Status DecryptInto(const DecryptRequest& r, DecryptResponse* out) override {
+    return real_->DecryptInto(r, out);
+  }
+  absl::StatusOr<GenerateDataKeyWithoutPlaintextResponse> GenerateDataKeyWithoutPlaintext(
+      const GenerateDataKeyRequest& r) override {
+    return real_->GenerateDataKeyWithoutPlaintext(r);
+  }
+  absl::StatusOr<EncryptResponse> Encrypt(const EncryptRequest& r) override {
+    ++encrypt_calls;
+    return real_->Encrypt(r);
+  }
+  absl::StatusOr<ReEncryptResponse> ReEncrypt(const ReEncryptRequest&) override {
+    return KmsError(kms_code::kUnsupportedOperation, "no ReEncrypt here");
+  }
+  int encrypt_calls = 0;
+
+ private:
+  std::shared_ptr<KeyProvider> real_;
+};
+
 class FileKeyManagerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -238,6 +269,26 @@ TEST_F(FileKeyManagerTest, RewrapKeepsTheKeystreamAndNamesTheNewVersion) {
   auto reopened = NewManager(kms_)->OpenFilePrefix(Span(moved_prefix));
   ASSERT_TRUE(reopened.ok()) << reopened.status();
   EXPECT_EQ(Encrypt(*reopened, 4096, "file contents"), ciphertext);
+}
+
+TEST_F(FileKeyManagerTest, RewrapFallsBackToDecryptAndEncryptWithoutReEncrypt) {
+  auto limited = std::make_shared<NoReEncryptProvider>(kms_.provider);
+  FileKeyManagerOptions options;
+  options.key_id = kms_.key_id;
+  auto manager = FileKeyManager::New(limited, options).value();
+  const std::string prefix = manager->NewFilePrefix().value();
+  auto before = manager->OpenFilePrefix(Span(prefix));
+  ASSERT_TRUE(before.ok()) << before.status();
+  auto version = kms_.rotate_key(kms_.key_id);
+  ASSERT_TRUE(version.ok());
+  auto plan = manager->PlanRewrap(Span(prefix), "");
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_EQ(limited->encrypt_calls, 1);
+  EXPECT_EQ(plan->new_header.key_version_id, *version);
+  const std::string done = plan->new_slot + plan->new_slot;
+  auto after = NewManager(kms_)->OpenFilePrefix(Span(done));
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(Encrypt(*after, 9000, "same keystream"), Encrypt(*before, 9000, "same keystream"));
 }
 
 TEST(FileKeyManager, NewRefusesMissingProviderOrKeyId) {

@@ -1,11 +1,14 @@
 // End-to-end: a real RocksDB database on the KMS-encrypted Env with the local key provider.
 #include <cstdio>
+#include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "kms_envelope/cache/caching_key_provider.h"
 #include "kms_envelope/internal/encoding.h"
 #include "kms_envelope/rocksdb/encryption_provider.h"
 #include "kms_envelope/rocksdb/file_header.h"
@@ -416,6 +419,55 @@ TEST(RocksDbEncryption, AFlippedContentByteIsCaughtByRocksDbChecksumsNotByTheCip
   ASSERT_TRUE(s.ok()) << s.ToString();  // headers are intact
   s = edb.db->VerifyChecksum();
   EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+}
+
+
+TEST(RocksDbEncryption, WorksOverACachingKeyProviderThatReusesDataKeysAcrossFiles) {
+  // A CachingKeyProvider hands several files the same data key (fewer KMS calls). Each file
+  // still gets its own salt, hence its own stream key and keystream (HKDF salt = file salt).
+  auto kms = NewTestKms("kms-cached");
+  ASSERT_TRUE(kms.ok()) << kms.status();
+  cache::CachingKeyProvider::Options cache_options;
+  auto cached = cache::CachingKeyProvider::NewBorrowing(kms->provider.get(), cache_options);
+  ASSERT_TRUE(cached.ok()) << cached.status();
+  std::shared_ptr<KeyProvider> caching = std::move(cached).value();
+  FileKeyManagerOptions options;
+  options.key_id = kms->key_id;
+  auto provider = KmsEncryptionProvider::New(caching, options);
+  ASSERT_TRUE(provider.ok()) << provider.status();
+
+  const std::string path = TempPath("db-cached");
+  {
+    EncryptedDb edb;
+    rocksdb::Status s = OpenDb(*provider, path, &edb);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    WriteKeys(edb.db.get(), 0, 5000);
+    ASSERT_TRUE(edb.db->Flush(rocksdb::FlushOptions()).ok());
+    ASSERT_TRUE(edb.db->Close().ok());
+  }
+  auto* cache_stats = static_cast<cache::CachingKeyProvider*>(caching.get());
+  EXPECT_GT(cache_stats->stats().generate_hits, 0u);  // files shared a data key
+  // Files that share a blob (data key) still differ in salt.
+  std::map<std::string, std::set<std::string>> salts_by_blob;
+  for (const std::string& name : ListFiles(path)) {
+    if (name == "LOCK" || IsInfoLog(name)) continue;
+    for (const FileHeader& h : ReadHeaders(path + "/" + name)) {
+      salts_by_blob[h.ciphertext_blob].insert(std::string(h.file_salt.begin(), h.file_salt.end()));
+      break;
+    }
+  }
+  size_t files = 0;
+  for (const auto& [blob, salts] : salts_by_blob) files += salts.size();
+  EXPECT_LT(salts_by_blob.size(), files);  // some blob is shared...
+  size_t encrypted_files = 0;
+  ExpectNoPlaintextOnDisk(path, &encrypted_files);
+  EXPECT_EQ(files, encrypted_files);        // ...but every file has its own salt
+
+  // A plain LocalKeyProvider (no cache) reads it all back.
+  EncryptedDb edb;
+  rocksdb::Status s = OpenDb(NewProvider(*kms), path, &edb);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  ExpectKeys(edb.db.get(), 0, 5000);
 }
 
 }  // namespace
