@@ -1,0 +1,116 @@
+// KmsServer: a KMS-compatible HTTP(S) endpoint (Alibaba Cloud KMS RPC API, 2016-01-20) over the
+// local CMK store — the peer of RemoteKeyProvider in tests, and a local emulator that real
+// Alibaba Cloud SDKs can be pointed at (`kms-envelope serve`).
+//
+//   KmsServerOptions options;
+//   options.store = shared_store;                       // LocalKeyStore
+//   KMS_ASSIGN_OR_RETURN(options.policy, AccessPolicy::FromFile("access.json"));
+//   options.port = 0;                                    // pick a free port
+//   KMS_ASSIGN_OR_RETURN(std::unique_ptr<KmsServer> server, KmsServer::New(std::move(options)));
+//   KMS_RETURN_IF_ERROR(server->Start());                // binds, serves on background threads
+//   int port = server->port();
+//   ...
+//   server->Stop();                                      // graceful: in-flight requests finish
+//
+// Requests (as the SDKs send them): GET or POST to `/`; parameters in the query string and/or an
+// application/x-www-form-urlencoded body; V1 signatures (Signature parameter, HMAC-SHA1) or V3
+// (Authorization: ACS3-HMAC-SHA256, x-acs-* headers; the body hash must match
+// x-acs-content-sha256). Responses are JSON, or XML with Format=XML.
+//
+// Authentication, in order: MissingParameter (no Action), IncompleteSignature (signature
+// parts missing), InvalidAccessKeyId.NotFound, InvalidTimeStamp.Format,
+// InvalidTimeStamp.Expired (more than max_clock_skew off), SignatureDoesNotMatch (constant-time
+// compare), SignatureNonceUsed (nonces are recorded only once the signature verified, per
+// AccessKeyId, for kNonceTtl). Then the key's policy: Forbidden.NoPermission for an action or CMK
+// it does not allow (Decrypt/ReEncrypt check the CMK the blob names before anything is
+// returned). Errors are {RequestId, HostId, Code, Message, Recommend} with the HTTP status of
+// KmsCodeToHttpStatus.
+//
+// Limits: request body at most kMaxRequestBodySize, at most kMaxRequestParams parameters, each
+// value at most kMaxParamValueSize; duplicate parameters are InvalidParameter.
+//
+// Secrets: response bodies are built in WipedString and streamed to httplib through a content
+// provider that wipes them when sent; decoded request plaintext (Encrypt) is SecretBytes.
+// httplib's own copies of the raw request (target, body) are not wiped (docs/remote.md).
+//
+// Access log: one JSON object per request (time, remote, method, action, access_key_id, auth,
+// status, code, request_id, latency_us); never a Plaintext, a signature or a secret.
+//
+// Thread safety: handlers run on httplib's thread pool (`threads`); Start/Stop from one thread.
+#ifndef KMS_ENVELOPE_SERVER_KMS_SERVER_H_
+#define KMS_ENVELOPE_SERVER_KMS_SERVER_H_
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "kms_envelope/local/local_key_store.h"
+#include "kms_envelope/server/access_policy.h"
+
+namespace kms_envelope {
+namespace server {
+
+inline constexpr size_t kMaxRequestBodySize = 256 * 1024;
+inline constexpr size_t kMaxRequestParams = 64;
+inline constexpr size_t kMaxParamValueSize = 96 * 1024;
+inline constexpr int kDefaultPageSize = 10;
+inline constexpr int kMaxPageSize = 100;
+
+// Fault injection: the first `count` requests (in order of arrival, before authentication) are
+// answered with this error, e.g. {"Throttling", 400, 3} or {"ServiceUnavailableTemporary", 503,
+// 2}.
+struct InjectedFault {
+  std::string code;
+  int http_status = 503;
+  int count = 1;
+};
+
+struct KmsServerOptions {
+  std::shared_ptr<local::LocalKeyStore> store;
+  AccessPolicy policy;
+  std::string listen_host = "127.0.0.1";
+  int port = 0;  // 0: pick a free port (see port())
+  std::string tls_cert_file;  // both set: HTTPS (httplib::SSLServer)
+  std::string tls_key_file;
+  size_t threads = 8;
+  absl::Duration max_clock_skew = absl::Minutes(15);
+  size_t nonce_capacity = 1 << 20;
+  std::function<absl::Time()> now;  // null: absl::Now
+  std::vector<InjectedFault> faults;
+  std::ostream* access_log = nullptr;  // null: no access log
+  std::string host_id = "kms.local";
+};
+
+class KmsServer {
+ public:
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<KmsServer>> New(KmsServerOptions options);
+  ~KmsServer();
+
+  // Binds and starts serving on a background thread. FailedPrecondition if it cannot bind or
+  // the TLS files cannot be loaded.
+  [[nodiscard]] absl::Status Start();
+  // The bound port (after Start).
+  int port() const;
+  // Stops accepting, lets in-flight requests finish, joins. Idempotent.
+  void Stop();
+
+  // Requests handled so far (for tests).
+  uint64_t requests() const;
+
+  struct Impl;
+
+ private:
+  explicit KmsServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace server
+}  // namespace kms_envelope
+
+#endif  // KMS_ENVELOPE_SERVER_KMS_SERVER_H_
