@@ -1,4 +1,5 @@
 // End-to-end: a real RocksDB database on the KMS-encrypted Env with the local key provider.
+#include <atomic>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -468,6 +469,59 @@ TEST(RocksDbEncryption, WorksOverACachingKeyProviderThatReusesDataKeysAcrossFile
   rocksdb::Status s = OpenDb(NewProvider(*kms), path, &edb);
   ASSERT_TRUE(s.ok()) << s.ToString();
   ExpectKeys(edb.db.get(), 0, 5000);
+}
+
+
+TEST(RocksDbEncryption, FreshReadersKeepOpeningTheDatabaseWhileKeysAreRewrapped) {
+  // Each reader opens the database read-only with its own provider and no unwrap cache, so every
+  // open reads every file's header while the rewrap is rewriting them.
+  auto kms = NewTestKms("kms-live");
+  ASSERT_TRUE(kms.ok()) << kms.status();
+  auto second_cmk = kms->create_key();
+  ASSERT_TRUE(second_cmk.ok()) << second_cmk.status();
+  const std::string path = TempPath("db-live");
+  EncryptedDb writer;
+  ASSERT_TRUE(OpenDb(NewProvider(*kms), path, &writer).ok());
+  for (int batch = 0; batch < 4; ++batch) {  // several SSTs
+    WriteKeys(writer.db.get(), batch * 2000, (batch + 1) * 2000);
+    ASSERT_TRUE(writer.db->Flush(rocksdb::FlushOptions()).ok());
+  }
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> opens{0}, failures{0};
+  std::string first_failure;
+  std::thread reader([&] {
+    while (!stop.load()) {
+      FileKeyManagerOptions options;
+      options.key_id = kms->key_id;
+      options.unwrap_cache_capacity = 0;
+      auto provider = KmsEncryptionProvider::New(kms->provider, options);
+      std::unique_ptr<rocksdb::Env> env(rocksdb::NewEncryptedEnv(rocksdb::Env::Default(), *provider));
+      rocksdb::Options db_options = DbOptions(env.get());
+      rocksdb::DB* db = nullptr;
+      rocksdb::Status s = rocksdb::DB::OpenForReadOnly(db_options, path, &db);
+      std::string value;
+      if (s.ok()) s = db->Get(rocksdb::ReadOptions(), Key(4321), &value);
+      if (s.ok() && value != Value(4321)) s = rocksdb::Status::Corruption("wrong value");
+      if (!s.ok() && failures++ == 0) first_failure = s.ToString();
+      delete db;
+      ++opens;
+    }
+  });
+  for (int round = 0; round < 10; ++round) {
+    RewrapOptions options;
+    options.destination_key_id = round % 2 == 0 ? *second_cmk : kms->key_id;
+    auto report = RewrapDirectory(writer.provider->manager(), path, options);
+    ASSERT_TRUE(report.ok()) << report.status();
+    EXPECT_GE(report->files_rewrapped, 4u);
+  }
+  const int opens_during_rewrap = opens.load();
+  while (opens.load() < 3) std::this_thread::yield();
+  stop = true;
+  reader.join();
+  EXPECT_EQ(failures.load(), 0) << first_failure;
+  ::testing::Test::RecordProperty("reader_opens_during_rewrap", opens_during_rewrap);
+  ExpectKeys(writer.db.get(), 0, 8000);
 }
 
 }  // namespace
