@@ -1,0 +1,86 @@
+#include "kms_envelope/cli/provider_factory.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "kms_envelope/internal/status_macros.h"
+#include "kms_envelope/kms_error.h"
+#include "kms_envelope/local/local_key_provider.h"
+#include "sodium.h"
+
+namespace kms_envelope {
+namespace cli {
+namespace {
+
+// The passphrase file may hold at most this many bytes.
+constexpr size_t kMaxPassphraseFileSize = 4096;
+
+absl::StatusOr<std::string> ReadPassphraseFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return KmsError(kms_code::kInvalidParameter,
+                    absl::StrCat("cannot open passphrase file ", path, ": ", std::strerror(errno)));
+  }
+  std::string passphrase(kMaxPassphraseFileSize + 1, '\0');
+  size_t size = 0;
+  while (size < passphrase.size()) {
+    ssize_t r = ::read(fd, passphrase.data() + size, passphrase.size() - size);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    size += static_cast<size_t>(r);
+  }
+  ::close(fd);
+  if (size > kMaxPassphraseFileSize) {
+    sodium_memzero(passphrase.data(), passphrase.size());
+    return KmsError(kms_code::kInvalidParameter, "passphrase file is too large");
+  }
+  if (size > 0 && passphrase[size - 1] == '\n') --size;
+  if (size > 0 && passphrase[size - 1] == '\r') --size;
+  if (size == 0) return KmsError(kms_code::kInvalidParameter, "passphrase file is empty");
+  sodium_memzero(passphrase.data() + size, passphrase.size() - size);
+  passphrase.resize(size);  // shrinking never reallocates
+  return passphrase;
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<local::LocalKeyStore>> OpenLocalStore(const GlobalOptions& options) {
+  if (!options.kms_endpoint.empty()) {
+    return KmsError(kms_code::kInvalidParameter,
+                    "key administration works on the local store only; drop --kms-endpoint");
+  }
+  local::LocalKeyStoreOptions store_options;
+  store_options.directory = ResolveHome(options);
+  if (!options.passphrase_file.empty()) {
+    KMS_ASSIGN_OR_RETURN(store_options.passphrase, ReadPassphraseFile(options.passphrase_file));
+  }
+  absl::StatusOr<std::unique_ptr<local::LocalKeyStore>> store =
+      local::LocalKeyStore::Open(store_options);
+  if (!store_options.passphrase.empty()) {
+    sodium_memzero(store_options.passphrase.data(), store_options.passphrase.size());
+  }
+  if (!store.ok()) return store.status();
+  return std::shared_ptr<local::LocalKeyStore>(*std::move(store));
+}
+
+absl::StatusOr<std::unique_ptr<KeyProvider>> MakeProvider(const GlobalOptions& options) {
+  if (!options.kms_endpoint.empty()) {
+    // ---- REMOTE PROVIDER BRANCH (owned by the remote helper) ----
+    // Build a RemoteKeyProvider for options.kms_endpoint with credentials from the environment.
+    return KmsError(kms_code::kUnsupportedOperation,
+                    "--kms-endpoint is not supported by this build yet");
+  }
+  KMS_ASSIGN_OR_RETURN(std::shared_ptr<local::LocalKeyStore> store, OpenLocalStore(options));
+  KMS_ASSIGN_OR_RETURN(std::unique_ptr<local::LocalKeyProvider> provider,
+                       local::LocalKeyProvider::New(std::move(store)));
+  return std::unique_ptr<KeyProvider>(std::move(provider));
+}
+
+}  // namespace cli
+}  // namespace kms_envelope
