@@ -398,19 +398,25 @@ static void TestRemoteProvider(void) {
                KMSE_ERR_INVALID_ARGUMENT, &err);
   kmse_status s = kmse_remote_provider_open("http://127.0.0.1:1", "id", "secret", &remote, &err);
   if (s == KMSE_OK) {
-    /* Nothing listens on port 1: a data key request fails as unavailable, not a crash. */
+    /* Nothing listens on port 1: after its retries the request fails as retryable
+     * (KMSE_ERR_UNAVAILABLE), not as a crash or a permanent error. */
     uint8_t key[32], blob[512];
     size_t n = 0, m = 0;
     kmse_status g = kmse_generate_data_key(remote, "alias/x", 32, NULL, key, sizeof(key), &n, blob,
                                            sizeof(blob), &m, NULL, &err);
-    CHECK(g == KMSE_ERR_UNAVAILABLE || g == KMSE_ERR_IO || g == KMSE_ERR_INTERNAL,
-          "unreachable KMS: %s (%s)", kmse_status_name(g), err.message);
+    CHECK(g == KMSE_ERR_UNAVAILABLE, "unreachable KMS: %s (%s)", kmse_status_name(g),
+          err.message);
     CHECK_STATUS(kmse_local_create_key(remote, NULL, NULL, 0, NULL, &err), KMSE_ERR_UNSUPPORTED,
                  &err);
     kmse_provider_free(remote);
   } else {
-    CHECK(s == KMSE_ERR_UNSUPPORTED, "remote provider: %s (%s)", kmse_status_name(s), err.message);
+    CHECK(0, "remote provider: %s (%s)", kmse_status_name(s), err.message);
   }
+  /* Credentials from the environment: none set in the test, so a clear error. */
+  unsetenv("ALIBABA_CLOUD_ACCESS_KEY_ID");
+  CHECK(kmse_remote_provider_open("cn-hangzhou", NULL, NULL, &remote, &err) != KMSE_OK,
+        "no credentials in the environment");
+  CHECK(strlen(err.message) > 0, "a message");
 }
 
 int main(void) {
