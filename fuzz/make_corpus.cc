@@ -1,22 +1,31 @@
-// Writes the seed corpora of the fuzz targets under <out>/corpus/ (and the fixed test key store
-// under <out>/testdata/ once kms_envelope/local can open one).
+// Writes the seed corpora of the fuzz targets under <out>/corpus/. Messages and blobs are sealed
+// under the fixed TEST-ONLY local KMS of fuzz_store.h, so they open in every later run.
 //
 //   bazel run //fuzz:make_corpus -- "$PWD/fuzz"
 //
 // Seeds are real messages: headers as the sealer writes them (one and several wrapped keys, both
-// suites, empty and large contexts), encryption contexts in JSON and canonical form. They are
+// suites, empty and large contexts), sealed messages and CiphertextBlobs, key store files as
+// LocalKeyStore writes them, encryption contexts in JSON and canonical form. They are
 // small (the whole of fuzz/corpus stays far below 2 MiB); libFuzzer mutates from there.
 #include <sys/stat.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "fuzz/fuzz_store.h"
 #include "kms_envelope/encryption_context.h"
+#include "kms_envelope/envelope/envelope.h"
 #include "kms_envelope/envelope/format.h"
+#include "kms_envelope/internal/aead.h"
+#include "kms_envelope/internal/encoding.h"
+#include "kms_envelope/local/ciphertext_blob.h"
+#include "kms_envelope/local/local_key_store.h"
 
 namespace {
 
@@ -119,6 +128,118 @@ void HeaderSeeds() {
   Write("header_fuzzer", "truncated", h.substr(0, h.size() / 2));
 }
 
+template <typename T>
+T Must(absl::StatusOr<T> v, const char* what) {
+  if (!v.ok()) {
+    std::fprintf(stderr, "%s: %s\n", what, v.status().ToString().c_str());
+    std::exit(1);
+  }
+  return *std::move(v);
+}
+
+std::string Body(size_t n, uint8_t seed) {
+  std::string b(n, '\0');
+  for (size_t i = 0; i < n; ++i) b[i] = static_cast<char>((i * 131 + seed) % 251);
+  return b;
+}
+
+// Blobs for blob_fuzzer: through the provider (primary versions) and sealed directly under the
+// fixture's material (the old version of the enabled key, the disabled key).
+void BlobSeeds(const std::shared_ptr<kms_envelope::local::LocalKeyProvider>& provider) {
+  namespace fz = kms_envelope::fuzz;
+  const std::string p32 = fz::SelfCheckingPlaintext(Body(16, 1));
+  struct Seed { const char* name; std::string_view key; std::string plaintext; };
+  for (const Seed& seed : {Seed{"enabled_primary_32", fz::kEnabledKeyId, p32},
+                           Seed{"alias_100", fz::kAlias, fz::SelfCheckingPlaintext(Body(84, 2))},
+                           Seed{"second_key_17", fz::kSecondKeyId, fz::SelfCheckingPlaintext("x")}}) {
+    kms_envelope::EncryptRequest req;
+    req.key_id = seed.key;
+    req.plaintext = kms_envelope::internal::Bytes(seed.plaintext);
+    req.encryption_context = &fz::SeedContext();
+    Write("blob_fuzzer", seed.name, Must(provider->Encrypt(req), "Encrypt").ciphertext_blob);
+  }
+  // Material(seed) as in fuzz_store.cc: byte i = seed + 17 i.
+  auto direct = [&](const char* name, std::string_view version, uint8_t material_seed) {
+    std::string raw(32, '\0');
+    for (size_t i = 0; i < raw.size(); ++i) raw[i] = static_cast<char>(material_seed + 17 * i);
+    auto key = Must(kms_envelope::internal::AeadKey::New(
+                        kms_envelope::internal::AeadAlgorithm::kAes256Gcm,
+                        kms_envelope::internal::Bytes(raw)),
+                    "AeadKey");
+    uint8_t iv[kms_envelope::local::kBlobIvSize];
+    for (size_t i = 0; i < sizeof(iv); ++i) iv[i] = static_cast<uint8_t>(0x70 + i);
+    std::string blob;
+    if (!kms_envelope::local::SealCiphertextBlob(key, version, kms_envelope::internal::Bytes(p32),
+                                                 absl::MakeConstSpan(iv), fz::SeedContext(), &blob)
+             .ok()) {
+      std::fprintf(stderr, "SealCiphertextBlob failed\n");
+      std::exit(1);
+    }
+    Write("blob_fuzzer", name, blob);
+  };
+  direct("enabled_old_version_32", fz::kEnabledKeyOldVersion, 1);
+  direct("disabled_key_32", fz::kDisabledKeyVersion, 4);
+}
+
+// Sealed messages for open_fuzzer (and a few more headers for header_fuzzer).
+void OpenSeeds(const std::shared_ptr<kms_envelope::local::LocalKeyProvider>& provider) {
+  namespace fz = kms_envelope::fuzz;
+  using env::Envelope;
+  auto make = [&](std::string_view primary, std::vector<std::string_view> additional,
+                  env::Suite suite, uint32_t frame) {
+    env::EnvelopeOptions o;
+    o.primary = {provider, std::string(primary)};
+    for (std::string_view a : additional) o.additional.push_back({provider, std::string(a)});
+    o.suite = suite;
+    o.frame_size = frame;
+    return Must(Envelope::New(std::move(o)), "Envelope::New");
+  };
+  const auto aes = env::Suite::kAes256GcmHkdfSha256Committing;
+  const auto xchacha = env::Suite::kXChaCha20Poly1305HkdfSha256Committing;
+  auto seal = [&](const char* name, const std::unique_ptr<Envelope>& e, std::string_view plaintext,
+                  const EncryptionContext& ctx) {
+    std::string sealed = Must(e->Seal(plaintext, ctx), "Seal");
+    Write("open_fuzzer", name, sealed);
+    return sealed;
+  };
+  auto one = make(fz::kAlias, {}, aes, env::kMinFrameSize);
+  seal("aes_empty", one, "", fz::SeedContext());
+  seal("aes_16_one_frame", one, fz::SelfCheckingPlaintext(""), fz::SeedContext());
+  seal("aes_64_two_frames", one, fz::SelfCheckingPlaintext(Body(48, 3)), fz::SeedContext());
+  seal("aes_300_five_frames", one, fz::SelfCheckingPlaintext(Body(284, 4)), fz::SeedContext());
+  auto two = make(fz::kEnabledKeyId, {fz::kSecondKeyId}, xchacha, 128);
+  const std::string both = seal("xchacha_two_keys_200", two,
+                                fz::SelfCheckingPlaintext(Body(184, 5)), fz::SeedContext());
+  Write("header_fuzzer", "real_xchacha_two_keys", both);
+  auto second = make(fz::kSecondKeyId, {}, aes, 4096);
+  seal("aes_second_key_only", second, fz::SelfCheckingPlaintext(Body(40, 6)), fz::SeedContext());
+  // Another context: opens only through the streaming path (context from the header).
+  const EncryptionContext other = Ctx({{"other", "context"}});
+  const std::string o = seal("aes_other_context", one, fz::SelfCheckingPlaintext(Body(70, 7)), other);
+  Write("header_fuzzer", "real_aes_other_context", o);
+}
+
+// keystore.bin variants for store_fuzzer (first byte: 0 raw file, 1 document to seal).
+void StoreSeeds() {
+  namespace fz = kms_envelope::fuzz;
+  Write("store_fuzzer", "document_fixed", "\x01" + fz::StoreDocument());
+  Write("store_fuzzer", "document_empty",
+        std::string("\x01") + R"({"FormatVersion":1,"Keys":[],"Aliases":[]})");
+  Write("store_fuzzer", "file_fixed", std::string(1, '\0') + fz::SealStoreFile(fz::StoreDocument()));
+  // A file as LocalKeyStore itself writes it, after a rotation, a new key and a state change.
+  const std::string dir = fz::MakeFixedStoreDir();
+  kms_envelope::local::LocalKeyStoreOptions options;
+  options.directory = dir;
+  auto store = Must(kms_envelope::local::LocalKeyStore::Open(options), "LocalKeyStore::Open");
+  Must(store->RotateKey(fz::kSecondKeyId), "RotateKey");
+  auto created = Must(store->CreateKey("created by make_corpus"), "CreateKey");
+  if (!store->CreateAlias("alias/made", created.key_id).ok()) std::exit(1);
+  Must(store->ScheduleKeyDeletion(created.key_id, 7), "ScheduleKeyDeletion");
+  std::ifstream f(dir + "/keystore.bin", std::ios::binary);
+  std::string file((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  Write("store_fuzzer", "file_written_by_store", std::string(1, '\0') + file);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -129,6 +250,10 @@ int main(int argc, char** argv) {
   g_out = argv[1];
   ContextSeeds();
   HeaderSeeds();
+  auto provider = kms_envelope::fuzz::OpenProvider(kms_envelope::fuzz::MakeFixedStoreDir());
+  BlobSeeds(provider);
+  OpenSeeds(provider);
+  StoreSeeds();
   std::printf("corpora written under %s/corpus\n", g_out.c_str());
   return 0;
 }

@@ -5,7 +5,8 @@
 //
 // Calls LLVMFuzzerInitialize (when the target defines one) and then LLVMFuzzerTestOneInput once
 // per regular file, in sorted order. A target reports a violated invariant by aborting, which
-// fails the test. Fails too when no input was found (a test that replays nothing proves nothing).
+// fails the test. Fails too when no input was found (a test that replays nothing proves nothing)
+// or when the target's KmsFuzzReplayCheck says the seeds no longer reach its deep path.
 #include <dirent.h>
 #include <sys/stat.h>
 
@@ -20,6 +21,10 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) __attribute__((weak));
+// Optional, defined by targets whose seeds must reach a deep path (a message that opens, a store
+// that loads): returns 0 when the replayed seeds did, else prints why and returns non-zero. It
+// keeps a replay test from passing when, say, every seed stopped opening.
+extern "C" int KmsFuzzReplayCheck() __attribute__((weak));
 
 namespace {
 
@@ -63,5 +68,6 @@ int main(int argc, char** argv) {
     LLVMFuzzerTestOneInput(data.empty() ? &kEmpty : data.data(), data.size());
   }
   std::printf("replayed %zu inputs (%zu bytes)\n", files.size(), bytes);
+  if (KmsFuzzReplayCheck != nullptr && KmsFuzzReplayCheck() != 0) return 1;
   return 0;
 }
