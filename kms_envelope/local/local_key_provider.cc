@@ -24,9 +24,10 @@ absl::Status ResizeSecret(SecretBytes* secret, size_t size) {
   return absl::OkStatus();
 }
 
-// Random bytes for the data key and the IV in one draw; the used prefix is wiped after use.
+// Random bytes for the data key, the IV and the RequestId in one draw; the used prefix is
+// wiped after use.
 struct KeyAndIv {
-  uint8_t bytes[kMaxNumberOfBytes + kBlobIvSize];
+  uint8_t bytes[kMaxNumberOfBytes + kBlobIvSize + kUuidRandomBytes];
 };
 
 }  // namespace
@@ -45,7 +46,8 @@ absl::Status LocalKeyProvider::GenerateDataKeyInto(const GenerateDataKeyRequest&
   KMS_RETURN_IF_ERROR(ResizeSecret(&response->plaintext, size));
   // Only the bytes used are drawn (and wiped); the rest of the buffer stays untouched.
   KeyAndIv random;
-  internal::FillRandom(absl::MakeSpan(random.bytes, size + kBlobIvSize));
+  const size_t drawn = size + kBlobIvSize + kUuidRandomBytes;
+  internal::FillRandom(absl::MakeSpan(random.bytes, drawn));
   std::memcpy(response->plaintext.mutable_data(), random.bytes, size);
   absl::Status sealed = store_->SealWithPrimaryVersion(
       request.key_id, response->plaintext.span(), absl::MakeConstSpan(random.bytes + size, kBlobIvSize),
@@ -57,7 +59,8 @@ absl::Status LocalKeyProvider::GenerateDataKeyInto(const GenerateDataKeyRequest&
     response->ciphertext_blob.clear();
     return sealed;
   }
-  RandomUuidInto(&response->request_id);
+  FormatUuidInto(absl::MakeConstSpan(random.bytes + size + kBlobIvSize, kUuidRandomBytes),
+                 &response->request_id);
   response->from_cache = false;
   return absl::OkStatus();
 }

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -1094,19 +1095,25 @@ std::string FormatIsoDate(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
 }
 
-void RandomUuidInto(std::string* out) {
-  uint8_t b[16];
-  internal::FillRandom(absl::MakeSpan(b));
+void FormatUuidInto(absl::Span<const uint8_t> random16, std::string* out) {
+  uint8_t b[kUuidRandomBytes] = {};
+  std::memcpy(b, random16.data(), std::min(random16.size(), kUuidRandomBytes));
   b[6] = (b[6] & 0x0f) | 0x40;
   b[8] = (b[8] & 0x3f) | 0x80;
   static constexpr char kHex[] = "0123456789abcdef";
   out->resize(36);
   char* p = out->data();
-  for (int i = 0; i < 16; ++i) {
+  for (size_t i = 0; i < kUuidRandomBytes; ++i) {
     if (i == 4 || i == 6 || i == 8 || i == 10) *p++ = '-';
     *p++ = kHex[b[i] >> 4];
     *p++ = kHex[b[i] & 15];
   }
+}
+
+void RandomUuidInto(std::string* out) {
+  uint8_t b[kUuidRandomBytes];
+  internal::FillRandom(absl::MakeSpan(b));
+  FormatUuidInto(b, out);
 }
 
 }  // namespace local

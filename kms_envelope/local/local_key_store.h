@@ -173,6 +173,9 @@ std::string FormatIsoDate(absl::Time t);
 
 // Writes a random (version 4) UUID into `out`, reusing its capacity.
 void RandomUuidInto(std::string* out);
+// Same, from 16 caller-supplied random bytes (lets a hot path draw all its randomness at once).
+inline constexpr size_t kUuidRandomBytes = 16;
+void FormatUuidInto(absl::Span<const uint8_t> random16, std::string* out);
 
 }  // namespace local
 }  // namespace kms_envelope
