@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "kms_envelope/c/kms_envelope.h"
+#include "tests/c/test_kms_server.h"
 
 static int g_failures = 0;
 static int g_checks = 0;
@@ -419,6 +420,69 @@ static void TestRemoteProvider(void) {
   CHECK(strlen(err.message) > 0, "a message");
 }
 
+static void TestRemoteProviderOnLoopback(void) {
+  test_kms_server* server = NULL;
+  int port = 0;
+  char key_id[KMSE_ID_SIZE];
+  int rc = test_kms_server_start(TempDir("c-api-remote-store"), &server, &port, key_id,
+                                 sizeof(key_id));
+  CHECK(rc == 0, "test server did not start (%d)", rc);
+  if (rc != 0) return;
+  char endpoint[64];
+  snprintf(endpoint, sizeof(endpoint), "http://127.0.0.1:%d", port);
+  kmse_error err;
+  kmse_provider* remote = NULL;
+  CHECK_STATUS(kmse_remote_provider_open(endpoint, "c-app", "c-app-secret", &remote, &err),
+               KMSE_OK, &err);
+  if (remote != NULL) {
+    uint8_t key[32], again[32], blob[1024];
+    size_t key_len = 0, again_len = 0, blob_len = 0;
+    kmse_key_info info;
+    CHECK_STATUS(kmse_generate_data_key(remote, key_id, 32, "{\"via\":\"http\"}", key,
+                                        sizeof(key), &key_len, blob, sizeof(blob), &blob_len,
+                                        &info, &err),
+                 KMSE_OK, &err);
+    CHECK(strcmp(info.key_id, key_id) == 0 && strlen(info.request_id) > 0, "remote key info");
+    CHECK_STATUS(kmse_decrypt(remote, blob, blob_len, "{\"via\":\"http\"}", again,
+                              sizeof(again), &again_len, NULL, &err),
+                 KMSE_OK, &err);
+    CHECK(again_len == 32 && memcmp(again, key, 32) == 0, "remote decrypt returns the key");
+    CHECK_STATUS(kmse_decrypt(remote, blob, blob_len, NULL, again, sizeof(again), &again_len,
+                              NULL, &err),
+                 KMSE_ERR_INVALID_CIPHERTEXT, &err);
+    kmse_envelope* env = NULL;
+    CHECK_STATUS(kmse_envelope_new(remote, key_id, &env, &err), KMSE_OK, &err);
+    static uint8_t sealed[16384];
+    uint8_t plain[64];
+    size_t sealed_len = 0, plain_len = 0;
+    CHECK_STATUS(kmse_envelope_seal(env, (const uint8_t*)"over the wire", 13, NULL, sealed,
+                                    sizeof(sealed), &sealed_len, &err),
+                 KMSE_OK, &err);
+    CHECK_STATUS(kmse_envelope_open(env, sealed, sealed_len, NULL, plain, sizeof(plain),
+                                    &plain_len, &err),
+                 KMSE_OK, &err);
+    CHECK(plain_len == 13 && memcmp(plain, "over the wire", 13) == 0, "remote envelope");
+    kmse_envelope_free(env);
+    kmse_provider_free(remote);
+    kmse_wipe(key, sizeof(key));
+    kmse_wipe(again, sizeof(again));
+  }
+  /* A wrong secret: the server refuses the signature. */
+  kmse_provider* impostor = NULL;
+  CHECK_STATUS(kmse_remote_provider_open(endpoint, "c-app", "wrong", &impostor, &err), KMSE_OK,
+               &err);
+  if (impostor != NULL) {
+    uint8_t key[32], blob[1024];
+    size_t key_len = 0, blob_len = 0;
+    kmse_status s = kmse_generate_data_key(impostor, key_id, 32, NULL, key, sizeof(key), &key_len,
+                                           blob, sizeof(blob), &blob_len, NULL, &err);
+    CHECK(s == KMSE_ERR_PERMISSION_DENIED, "bad signature: %s", kmse_status_name(s));
+    CHECK(strcmp(err.kms_code, "SignatureDoesNotMatch") == 0, "kms code %s", err.kms_code);
+    kmse_provider_free(impostor);
+  }
+  test_kms_server_stop(server);
+}
+
 int main(void) {
   TestStatusNamesAndVersion();
   TestArgumentErrors();
@@ -451,6 +515,7 @@ int main(void) {
   kmse_provider_free(kms);
   TestEnvelopeOutlivesItsProviderHandle(store_dir, key_id);
   TestRemoteProvider();
+  TestRemoteProviderOnLoopback();
 
   printf("%d checks, %d failure(s)\n", g_checks, g_failures);
   return g_failures == 0 ? 0 : 1;
