@@ -13,12 +13,12 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
-#include <shared_mutex>
 #include <utility>
 
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "kms_envelope/internal/aead.h"
 #include "kms_envelope/internal/encoding.h"
@@ -427,7 +427,7 @@ struct LocalKeyStore::Impl {
   std::unique_ptr<internal::AeadKey> root;
 
   std::mutex write_mu;  // serializes mutations and reloads in this process
-  mutable std::shared_mutex state_mu;
+  mutable absl::Mutex state_mu;  // reader lock on the hot path; writers do not starve
   std::unique_ptr<State> state;  // guarded by state_mu (writes also hold write_mu)
   Fingerprint loaded;            // guarded by write_mu
 
@@ -666,7 +666,7 @@ struct LocalKeyStore::Impl {
   void Install(std::unique_ptr<State> fresh) {
     std::unique_ptr<State> old;
     {
-      std::unique_lock<std::shared_mutex> lock(state_mu);
+      absl::WriterMutexLock lock(&state_mu);
       old = std::move(state);
       state = std::move(fresh);
     }
@@ -686,7 +686,7 @@ struct LocalKeyStore::Impl {
     if (now == loaded) return absl::OkStatus();
     std::unique_ptr<State> fresh;
     {
-      std::shared_lock<std::shared_mutex> lock(state_mu);
+      absl::ReaderMutexLock lock(&state_mu);
       Fingerprint fp;
       KMS_ASSIGN_OR_RETURN(fresh, ReadStore(state.get(), &fp));
       loaded = fp;
@@ -708,8 +708,11 @@ struct LocalKeyStore::Impl {
     if (!next_refresh_ns.compare_exchange_strong(next, now + absl::ToInt64Nanoseconds(kRefreshInterval))) {
       return;
     }
+    // A writer in this process is busy (and will install what it writes): skip this round.
+    if (!write_mu.try_lock()) return;
+    std::lock_guard<std::mutex> lock(write_mu, std::adopt_lock);
     // A failed refresh keeps serving the last good state; administrative calls report it.
-    (void)Refresh();
+    (void)RefreshLocked();
   }
 
   // lock -> reload -> mutate -> write -> install -> unlock.
@@ -719,7 +722,7 @@ struct LocalKeyStore::Impl {
     if (options.in_memory) {
       std::unique_ptr<State> fresh;
       {
-        std::shared_lock<std::shared_mutex> read(state_mu);
+        absl::ReaderMutexLock read(&state_mu);
         fresh = state->Clone();
       }
       KMS_RETURN_IF_ERROR(mutate(*fresh, absl::Now()));
@@ -731,7 +734,7 @@ struct LocalKeyStore::Impl {
     std::unique_ptr<State> fresh;
     Fingerprint fp;
     {
-      std::shared_lock<std::shared_mutex> read(state_mu);
+      absl::ReaderMutexLock read(&state_mu);
       KMS_ASSIGN_OR_RETURN(fresh, ReadStore(state.get(), &fp));
     }
     loaded = fp;
@@ -754,7 +757,7 @@ struct LocalKeyStore::Impl {
       std::lock_guard<std::mutex> lock(write_mu);
       KMS_RETURN_IF_ERROR(RefreshLocked());
     }
-    std::shared_lock<std::shared_mutex> lock(state_mu);
+    absl::ReaderMutexLock lock(&state_mu);
     return read(*state);
   }
 
@@ -765,7 +768,7 @@ struct LocalKeyStore::Impl {
     MaybeRefresh();
     for (int attempt = 0; attempt < 2; ++attempt) {
       {
-        std::shared_lock<std::shared_mutex> lock(state_mu);
+        absl::ReaderMutexLock lock(&state_mu);
         absl::StatusOr<const KeyRecord*> key = Resolve(*state, key_id_or_alias);
         if (key.ok()) return fn(**key);
         if (attempt == 1 || options.in_memory ||
@@ -1057,7 +1060,7 @@ absl::Status LocalKeyStore::OpenBlob(absl::Span<const uint8_t> blob,
   impl_->MaybeRefresh();
   for (int attempt = 0; attempt < 2; ++attempt) {
     {
-      std::shared_lock<std::shared_mutex> lock(impl_->state_mu);
+      absl::ReaderMutexLock lock(&impl_->state_mu);
       auto it = impl_->state->by_version.find(parsed.key_version_id);
       if (it != impl_->state->by_version.end()) {
         const KeyRecord& k = *it->second.key;

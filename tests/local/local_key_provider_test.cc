@@ -1,6 +1,8 @@
 #include "kms_envelope/local/local_key_provider.h"
 
 #include <atomic>
+#include <cstdlib>
+#include <new>
 #include <string>
 #include <thread>
 #include <vector>
@@ -10,6 +12,21 @@
 #include "kms_envelope/kms_error.h"
 #include "kms_envelope/local/ciphertext_blob.h"
 #include "tests/local/test_util.h"
+
+// Counts heap allocations made by this thread while `g_counting` is set.
+namespace {
+thread_local bool g_counting = false;
+thread_local size_t g_allocations = 0;
+}  // namespace
+
+void* operator new(size_t size) {
+  if (g_counting) ++g_allocations;
+  void* p = std::malloc(size == 0 ? 1 : size);
+  if (p == nullptr) throw std::bad_alloc();
+  return p;
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, size_t) noexcept { std::free(p); }
 
 namespace kms_envelope {
 namespace local {
@@ -275,6 +292,34 @@ TEST(LocalKeyProvider, ReusedResponsesKeepTheirStorage) {
   EXPECT_EQ(dk.ciphertext_blob.data(), blob_storage);
   EXPECT_EQ(dk.request_id.data(), id_storage);
   EXPECT_EQ(dk.plaintext.data(), key_storage);
+}
+
+TEST(LocalKeyProvider, HotPathMakesNoHeapAllocationWithReusedResponses) {
+  const std::string dir = TestDir("no_alloc");
+  Fixture f = Make(dir);
+  ASSERT_OK(f.store->CreateAlias("alias/hot", f.cmk.key_id));
+  auto ctx = *EncryptionContext::FromJson(R"({"tenant":"a"})");
+  GenerateDataKeyRequest req;
+  req.key_id = "alias/hot";
+  req.encryption_context = &ctx;
+  GenerateDataKeyResponse dk;
+  DecryptResponse back;
+  ASSERT_OK(f.kms->GenerateDataKeyInto(req, &dk));
+  DecryptRequest dreq;
+  dreq.encryption_context = &ctx;
+  dreq.ciphertext_blob = Blob(dk.ciphertext_blob);
+  ASSERT_OK(f.kms->DecryptInto(dreq, &back));
+  g_allocations = 0;
+  g_counting = true;
+  bool ok = true;
+  for (int i = 0; i < 1000; ++i) {
+    ok = ok && f.kms->GenerateDataKeyInto(req, &dk).ok();
+    dreq.ciphertext_blob = Blob(dk.ciphertext_blob);
+    ok = ok && f.kms->DecryptInto(dreq, &back).ok();
+  }
+  g_counting = false;
+  EXPECT_TRUE(ok);
+  EXPECT_EQ(g_allocations, 0u);
 }
 
 TEST(LocalKeyProvider, PersistentStoreServesKeysCreatedAfterItWasOpened) {
