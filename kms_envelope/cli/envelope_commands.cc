@@ -363,7 +363,7 @@ absl::Status RunRewrap(const GlobalOptions& global, const EnvelopeArgs& args) {
 
 void AddCommonEnvelopeFlags(CLI::App* cmd, EnvelopeArgs& args) {
   cmd->add_option("--context", args.context,
-                  "encryption context pair key=value (repeatable)");
+                  "key=value the message's encryption context must contain (repeatable)");
   cmd->add_option("--allow-key-id", args.allowed_key_ids,
                   "only unwrap data keys wrapped by this CMK GUID (repeatable)");
 }

@@ -31,6 +31,11 @@ for suite in aes-256-gcm xchacha20-poly1305; do
   [ "$(json '["PlaintextSize"]' < inspect.json)" = 300000 ] || fail "inspect plaintext size"
 done
 
+# --- an alias works as --key-id; the header names the CMK GUID
+"$KMS" alias create --alias-name alias/cli-test --key-id "$key_a" > /dev/null
+"$KMS" encrypt --key-id alias/cli-test -o alias.kmse plain.bin > /dev/null
+[ "$("$KMS" inspect alias.kmse | json '["WrappedKeys"][0]["KeyId"]')" = "$key_a" ] || fail "alias key id"
+
 # --- stdin / stdout
 "$KMS" encrypt --key-id "$key_a" < plain.bin > piped.kmse
 "$KMS" decrypt < piped.kmse > piped.out

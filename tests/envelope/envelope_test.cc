@@ -3,8 +3,10 @@
 
 #include <sodium.h>
 
+#include <atomic>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -382,6 +384,65 @@ TEST_F(EnvelopeTest, DataKeysAndPayloadKeysAreWipedWhenReleased) {
   SecretBytes::SetReleaseObserverForTesting(nullptr);
   EXPECT_GT(releases, 0);
   EXPECT_EQ(nonzero_releases, 0);
+}
+
+TEST_F(EnvelopeTest, AuditHookReportsFailedProviderCalls) {
+  auto faulty = std::make_shared<EnvelopeFaultProvider>(kms_.provider);
+  std::vector<std::string> events;
+  EnvelopeOptions o;
+  o.frame_size = 64;
+  o.primary = {faulty, kms_.key_id};
+  o.audit_hook = [&](const AuditEvent& e) {
+    events.push_back(std::string(e.kms_operation) + (e.ok ? "/ok" : "/failed") + "/" +
+                     std::string(e.key_id));
+  };
+  auto env = *Envelope::New(std::move(o));
+  auto sealed = env->Seal(TestPlaintext(5), ctx_);
+  ASSERT_TRUE(sealed.ok());
+  faulty->set_fail_decrypt(true);
+  EXPECT_FALSE(env->Open(*sealed, ctx_).ok());
+  EXPECT_EQ(events, (std::vector<std::string>{"GenerateDataKey/ok/" + kms_.key_id,
+                                              "Decrypt/failed/" + kms_.key_id}));
+}
+
+TEST_F(EnvelopeTest, OneEnvelopeSealsAndOpensFromManyThreads) {
+  auto env = MakeEnvelope(kms_, kSuites[1], 64);
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) {
+        const std::string pt = TestPlaintext(static_cast<size_t>(t * 37 + i), static_cast<uint8_t>(t));
+        auto sealed = env->Seal(pt, ctx_);
+        if (!sealed.ok()) {
+          ++failures;
+          continue;
+        }
+        auto opened = env->Open(*sealed, ctx_);
+        if (!opened.ok() || *opened != pt) ++failures;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+}
+
+TEST_F(EnvelopeTest, SealedSizeBoundsEveryMessageAndPlaintextSizeIsExact) {
+  for (Suite suite : kSuites) {
+    auto env = MakeEnvelope(kms_, suite, 64);
+    for (size_t size : {0, 1, 63, 64, 65, 640, 641}) {
+      const std::string pt = TestPlaintext(size);
+      std::vector<uint8_t> buf(env->SealedSize(size, ctx_));
+      auto n = env->SealInto(internal::Bytes(pt), ctx_, absl::MakeSpan(buf));
+      ASSERT_TRUE(n.ok()) << n.status();
+      auto parsed = ParseHeader(absl::MakeConstSpan(buf.data(), *n));
+      ASSERT_TRUE(parsed.ok());
+      EXPECT_EQ(*n, parsed->header_size + PayloadSize(size, 64));
+      auto back = Envelope::PlaintextSize(absl::MakeConstSpan(buf.data(), *n));
+      ASSERT_TRUE(back.ok());
+      EXPECT_EQ(*back, size);
+    }
+  }
 }
 
 TEST(EnvelopeOptionsTest, RejectsBadConfiguration) {
