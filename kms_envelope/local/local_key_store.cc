@@ -793,6 +793,10 @@ absl::StatusOr<std::unique_ptr<LocalKeyStore>> LocalKeyStore::Open(
   if (sodium_init() < 0) return absl::InternalError("libsodium initialization failed");
   auto impl = std::make_unique<Impl>();
   impl->options = options;
+  // Keep the passphrase only in SecretBytes: wipe the copy the options assignment made.
+  if (!impl->options.passphrase.empty()) {
+    sodium_memzero(impl->options.passphrase.data(), impl->options.passphrase.size());
+  }
   impl->options.passphrase.clear();
   if (!options.passphrase.empty()) {
     if (options.passphrase.size() > kMaxPassphraseSize) {

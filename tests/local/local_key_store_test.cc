@@ -208,6 +208,22 @@ TEST(LocalKeyStore, RefusesATamperedStoreAndLeavesItUntouched) {
   EXPECT_TRUE(TryOpen(dir).ok());
 }
 
+TEST(LocalKeyStore, AnOpenStoreRefusesToWriteOverAStoreTamperedBehindItsBack) {
+  const std::string dir = TestDir("tamper_open");
+  auto store = OpenAt(dir);
+  ASSERT_NE(store, nullptr);
+  auto key = store->CreateKey("x");
+  ASSERT_TRUE(key.ok());
+  const std::string path = dir + "/keystore.bin";
+  std::string bad = ReadFile(path);
+  bad[bad.size() - 3] ^= 0x40;
+  WriteFile(path, bad);
+  EXPECT_EQ(store->CreateKey("y").status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(store->RotateKey(key->key_id).status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(store->ListKeys().status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(ReadFile(path), bad) << "nothing may be written over a store that does not verify";
+}
+
 TEST(LocalKeyStore, RefusesATruncatedOrExtendedStore) {
   const std::string dir = TestDir("truncate");
   { ASSERT_TRUE(OpenAt(dir)->CreateKey("x").ok()); }
