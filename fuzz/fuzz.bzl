@@ -7,8 +7,9 @@ def kms_fuzz_target(name, srcs, deps = [], corpus = None, data = [], size = "sma
     """Declares :<name>_lib, :<name> (libFuzzer, manual) and :<name>_replay_test.
 
     :<name> only builds with `--config=fuzz` (clang, -fsanitize=fuzzer at link); the replay test
-    links the same target code with fuzz/replay_main.cc and runs every file of `corpus` through it
-    (gcc, no sanitizer), so `bazel test //...` replays the corpora.
+    links the same target code with fuzz/replay_main.cc and runs every file of `corpus` and of
+    fuzz/regressions/<name>/ (inputs that once found something) through it (gcc, no sanitizer),
+    so `bazel test //...` replays the corpora.
     """
     corpus = corpus or "corpus/" + name
     cc_library(
@@ -31,14 +32,14 @@ def kms_fuzz_target(name, srcs, deps = [], corpus = None, data = [], size = "sma
     native.filegroup(
         name = name + "_corpus",
         testonly = True,
-        srcs = native.glob([corpus + "/**"]),
+        srcs = native.glob([corpus + "/**", "regressions/" + name + "/**"]),
     )
     cc_test(
         name = name + "_replay_test",
         size = size,
         srcs = ["replay_main.cc"],
         copts = KMS_COPTS,
-        args = ["fuzz/" + corpus],
+        args = ["fuzz/" + corpus, "fuzz/regressions/" + name],
         data = data + [":" + name + "_corpus"],
         deps = [":" + name + "_lib"],
     )

@@ -57,7 +57,8 @@ for t in $TARGETS; do
   UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
     "$BIN/$t" -max_total_time="$SECONDS_PER_TARGET" -malloc_limit_mb=64 -rss_limit_mb=2048 \
       -timeout=25 -print_final_stats=1 -dict=fuzz/kms.dict \
-      -artifact_prefix="$work/artifacts/" "$work/corpus" "fuzz/corpus/$t" >"$log" 2>&1
+      -artifact_prefix="$work/artifacts/" "$work/corpus" "fuzz/corpus/$t" \
+      $( [[ -d "fuzz/regressions/$t" ]] && echo "fuzz/regressions/$t" ) >"$log" 2>&1
   rc=$?
   elapsed=$(( $(date +%s) - start ))
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
