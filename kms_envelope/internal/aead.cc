@@ -22,6 +22,8 @@ absl::Status AuthFailed(absl::Span<uint8_t> out) {
 // OpenSSL's length arguments are int: bulk calls are split into chunks of this size.
 constexpr size_t kOpenSslChunk = size_t{1} << 30;
 
+static_assert(sizeof(crypto_aead_aes256gcm_state) >= 1, "libsodium AES-GCM state");
+
 }  // namespace
 
 // A small pool of EVP contexts that already hold the expanded key schedule, so an operation
@@ -90,6 +92,10 @@ absl::StatusOr<AeadKey> AeadKey::New(AeadAlgorithm algorithm, absl::Span<const u
     return absl::InvalidArgumentError(
         absl::StrCat("AEAD key must be ", kAeadKeySize, " bytes, got ", key.size()));
   }
+  // kDefault AES-256-GCM: OpenSSL for bulk data, libsodium for short messages (see aead.h).
+  const bool small_via_libsodium = backend == AeadBackend::kDefault &&
+                                   algorithm == AeadAlgorithm::kAes256Gcm &&
+                                   LibsodiumAesGcmAvailable();
   if (backend == AeadBackend::kDefault) {
     backend = algorithm == AeadAlgorithm::kAes256Gcm ? AeadBackend::kOpenSsl : AeadBackend::kLibsodium;
   }
@@ -113,6 +119,7 @@ absl::StatusOr<AeadKey> AeadKey::New(AeadAlgorithm algorithm, absl::Span<const u
   if (backend == AeadBackend::kOpenSsl) {
     result.openssl_ = std::make_unique<OpenSslState>();
     result.openssl_->key = result.state_.data();
+    result.small_via_libsodium_ = small_via_libsodium;
   }
   return result;
 }
@@ -178,6 +185,18 @@ absl::Status AeadKey::Seal(absl::Span<const uint8_t> nonce, absl::Span<const uin
     if (rc != 0) return absl::InternalError("AEAD encryption failed");
     return absl::OkStatus();
   }
+  if (small_via_libsodium_ && plaintext.size() <= kAesGcmLibsodiumMaxMessage) {
+    // One call with the raw key: libsodium expands the key schedule on the stack (~20 ns) and
+    // wipes it; no EVP context is created for keys that only ever see short messages.
+    unsigned long long tag_len = 0;
+    if (crypto_aead_aes256gcm_encrypt_detached(out.data(), tag, &tag_len, plaintext.data(),
+                                               plaintext.size(), aad.data(), aad.size(), nullptr,
+                                               nonce.data(), state_.data()) != 0) {
+      sodium_memzero(out.data(), out.size());
+      return absl::InternalError("AES-256-GCM encryption failed");
+    }
+    return absl::OkStatus();
+  }
   EVP_CIPHER_CTX* ctx = openssl_->Acquire(1);
   if (ctx == nullptr) return absl::InternalError("EVP context unavailable");
   bool ok = EVP_CipherInit_ex(ctx, nullptr, nullptr, nullptr, nonce.data(), 1) == 1;
@@ -226,6 +245,14 @@ absl::Status AeadKey::Open(absl::Span<const uint8_t> nonce, absl::Span<const uin
           nonce.data(), state_.data());
     }
     if (rc != 0) return AuthFailed(out);
+    return absl::OkStatus();
+  }
+  if (small_via_libsodium_ && ct_size <= kAesGcmLibsodiumMaxMessage) {
+    if (crypto_aead_aes256gcm_decrypt_detached(out.data(), nullptr, ciphertext_and_tag.data(),
+                                               ct_size, tag, aad.data(), aad.size(), nonce.data(),
+                                               state_.data()) != 0) {
+      return AuthFailed(out);
+    }
     return absl::OkStatus();
   }
   EVP_CIPHER_CTX* ctx = openssl_->Acquire(0);

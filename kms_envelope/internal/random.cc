@@ -4,6 +4,7 @@
 #include <sodium.h>
 #include <sys/random.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
@@ -26,50 +27,67 @@ void RegisterForkHandler() {
   (void)registered;
 }
 
-// Output is produced in blocks of at most this size; the first 32 bytes of each block rekey.
-constexpr size_t kBlock = 256;
+// Keystream is produced kBuffer bytes at a time: the first 32 bytes immediately become the next
+// key (fast key erasure), the rest is handed out in order and wiped as it is handed out, so the
+// buffer never holds an output that was already returned.
+constexpr size_t kKeySize = crypto_stream_chacha20_ietf_KEYBYTES;
+constexpr size_t kBuffer = 1024;
+// Requests larger than this bypass the buffer (a fresh key for a bulk stream).
+constexpr size_t kMaxBuffered = 128;
 
 struct ThreadGenerator {
-  uint8_t key[crypto_stream_chacha20_ietf_KEYBYTES];
+  uint8_t key[kKeySize];
+  uint8_t buffer[kBuffer];
+  size_t available = 0;  // unread bytes at the end of `buffer`
   uint64_t counter = 0;
   uint64_t draws = 0;
   uint64_t generation = 0;  // 0 = never seeded
 
-  ~ThreadGenerator() { sodium_memzero(key, sizeof(key)); }
+  ~ThreadGenerator() {
+    sodium_memzero(key, sizeof(key));
+    sodium_memzero(buffer, sizeof(buffer));
+  }
 
   void Reseed() {
     FillRandomFromKernel(absl::MakeSpan(key));
+    sodium_memzero(buffer, sizeof(buffer));
+    available = 0;
     counter = 0;
     draws = 0;
     generation = g_fork_generation.load(std::memory_order_relaxed);
+  }
+
+  // Next kBuffer bytes of keystream under `key`; rekeys from its first 32 bytes.
+  void Refill() {
+    uint8_t nonce[crypto_stream_chacha20_ietf_NONCEBYTES] = {0};
+    std::memcpy(nonce, &counter, sizeof(counter));
+    ++counter;
+    crypto_stream_chacha20_ietf(buffer, sizeof(buffer), nonce, key);
+    std::memcpy(key, buffer, kKeySize);
+    sodium_memzero(buffer, kKeySize);
+    available = kBuffer - kKeySize;
   }
 
   void Fill(uint8_t* out, size_t n) {
     uint64_t current = g_fork_generation.load(std::memory_order_relaxed);
     if (generation != current || draws >= kReseedInterval) Reseed();
     ++draws;
-    uint8_t nonce[crypto_stream_chacha20_ietf_NONCEBYTES] = {0};
-    if (n + sizeof(key) <= kBlock) {
-      uint8_t block[kBlock];
-      size_t len = sizeof(key) + n;
-      std::memcpy(nonce, &counter, sizeof(counter));
-      ++counter;
-      crypto_stream_chacha20_ietf(block, len, nonce, key);
-      std::memcpy(key, block, sizeof(key));  // fast key erasure
-      std::memcpy(out, block + sizeof(key), n);
-      sodium_memzero(block, len);
+    if (n <= kMaxBuffered) {
+      if (available < n) Refill();
+      uint8_t* src = buffer + (kBuffer - available);
+      std::memcpy(out, src, n);
+      sodium_memzero(src, n);
+      available -= n;
       return;
     }
-    // Large requests: a fresh key for the bulk stream, then rekey.
-    uint8_t next[2 * sizeof(key)];
-    std::memcpy(nonce, &counter, sizeof(counter));
-    ++counter;
-    crypto_stream_chacha20_ietf(next, sizeof(next), nonce, key);
-    std::memcpy(key, next, sizeof(key));
+    // Large requests: a fresh key for the bulk stream from the buffered stream, then go on.
+    if (available < kKeySize) Refill();
+    uint8_t* src = buffer + (kBuffer - available);
+    uint8_t bulk_key[kKeySize];
+    std::memcpy(bulk_key, src, kKeySize);
+    sodium_memzero(src, kKeySize);
+    available -= kKeySize;
     uint8_t zero_nonce[crypto_stream_chacha20_ietf_NONCEBYTES] = {0};
-    // crypto_stream_chacha20_ietf handles at most 2^38 bytes with a 32-bit block counter; callers
-    // never ask for more than a few KiB, but guard anyway by splitting.
-    const uint8_t* bulk_key = next + sizeof(key);
     size_t done = 0;
     uint32_t sub = 0;
     while (done < n) {
@@ -79,7 +97,7 @@ struct ThreadGenerator {
       done += chunk;
       ++sub;
     }
-    sodium_memzero(next, sizeof(next));
+    sodium_memzero(bulk_key, sizeof(bulk_key));
   }
 };
 
