@@ -1,6 +1,7 @@
 #include "kms_envelope/local/local_key_store.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -18,7 +19,6 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "kms_envelope/internal/aead.h"
 #include "kms_envelope/internal/encoding.h"
@@ -108,6 +108,51 @@ std::string ParentDirectory(const std::string& path) {
   std::string parent = p.parent_path().string();
   return parent.empty() ? "." : parent;
 }
+
+// A reader/writer lock that prefers writers (glibc's default rwlock, and so std::shared_mutex,
+// prefers readers: eight hot threads could starve a rotation). pthread-based so that
+// ThreadSanitizer sees it (the system Abseil is not TSan-instrumented).
+class RwLock {
+ public:
+  RwLock() {
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&lock_, &attr);
+    pthread_rwlockattr_destroy(&attr);
+  }
+  ~RwLock() { pthread_rwlock_destroy(&lock_); }
+  RwLock(const RwLock&) = delete;
+  RwLock& operator=(const RwLock&) = delete;
+  void ReaderLock() { pthread_rwlock_rdlock(&lock_); }
+  void WriterLock() { pthread_rwlock_wrlock(&lock_); }
+  void Unlock() { pthread_rwlock_unlock(&lock_); }
+
+ private:
+  pthread_rwlock_t lock_;
+};
+
+class ReaderLock {
+ public:
+  explicit ReaderLock(RwLock* lock) : lock_(lock) { lock_->ReaderLock(); }
+  ~ReaderLock() { lock_->Unlock(); }
+  ReaderLock(const ReaderLock&) = delete;
+  ReaderLock& operator=(const ReaderLock&) = delete;
+
+ private:
+  RwLock* lock_;
+};
+
+class WriterLock {
+ public:
+  explicit WriterLock(RwLock* lock) : lock_(lock) { lock_->WriterLock(); }
+  ~WriterLock() { lock_->Unlock(); }
+  WriterLock(const WriterLock&) = delete;
+  WriterLock& operator=(const WriterLock&) = delete;
+
+ private:
+  RwLock* lock_;
+};
 
 // ---- in-memory model ----
 struct VersionKey {
@@ -427,7 +472,7 @@ struct LocalKeyStore::Impl {
   std::unique_ptr<internal::AeadKey> root;
 
   std::mutex write_mu;  // serializes mutations and reloads in this process
-  mutable absl::Mutex state_mu;  // reader lock on the hot path; writers do not starve
+  mutable RwLock state_mu;  // reader lock on the hot path; writers do not starve
   std::unique_ptr<State> state;  // guarded by state_mu (writes also hold write_mu)
   Fingerprint loaded;            // guarded by write_mu
 
@@ -666,7 +711,7 @@ struct LocalKeyStore::Impl {
   void Install(std::unique_ptr<State> fresh) {
     std::unique_ptr<State> old;
     {
-      absl::WriterMutexLock lock(&state_mu);
+      WriterLock lock(&state_mu);
       old = std::move(state);
       state = std::move(fresh);
     }
@@ -686,7 +731,7 @@ struct LocalKeyStore::Impl {
     if (now == loaded) return absl::OkStatus();
     std::unique_ptr<State> fresh;
     {
-      absl::ReaderMutexLock lock(&state_mu);
+      ReaderLock lock(&state_mu);
       Fingerprint fp;
       KMS_ASSIGN_OR_RETURN(fresh, ReadStore(state.get(), &fp));
       loaded = fp;
@@ -722,7 +767,7 @@ struct LocalKeyStore::Impl {
     if (options.in_memory) {
       std::unique_ptr<State> fresh;
       {
-        absl::ReaderMutexLock read(&state_mu);
+        ReaderLock read(&state_mu);
         fresh = state->Clone();
       }
       KMS_RETURN_IF_ERROR(mutate(*fresh, absl::Now()));
@@ -734,7 +779,7 @@ struct LocalKeyStore::Impl {
     std::unique_ptr<State> fresh;
     Fingerprint fp;
     {
-      absl::ReaderMutexLock read(&state_mu);
+      ReaderLock read(&state_mu);
       KMS_ASSIGN_OR_RETURN(fresh, ReadStore(state.get(), &fp));
     }
     loaded = fp;
@@ -757,7 +802,7 @@ struct LocalKeyStore::Impl {
       std::lock_guard<std::mutex> lock(write_mu);
       KMS_RETURN_IF_ERROR(RefreshLocked());
     }
-    absl::ReaderMutexLock lock(&state_mu);
+    ReaderLock lock(&state_mu);
     return read(*state);
   }
 
@@ -768,7 +813,7 @@ struct LocalKeyStore::Impl {
     MaybeRefresh();
     for (int attempt = 0; attempt < 2; ++attempt) {
       {
-        absl::ReaderMutexLock lock(&state_mu);
+        ReaderLock lock(&state_mu);
         absl::StatusOr<const KeyRecord*> key = Resolve(*state, key_id_or_alias);
         if (key.ok()) return fn(**key);
         if (attempt == 1 || options.in_memory ||
@@ -1064,7 +1109,7 @@ absl::Status LocalKeyStore::OpenBlob(absl::Span<const uint8_t> blob,
   impl_->MaybeRefresh();
   for (int attempt = 0; attempt < 2; ++attempt) {
     {
-      absl::ReaderMutexLock lock(&impl_->state_mu);
+      ReaderLock lock(&impl_->state_mu);
       auto it = impl_->state->by_version.find(parsed.key_version_id);
       if (it != impl_->state->by_version.end()) {
         const KeyRecord& k = *it->second.key;
