@@ -196,8 +196,14 @@ TEST(EnvelopeFormat, MaximalFieldsAreAcceptedWhenTheBytesArePresent) {
   ASSERT_TRUE(ValidateHeader(h).ok());
   std::string b = SerializeHeader(h);
   EXPECT_LE(b.size(), kMaxHeaderSize);
+  g_largest_allocation = 0;
+  g_probe_armed = true;
   auto parsed = ParseHeader(B(b));
+  g_probe_armed = false;
   ASSERT_TRUE(parsed.ok()) << parsed.status();
+  // The probe sees the parser's allocations (so the bound in the hostile test is meaningful):
+  // here it copied 8 KiB blobs that really are in the input.
+  EXPECT_GE(g_largest_allocation.load(), size_t{kMaxWrappedBlobSize});
   EXPECT_EQ(parsed->header.wrapped_keys.size(), kMaxWrappedKeys);
   h.wrapped_keys.push_back(h.wrapped_keys[0]);
   EXPECT_FALSE(ValidateHeader(h).ok());
