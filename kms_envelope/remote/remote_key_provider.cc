@@ -207,6 +207,8 @@ RemoteKeyProvider::Impl::Attempt RemoteKeyProvider::Impl::Once(
   url.append(options.endpoint);
   url.append("/?");
 
+  // Set when the parameters are too long for the URL: they go in a form body instead.
+  WipedString body_out;
   curl_slist* headers = nullptr;
   auto add_header = [&headers](const std::string& line) {
     headers = curl_slist_append(headers, line.c_str());
@@ -229,15 +231,29 @@ RemoteKeyProvider::Impl::Attempt RemoteKeyProvider::Impl::Once(
       result.status = sig.status();
       return result;
     }
-    url.append(CanonicalQuery(all));
-    url.append("&Signature=");
-    AppendPercentEncoded(*sig, &url);
+    WipedString query = CanonicalQuery(all);
+    query.append("&Signature=");
+    AppendPercentEncoded(*sig, &query);
+    if (url.size() + query.size() > kMaxUrlLength) {
+      body_out = std::move(query);  // the V1 signature covers parameters wherever they travel
+      url.resize(url.size() - 1);   // drop the '?'
+    } else {
+      url.append(query);
+    }
   } else {
     V3Request req;
     req.method = "POST";
     req.canonical_uri = "/";
-    req.query = params;
-    req.hashed_payload = HexSha256("");
+    WipedString query = CanonicalQuery(params);
+    if (url.size() + query.size() > kMaxUrlLength) {
+      body_out = std::move(query);
+      url.resize(url.size() - 1);
+      req.headers["content-type"] = "application/x-www-form-urlencoded";
+    } else {
+      req.query = params;
+      url.append(query);
+    }
+    req.hashed_payload = HexSha256(std::string_view(body_out));
     req.headers["host"] = host;
     req.headers["x-acs-action"] = std::string(action);
     req.headers["x-acs-version"] = std::string(kKmsApiVersion);
@@ -252,10 +268,12 @@ RemoteKeyProvider::Impl::Attempt RemoteKeyProvider::Impl::Once(
       result.status = sig.status();
       return result;
     }
-    url.append(CanonicalQuery(req.query));
     for (const auto& [name, value] : req.headers) add_header(name + ": " + value);
     add_header("Authorization: " +
                V3AuthorizationHeader(credentials.access_key_id, req, *sig));
+  }
+  if (!body_out.empty() && options.signature_version == SignatureVersion::kV1) {
+    add_header("Content-Type: application/x-www-form-urlencoded");
   }
   add_header("Accept: application/json");
   add_header("Expect:");
@@ -273,8 +291,9 @@ RemoteKeyProvider::Impl::Attempt RemoteKeyProvider::Impl::Once(
   long connect_ms = static_cast<long>(absl::ToInt64Milliseconds(options.connect_timeout));
   curl_easy_setopt(h, CURLOPT_URL, url.c_str());  // libcurl strdup()s it (see the header)
   curl_easy_setopt(h, CURLOPT_POST, 1L);
-  curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
-  curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
+  // POSTFIELDS is not copied by libcurl: the body stays in our wiped buffer.
+  curl_easy_setopt(h, CURLOPT_POSTFIELDS, body_out.c_str());
+  curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(body_out.size()));
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &WriteBody);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);

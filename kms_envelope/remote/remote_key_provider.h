@@ -9,7 +9,8 @@
 //   KMS_ASSIGN_OR_RETURN(GenerateDataKeyResponse dk, kms->GenerateDataKey(req));
 //
 // Contract (beyond key_provider.h):
-// - Each attempt is a POST to `<endpoint>/` with every parameter in the query string, signed with
+// - Each attempt is a POST to `<endpoint>/` with every parameter in the query string (in a form
+//   body instead when the URL would pass kMaxUrlLength), signed with
 //   V1 (HMAC-SHA1, Signature parameter) or V3 (ACS3-HMAC-SHA256, Authorization header). Every
 //   attempt gets a fresh SignatureNonce (UUID v4) and Timestamp, so retries are never replays.
 //   Format=JSON; responses are parsed with nlohmann-json.
@@ -62,6 +63,10 @@ inline constexpr std::string_view kRemoteProviderId = "aliyun-kms";
 inline constexpr std::string_view kKmsApiVersion = "2016-01-20";
 inline constexpr size_t kMaxResponseBodySize = 64 * 1024;
 inline constexpr size_t kMaxIdSize = 256;
+// Requests whose URL would be longer than this send their parameters in an
+// application/x-www-form-urlencoded body instead (servers, ours included, cap the request line
+// at about 8 KiB; a 6 KiB Encrypt plaintext is about 11 KiB once base64- and percent-encoded).
+inline constexpr size_t kMaxUrlLength = 4096;
 
 enum class SignatureVersion { kV1, kV3 };
 

@@ -2,12 +2,15 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <utility>
 
@@ -404,6 +407,11 @@ absl::Status KmsServer::Impl::CheckKey(const AccessKey& key, std::string_view re
 
 absl::StatusOr<WipedJson> KmsServer::Impl::Dispatch(std::string_view action, const Params& p,
                                                     const AccessKey& key) {
+  static const std::set<std::string_view> kActions = {
+      "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "Decrypt", "Encrypt", "ReEncrypt",
+      "CreateKey", "DescribeKey", "ListKeys", "CreateAlias", "ListAliases", "EnableKey",
+      "DisableKey", "ScheduleKeyDeletion", "CancelKeyDeletion", "CreateKeyVersion"};
+  if (kActions.count(action) == 0) return KmsError(kms_code::kInvalidAction, "unknown Action");
   WipedJson out = WipedJson::object();
   local::LocalKeyStore& store = *options.store;
   auto key_metadata_response = [&](const absl::StatusOr<local::KeyMetadata>& m)
@@ -723,11 +731,13 @@ absl::Status KmsServer::Start() {
   s.http->set_payload_max_length(kMaxRequestBodySize);
   s.http->set_read_timeout(10, 0);
   s.http->set_write_timeout(10, 0);
-  auto handler = [this](const httplib::Request& req, httplib::Response& res) {
+  // The body is read by us (not httplib), so form bodies of any size up to kMaxRequestBodySize
+  // work (httplib itself refuses url-encoded bodies above 8 KiB) and can be wiped afterwards.
+  auto serve = [this](const httplib::Request& req, httplib::Response& res, std::string body) {
     Incoming in;
     in.method = req.method;
     in.target = req.target;
-    in.body = req.body;
+    in.body = std::move(body);
     in.remote = req.remote_addr;
     for (const auto& [name, value] : req.headers) {
       std::string lower = Lower(name);
@@ -738,18 +748,42 @@ absl::Status KmsServer::Start() {
       in.headers[lower] = value;
     }
     Outgoing out = impl_->Handle(in);
+    remote::WipeString(&in.body);  // may hold an Encrypt plaintext
     res.status = out.status;
-    std::shared_ptr<WipedString> body = out.body;
+    std::shared_ptr<WipedString> response = out.body;
     res.set_content_provider(
-        body->size(), out.content_type,
-        [body](size_t offset, size_t length, httplib::DataSink& sink) {
-          sink.write(body->data() + offset, length);
+        response->size(), out.content_type,
+        [response](size_t offset, size_t length, httplib::DataSink& sink) {
+          sink.write(response->data() + offset, length);
           return true;
         },
-        [body](bool) { remote::WipeString(body.get()); });
+        [response](bool) { remote::WipeString(response.get()); });
   };
-  s.http->Get("/", handler);
-  s.http->Post("/", handler);
+  s.http->Get("/", [serve](const httplib::Request& req, httplib::Response& res) {
+    serve(req, res, std::string());
+  });
+  s.http->Post("/", [serve](const httplib::Request& req, httplib::Response& res,
+                            const httplib::ContentReader& reader) {
+    std::string body;
+    body.reserve(std::min<size_t>(
+        static_cast<size_t>(std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10)),
+        kMaxRequestBodySize));
+    bool too_big = false;
+    reader([&](const char* data, size_t n) {
+      if (body.size() + n > kMaxRequestBodySize) {
+        too_big = true;
+        return false;
+      }
+      body.append(data, n);
+      return true;
+    });
+    if (too_big) {
+      remote::WipeString(&body);
+      res.status = 413;
+      return;
+    }
+    serve(req, res, std::move(body));
+  });
   int port;
   if (s.options.port == 0) {
     port = s.http->bind_to_any_port(s.options.listen_host.c_str());

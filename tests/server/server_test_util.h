@@ -1,0 +1,132 @@
+// Shared fixture of the server tests: an in-memory local store, an access policy, the real
+// KmsServer on a free loopback port, and RemoteKeyProvider clients for it.
+#ifndef KMS_ENVELOPE_TESTS_SERVER_SERVER_TEST_UTIL_H_
+#define KMS_ENVELOPE_TESTS_SERVER_SERVER_TEST_UTIL_H_
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/time/clock.h"
+#include "kms_envelope/internal/encoding.h"
+#include "kms_envelope/local/local_key_store.h"
+#include "kms_envelope/remote/remote_key_provider.h"
+#include "kms_envelope/remote/signer.h"
+#include "kms_envelope/server/kms_server.h"
+
+namespace kms_envelope {
+namespace testing {
+
+inline constexpr char kAdminId[] = "admin-key";
+inline constexpr char kAdminSecret[] = "admin-secret";
+inline constexpr char kAppId[] = "app-key";
+inline constexpr char kAppSecret[] = "app-secret";
+
+// A fake clock for the client's retry loop: sleeps advance it and are recorded.
+struct RecordingClock {
+  absl::Duration offset;  // added to the real time (clock-skew tests)
+  std::vector<absl::Duration> sleeps;
+  remote::RetryClock Clock() {
+    remote::RetryClock c;
+    c.now = [this] { return absl::Now() + offset + Slept(); };
+    c.sleep = [this](absl::Duration d) { sleeps.push_back(d); };
+    c.jitter = [] { return 0.5; };
+    return c;
+  }
+  absl::Duration Slept() const {
+    absl::Duration total;
+    for (auto d : sleeps) total += d;
+    return total;
+  }
+};
+
+class ServerFixture : public ::testing::Test {
+ protected:
+  void StartServer(std::vector<server::InjectedFault> faults = {}, std::string tls_cert = "",
+                   std::string tls_key = "") {
+    local::LocalKeyStoreOptions store_options;
+    store_options.in_memory = true;
+    auto store = local::LocalKeyStore::Open(store_options);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = std::move(store).value();
+    server::KmsServerOptions options;
+    options.store = store_;
+    ASSERT_TRUE(options.policy.Add(kAdminId, kAdminSecret, {"*"}, {"*"}).ok());
+    ASSERT_TRUE(options.policy
+                    .Add(kAppId, kAppSecret,
+                         {"GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "Decrypt",
+                          "Encrypt", "ReEncrypt", "DescribeKey"},
+                         {"alias/app"})
+                    .ok());
+    options.faults = std::move(faults);
+    options.access_log = &access_log_;
+    options.tls_cert_file = tls_cert;
+    options.tls_key_file = tls_key;
+    options.threads = 4;
+    auto server = server::KmsServer::New(std::move(options));
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(server).value();
+    ASSERT_TRUE(server_->Start().ok());
+  }
+  void TearDown() override {
+    if (server_ != nullptr) server_->Stop();
+  }
+
+  std::string Url(bool tls = false) const {
+    return std::string(tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(server_->port());
+  }
+
+  std::unique_ptr<remote::RemoteKeyProvider> Client(
+      std::string id = kAdminId, std::string secret = kAdminSecret,
+      remote::SignatureVersion version = remote::SignatureVersion::kV1,
+      RecordingClock* clock = nullptr, remote::RetryPolicy policy = remote::RetryPolicy(),
+      std::string url = "", std::string ca_file = "") {
+    remote::RemoteKeyProviderOptions options;
+    options.endpoint = url.empty() ? Url() : url;
+    options.signature_version = version;
+    options.retry = policy;
+    options.ca_file = ca_file;
+    if (clock != nullptr) options.clock = clock->Clock();
+    auto creds = remote::Credentials::New(id, secret);
+    EXPECT_TRUE(creds.ok());
+    auto p = remote::RemoteKeyProvider::New(std::move(options), std::move(creds).value());
+    EXPECT_TRUE(p.ok()) << p.status();
+    return std::move(p).value();
+  }
+
+  // A V1-signed query string for hand-made requests.
+  static std::string SignedV1Query(std::vector<remote::QueryParam> params, const std::string& method,
+                                   const std::string& id, const std::string& secret,
+                                   absl::Time when = absl::Now(), std::string nonce = "") {
+    if (nonce.empty()) nonce = "nonce-" + std::to_string(absl::ToUnixNanos(absl::Now()));
+    params.emplace_back("Version", "2016-01-20");
+    params.emplace_back("AccessKeyId", remote::ToWiped(id));
+    params.emplace_back("SignatureMethod", "HMAC-SHA1");
+    params.emplace_back("SignatureVersion", "1.0");
+    params.emplace_back("SignatureNonce", remote::ToWiped(nonce));
+    params.emplace_back("Timestamp", remote::ToWiped(absl::FormatTime(
+                                         "%Y-%m-%dT%H:%M:%SZ", when, absl::UTCTimeZone())));
+    auto s = SecretBytes::CopyFrom(internal::Bytes(secret));
+    auto sig = remote::SignV1(method, params, *s);
+    params.emplace_back("Signature", remote::ToWiped(*sig));
+    remote::WipedString q = remote::CanonicalQuery(params);
+    return std::string(q.data(), q.size());
+  }
+
+  std::shared_ptr<local::LocalKeyStore> store_;
+  std::unique_ptr<server::KmsServer> server_;
+  std::ostringstream access_log_;
+};
+
+inline std::string StrOf(const SecretBytes& s) {
+  return std::string(reinterpret_cast<const char*>(s.data()), s.size());
+}
+
+}  // namespace testing
+}  // namespace kms_envelope
+
+#endif  // KMS_ENVELOPE_TESTS_SERVER_SERVER_TEST_UTIL_H_
