@@ -179,7 +179,8 @@ class Envelope {
       size_t* old_header_size) const;
 
   // Parses and returns the header of a stream (reads at most kMaxHeaderSize bytes); no provider
-  // call, nothing authenticated. `leftover` receives payload bytes read past the header.
+  // call, nothing authenticated. `header_bytes` receives everything read: the header, possibly
+  // followed by the first payload bytes (the payload starts at ParsedHeader::header_size).
   [[nodiscard]] static absl::StatusOr<ParsedHeader> ReadHeader(ByteSource& source,
                                                                std::string* header_bytes);
 

@@ -9,7 +9,8 @@
 //
 // RewrapFile replaces the header's wrapped keys with the envelope's primary + additional CMKs
 // (Envelope::RewrapHeader: ReEncrypt where the provider has it, else Decrypt + Encrypt). The
-// payload frames are copied byte for byte. Crash safety: the new file is written to
+// payload frames are copied byte for byte and are not decrypted: the header (commitment and tag)
+// is verified, a corrupted payload is carried over unchanged and fails when it is opened. Crash safety: the new file is written to
 // `.<name>.kmse-rewrap.tmp` in the same directory, fsync'ed, renamed over the original, and the
 // directory is fsync'ed; at any instant the path holds either the old or the new complete file.
 //
