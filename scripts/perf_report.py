@@ -314,7 +314,8 @@ def render(results, context, png_name, have_png, run_note):
         w("100,000 messages of 64 B sealed through `CachingKeyProvider` with limits max_age 60 s, "
           "max_messages 10,000 (max_bytes 1 GiB, capacity 1,000). `rate` is the simulated arrival "
           "rate (messages per second, on an injected clock; 0 = back to back on the real clock); "
-          "`tenants` is the number of distinct encryption contexts the messages rotate through.")
+          "`tenants` is the number of distinct encryption contexts the messages rotate through. "
+          "The security trade-off of each limit is explained in [cache.md](cache.md).")
         w("")
         rows = []
         for r in sorted(work, key=lambda x: (int(x.p("tenants")), int(x.p("rate")))):

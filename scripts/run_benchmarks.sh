@@ -37,5 +37,5 @@ for b in $BENCHES; do
     --benchmark_out="$OUT/$b-2t.json" --benchmark_out_format=json >/dev/null
 done
 python3 scripts/perf_report.py "$OUT"/*.json --out docs/performance.md \
-  --png docs/performance_throughput.png \
+  --png docs/performance_throughput.png --append benchmarks/performance_notes.md \
   --note "Single-thread rows ran pinned to CPU 1 (taskset), ${REPS} repetitions, medians reported; one run on a shared 2-core VM."
