@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -12,6 +13,7 @@
 #include "kms_envelope/internal/status_macros.h"
 #include "kms_envelope/kms_error.h"
 #include "kms_envelope/local/local_key_provider.h"
+#include "kms_envelope/remote/remote_key_provider.h"
 #include "sodium.h"
 
 namespace kms_envelope {
@@ -72,9 +74,23 @@ absl::StatusOr<std::shared_ptr<local::LocalKeyStore>> OpenLocalStore(const Globa
 absl::StatusOr<std::unique_ptr<KeyProvider>> MakeProvider(const GlobalOptions& options) {
   if (!options.kms_endpoint.empty()) {
     // ---- REMOTE PROVIDER BRANCH (owned by the remote helper) ----
-    // Build a RemoteKeyProvider for options.kms_endpoint with credentials from the environment.
-    return KmsError(kms_code::kUnsupportedOperation,
-                    "--kms-endpoint is not supported by this build yet");
+    // A RemoteKeyProvider for options.kms_endpoint (URL or region id) with credentials from the
+    // environment; KMS_ENVELOPE_CA_FILE adds a CA bundle (a `kms-envelope serve --tls-cert`
+    // with a private CA), KMS_ENVELOPE_SIGNATURE_VERSION=3 selects ACS3-HMAC-SHA256.
+    KMS_ASSIGN_OR_RETURN(remote::Credentials credentials, remote::Credentials::FromEnvironment());
+    remote::RemoteKeyProviderOptions remote_options;
+    remote_options.endpoint = options.kms_endpoint;
+    if (const char* ca = std::getenv("KMS_ENVELOPE_CA_FILE"); ca != nullptr) {
+      remote_options.ca_file = ca;
+    }
+    if (const char* v = std::getenv("KMS_ENVELOPE_SIGNATURE_VERSION");
+        v != nullptr && std::string(v) == "3") {
+      remote_options.signature_version = remote::SignatureVersion::kV3;
+    }
+    KMS_ASSIGN_OR_RETURN(std::unique_ptr<remote::RemoteKeyProvider> remote_provider,
+                         remote::RemoteKeyProvider::New(std::move(remote_options),
+                                                        std::move(credentials)));
+    return std::unique_ptr<KeyProvider>(std::move(remote_provider));
   }
   KMS_ASSIGN_OR_RETURN(std::shared_ptr<local::LocalKeyStore> store, OpenLocalStore(options));
   KMS_ASSIGN_OR_RETURN(std::unique_ptr<local::LocalKeyProvider> provider,
