@@ -1,6 +1,8 @@
 #include "kms_envelope/rocksdb/file_key_manager.h"
 
+#include <atomic>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -289,6 +291,29 @@ TEST_F(FileKeyManagerTest, RewrapFallsBackToDecryptAndEncryptWithoutReEncrypt) {
   auto after = NewManager(kms_)->OpenFilePrefix(Span(done));
   ASSERT_TRUE(after.ok()) << after.status();
   EXPECT_EQ(Encrypt(*after, 9000, "same keystream"), Encrypt(*before, 9000, "same keystream"));
+}
+
+TEST_F(FileKeyManagerTest, ManyThreadsCreateAndOpenFilesThroughOneManager) {
+  FileKeyManagerOptions small_cache;
+  small_cache.unwrap_cache_capacity = 4;  // constant eviction under contention
+  auto manager = NewManager(kms_, small_cache);
+  const std::string shared = manager->NewFilePrefix().value();
+  const std::string expected = Encrypt(*manager->OpenFilePrefix(Span(shared)), 4096, "shared");
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 40; ++i) {
+        auto own = manager->NewFilePrefix();
+        if (!own.ok() || !manager->OpenFilePrefix(Span(*own)).ok()) ++failures;
+        auto file = manager->OpenFilePrefix(Span(shared));
+        if (!file.ok() || Encrypt(*file, 4096, "shared") != expected) ++failures;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(manager->stats().data_keys_generated, 1u + 8 * 40);
 }
 
 TEST(FileKeyManager, NewRefusesMissingProviderOrKeyId) {
