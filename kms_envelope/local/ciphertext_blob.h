@@ -67,7 +67,9 @@ bool IsUuid(std::string_view s);
 
 // Wraps `plaintext` (1..kMaxEncryptPlaintextSize bytes) under `cmk` (AES-256-GCM) into `out`
 // (reusing its capacity) with the caller's `iv` (kBlobIvSize fresh random bytes: never reuse an
-// IV under one CMK version). `cmk` must be AES-256-GCM.
+// IV under one CMK version). `cmk` must be AES-256-GCM. `key_version_id` must be a UUID (only
+// its length is checked here: the store validates ids when it creates or loads them). The base64
+// text lives in a per-thread locked scratch buffer (SecretBytes) and is wiped after the call.
 [[nodiscard]] absl::Status SealCiphertextBlob(const internal::AeadKey& cmk,
                                               std::string_view key_version_id,
                                               absl::Span<const uint8_t> plaintext,
