@@ -86,8 +86,12 @@ absl::StatusOr<FileRewrapResult> RewrapFile(FileKeyManager& manager, const std::
   }
   absl::StatusOr<RewrapPlan> plan = manager.PlanRewrap(view, options.destination_key_id);
   if (!plan.ok()) {
-    return absl::Status(plan.status().code(),
-                        absl::StrCat(path, ": ", plan.status().message()));
+    // Name the file, keep the KMS code (payload).
+    absl::Status annotated(plan.status().code(), absl::StrCat(path, ": ", plan.status().message()));
+    plan.status().ForEachPayload([&annotated](absl::string_view url, const absl::Cord& payload) {
+      annotated.SetPayload(url, payload);
+    });
+    return annotated;
   }
   if (plan->up_to_date) return FileRewrapResult::kUpToDate;
   const size_t first = plan->first_slot;
