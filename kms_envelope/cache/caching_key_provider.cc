@@ -273,6 +273,14 @@ absl::Status CachingKeyProvider::GenerateDataKeyForMessage(const GenerateDataKey
   }
   absl::StatusOr<size_t> key_size = ResolveDataKeySize(request.key_spec, request.number_of_bytes);
   if (!key_size.ok()) return key_size.status();
+  if (request.key_id.size() > kMaxCachedKeyIdSize) {
+    return KmsError(kms_code::kInvalidParameter,
+                    absl::StrCat("KeyId longer than ", kMaxCachedKeyIdSize, " bytes"));
+  }
+  if (usage.partition.size() > kMaxPartitionSize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("DataKeyUsage.partition longer than ", kMaxPartitionSize, " bytes"));
+  }
   State& st = *state_;
 
   // Usage that no entry could ever serve: a fresh key that is not cached.

@@ -85,6 +85,10 @@ inline constexpr uint64_t kMaxMessagesPerDataKey = uint64_t{1} << 32;
 inline constexpr uint64_t kMaxBytesPerDataKey = uint64_t{1} << 48;
 // Largest capacity accepted (each entry holds a data key in locked memory).
 inline constexpr size_t kMaxCapacity = size_t{1} << 20;
+// Longest KeyId (GUID or alias/<name>) and DataKeyUsage::partition accepted: they are part of
+// the stored cache key. Longer values are refused (InvalidParameter) before anything is stored.
+inline constexpr size_t kMaxCachedKeyIdSize = 1024;
+inline constexpr size_t kMaxPartitionSize = 256;
 
 // A source of monotonic time; injectable so tests can age entries.
 class Clock {

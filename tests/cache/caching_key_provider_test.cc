@@ -220,6 +220,13 @@ TEST_F(CachingKeyProviderTest, RejectsBadOptionsAndUsage) {
   GenerateDataKeyRequest bad = Request(&ctx);
   bad.key_spec = "AES_512";
   EXPECT_EQ(GetKmsErrorCode(cache->GenerateDataKeyInto(bad, &r)), kms_code::kInvalidParameter);
+  const std::string long_id(cache::kMaxCachedKeyIdSize + 1, 'k');
+  EXPECT_EQ(GetKmsErrorCode(cache->GenerateDataKeyInto(Request(&ctx, long_id), &r)),
+            kms_code::kInvalidParameter);
+  const std::string long_partition(cache::kMaxPartitionSize + 1, 'p');
+  EXPECT_EQ(cache->GenerateDataKeyForMessage(Request(&ctx), DataKeyUsage{1, 0, long_partition}, &r)
+                .code(),
+            absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(counting_->generate_calls(), 0);
 }
 
