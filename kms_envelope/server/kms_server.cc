@@ -749,6 +749,7 @@ absl::Status KmsServer::Start() {
     }
     Outgoing out = impl_->Handle(in);
     remote::WipeString(&in.body);  // may hold an Encrypt plaintext
+    remote::WipeString(&in.target);
     res.status = out.status;
     std::shared_ptr<WipedString> response = out.body;
     res.set_content_provider(
