@@ -240,6 +240,38 @@ void StoreSeeds() {
   Write("store_fuzzer", "file_written_by_store", std::string(1, '\0') + file);
 }
 
+// Requests for server_request_fuzzer (first byte: 0 raw HTTP, 1 unsigned form body, 2 signed
+// parameters one per line).
+void ServerSeeds(const std::shared_ptr<kms_envelope::local::LocalKeyProvider>& provider) {
+  namespace fz = kms_envelope::fuzz;
+  const std::string ctx = fz::SeedContext().ToJson();
+  kms_envelope::EncryptRequest req;
+  req.key_id = fz::kEnabledKeyId;
+  const std::string p = fz::SelfCheckingPlaintext(Body(16, 9));
+  req.plaintext = kms_envelope::internal::Bytes(p);
+  req.encryption_context = &fz::SeedContext();
+  const std::string blob = kms_envelope::internal::Base64Encode(
+      Must(provider->Encrypt(req), "Encrypt").ciphertext_blob);
+  auto w = [](const char* name, const std::string& s) { Write("server_request_fuzzer", name, s); };
+  w("signed_generate_data_key", "\x02" "Action=GenerateDataKey\nKeyId=alias/fuzz\nNumberOfBytes=32\n"
+                                "EncryptionContext=" + ctx);
+  w("signed_decrypt", "\x02" "Action=Decrypt\nCiphertextBlob=" + blob + "\nEncryptionContext=" + ctx);
+  w("signed_describe_xml", "\x02" "Action=DescribeKey\nKeyId=" + std::string(fz::kSecondKeyId) +
+                               "\nFormat=XML");
+  w("signed_encrypt", "\x02" "Action=Encrypt\nKeyId=alias/fuzz\nPlaintext=aGVsbG8=");
+  w("signed_list_keys", "\x02" "Action=ListKeys\nPageSize=2\nPageNumber=2");
+  w("signed_unknown_action", "\x02" "Action=Nope");
+  w("signed_duplicate", "\x02" "Action=GenerateDataKey\nKeyId=alias/fuzz\nKeyId=alias/fuzz");
+  w("unsigned_form", "\x01" "Action=GenerateDataKey&KeyId=alias%2Ffuzz&AccessKeyId=fuzz-access-key"
+                     "&Signature=AAAA&SignatureNonce=1&Timestamp=2026-11-29T00%3A00%3A00Z"
+                     "&SignatureMethod=HMAC-SHA1");
+  w("unsigned_bad_percent", "\x01" "Action=Decrypt&CiphertextBlob=%G0%&x=%2");
+  w("raw_get", std::string("\x00") + "GET /?Action=ListKeys&Format=JSON HTTP/1.1\r\nHost: x\r\n"
+                                      "Connection: close\r\n\r\n");
+  w("raw_chunked", std::string("\x00") + "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+                                          "chunked\r\n\r\n5\r\nAction\r\n0\r\n\r\n");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -254,6 +286,7 @@ int main(int argc, char** argv) {
   BlobSeeds(provider);
   OpenSeeds(provider);
   StoreSeeds();
+  ServerSeeds(provider);
   std::printf("corpora written under %s/corpus\n", g_out.c_str());
   return 0;
 }
