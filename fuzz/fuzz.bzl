@@ -43,3 +43,18 @@ def kms_fuzz_target(name, srcs, deps = [], corpus = None, data = [], size = "sma
         data = data + [":" + name + "_corpus"],
         deps = [":" + name + "_lib"],
     )
+
+    # Inputs of findings not fixed yet (fuzz/known_failing/<name>/): a manual replay test that
+    # fails until the bug is fixed; then move the inputs to fuzz/regressions/<name>/.
+    known = native.glob(["known_failing/" + name + "/**"])
+    if known:
+        native.filegroup(name = name + "_known_failing", testonly = True, srcs = known)
+        cc_test(
+            name = name + "_known_failing_test",
+            srcs = ["replay_main.cc"],
+            copts = KMS_COPTS,
+            args = ["fuzz/known_failing/" + name],
+            data = data + [":" + name + "_known_failing"],
+            tags = ["manual"],
+            deps = [":" + name + "_lib"],
+        )
