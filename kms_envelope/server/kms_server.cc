@@ -728,6 +728,9 @@ absl::Status KmsServer::Start() {
   }
   size_t threads = s.options.threads;
   s.http->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // Without TCP_NODELAY a response written in two pieces waits for the client's delayed ACK
+  // (Nagle): ~26 ms per request on loopback instead of ~0.15 ms (benchmarks/remote_benchmark).
+  s.http->set_tcp_nodelay(true);
   s.http->set_payload_max_length(kMaxRequestBodySize);
   s.http->set_read_timeout(10, 0);
   s.http->set_write_timeout(10, 0);
