@@ -35,7 +35,7 @@ using json = nlohmann::json;
 
 constexpr int kMinKills = 200;
 constexpr int kTargetKills = 240;
-constexpr double kTimeBudgetSeconds = 60;
+constexpr double kTimeBudgetSeconds = 75;  // stays under 90 s with the checks
 
 struct SealedDataKey {
   std::string key_id;
