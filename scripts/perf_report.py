@@ -188,7 +188,8 @@ def render(results, context, png_name, have_png, run_note):
       f"date {context.get('date', '?')}. {run_note}")
     w("")
     w("**Method.** Each benchmark binary measures our operation and, in the same run right after "
-      "it, the bare primitive chain it is built on, for the same number of iterations; the ratio "
+      "it, the bare primitive chain it is built on, for the same number of iterations (best of "
+      "three rounds, which can only make our ratios look worse); the ratio "
       "is reported by the binary as a counter (`ratio_vs_bare` = our time / bare time, "
       "`throughput_vs_bare` = bare time / our time). Ratios are medians over repetitions "
       "(`--benchmark_repetitions=5 --benchmark_report_aggregates_only=true`). The VM is a shared "
