@@ -419,6 +419,7 @@ absl::StatusOr<std::unique_ptr<State>> ParseDocument(json& doc, const State* pre
     if (name == nullptr || key_id == nullptr || !IsValidAliasName(*name)) {
       return Corrupt("malformed alias");
     }
+    if (state->keys.count(*key_id) == 0) return Corrupt("alias names an unknown key");
     if (!state->aliases.emplace(*name, *key_id).second) return Corrupt("duplicate alias");
   }
   state->Reindex();
@@ -499,36 +500,73 @@ struct LocalKeyStore::Impl {
     int fd_;
   };
 
+  // Writes a fresh random root key to `path` without ever exposing a partial file: temp file
+  // (random name, 0600) + fsync, then link(2) to `path`, which fails with EEXIST like O_EXCL.
+  // Returns false (key untouched) when another process created `path` first: read theirs.
+  absl::StatusOr<bool> CreateRootKeyFile(const std::string& path, SecretBytes* key) {
+    KMS_ASSIGN_OR_RETURN(SecretBytes fresh, SecretBytes::New(internal::kAeadKeySize));
+    internal::FillRandomFromKernel(fresh.mutable_span());
+    std::string tmp;
+    RandomUuidInto(&tmp);
+    tmp = absl::StrCat(path, ".tmp.", tmp);
+    Fd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (out.get() < 0) return absl::InternalError(ErrnoMessage("cannot create root key file", tmp));
+    // The umask cannot widen 0600, but make the mode explicit anyway.
+    ::fchmod(out.get(), 0600);
+    absl::Status w = WriteFully(out.get(), fresh.data(), fresh.size(), tmp);
+    if (w.ok() && ::fsync(out.get()) != 0) w = absl::InternalError(ErrnoMessage("cannot fsync", tmp));
+    if (w.ok() && ::close(out.release()) != 0) w = absl::InternalError(ErrnoMessage("cannot close", tmp));
+    bool lost_race = false;
+    if (w.ok() && ::link(tmp.c_str(), path.c_str()) != 0) {
+      if (errno == EEXIST) {
+        lost_race = true;
+      } else {
+        w = absl::InternalError(ErrnoMessage("cannot create root key file", path));
+      }
+    }
+    ::unlink(tmp.c_str());
+    KMS_RETURN_IF_ERROR(w);
+    if (lost_race) return false;
+    KMS_RETURN_IF_ERROR(FsyncDirectory(ParentDirectory(path)));
+    *key = std::move(fresh);
+    return true;
+  }
+
   // Key-file mode: read or (first use, under the file lock) create the root key.
   absl::Status LoadOrCreateRootKeyFile(bool store_exists) {
     const std::string& path = root_key_path;
     SecretBytes key;
-    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-    if (fd.get() < 0 && errno != ENOENT) {
-      return absl::FailedPreconditionError(ErrnoMessage("cannot open root key file", path));
-    }
-    if (fd.get() < 0) {
-      if (store_exists) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "root key file ", path, " is missing but the key store exists; refusing to create "
-            "a new root key (the store would be unreadable)"));
+    bool have_key = false;
+    for (int attempt = 0; !have_key; ++attempt) {
+      if (attempt == 3) {
+        return absl::InternalError(absl::StrCat("root key file ", path, " keeps changing"));
       }
-      KMS_ASSIGN_OR_RETURN(key, SecretBytes::New(internal::kAeadKeySize));
-      internal::FillRandomFromKernel(key.mutable_span());
-      Fd out(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
-      if (out.get() < 0) return absl::InternalError(ErrnoMessage("cannot create root key file", path));
-      // The umask cannot widen 0600, but make the mode explicit anyway.
-      ::fchmod(out.get(), 0600);
-      absl::Status w = WriteFully(out.get(), key.data(), key.size(), path);
-      if (w.ok() && ::fsync(out.get()) != 0) w = absl::InternalError(ErrnoMessage("cannot fsync", path));
-      if (!w.ok()) {
-        ::unlink(path.c_str());
-        return w;
+      Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+      if (fd.get() < 0 && errno != ENOENT) {
+        return absl::FailedPreconditionError(ErrnoMessage("cannot open root key file", path));
       }
-      KMS_RETURN_IF_ERROR(FsyncDirectory(ParentDirectory(path)));
-    } else {
+      if (fd.get() < 0) {
+        if (store_exists) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "root key file ", path, " is missing but the key store exists; refusing to create "
+              "a new root key (the store would be unreadable)"));
+        }
+        KMS_ASSIGN_OR_RETURN(have_key, CreateRootKeyFile(path, &key));
+        continue;  // lost a creation race: read the winner's file
+      }
       struct stat st;
       if (::fstat(fd.get(), &st) != 0) return absl::InternalError(ErrnoMessage("cannot stat", path));
+      if (S_ISREG(st.st_mode) && st.st_size == 0 && !store_exists &&
+          options.root_key_file.empty()) {
+        // An empty root.key and no store: left by a crash of an older version, which created
+        // the file in place before writing it. No key was ever in it and nothing was encrypted
+        // under it, so replace it. Only for the default path: the store's file lock (held
+        // here) covers it, so no other process is creating it at the same time.
+        if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+          return absl::InternalError(ErrnoMessage("cannot remove empty root key file", path));
+        }
+        continue;
+      }
       if (!S_ISREG(st.st_mode) || st.st_size != static_cast<off_t>(internal::kAeadKeySize)) {
         return absl::FailedPreconditionError(
             absl::StrCat("root key file ", path, " must be a regular file of exactly 32 bytes"));
@@ -539,6 +577,7 @@ struct LocalKeyStore::Impl {
       }
       KMS_ASSIGN_OR_RETURN(key, SecretBytes::New(internal::kAeadKeySize));
       KMS_RETURN_IF_ERROR(ReadFully(fd.get(), key.mutable_data(), key.size(), path));
+      have_key = true;
     }
     KMS_ASSIGN_OR_RETURN(internal::AeadKey aead,
                          internal::AeadKey::New(internal::AeadAlgorithm::kXChaCha20Poly1305,
