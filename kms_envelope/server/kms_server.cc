@@ -7,7 +7,10 @@
 #include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <condition_variable>
 #include <cstdlib>
+#include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -64,6 +67,68 @@ std::string IsoTime(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
 }
 
+// httplib serves a connection on one worker thread from accept to close, and a slow client
+// (slowloris: a byte every few hundred ms never trips the per-read timeout) holds its worker
+// for as long as it likes. With a fixed pool, `threads` such clients starve everyone else. This
+// pool keeps `min` workers and starts another whenever a connection would otherwise wait,
+// up to `max` (kMaxServerThreads); workers started that way stay for the life of the server.
+class ElasticThreadPool : public httplib::TaskQueue {
+ public:
+  ElasticThreadPool(size_t min, size_t max) : max_(std::max(min, max)) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (size_t i = 0; i < min; ++i) SpawnLocked();
+  }
+  ~ElasticThreadPool() override { shutdown(); }
+
+  void enqueue(std::function<void()> fn) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      jobs_.push_back(std::move(fn));
+      if (jobs_.size() > idle_ && threads_.size() < max_) SpawnLocked();
+    }
+    cv_.notify_one();
+  }
+
+  void shutdown() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (shutdown_) return;
+      shutdown_ = true;
+    }
+    cv_.notify_all();
+    // No new threads are started after shutdown_, so threads_ is stable now.
+    for (std::thread& t : threads_) t.join();
+  }
+
+ private:
+  void SpawnLocked() {
+    threads_.emplace_back([this] { Work(); });
+  }
+
+  void Work() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      ++idle_;
+      cv_.wait(lock, [this] { return shutdown_ || !jobs_.empty(); });
+      --idle_;
+      if (jobs_.empty()) return;  // shutdown_ and nothing left to do
+      std::function<void()> fn = std::move(jobs_.front());
+      jobs_.pop_front();
+      lock.unlock();
+      fn();
+      lock.lock();
+    }
+  }
+
+  const size_t max_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;  // guarded by mu_
+  std::vector<std::thread> threads_;        // guarded by mu_ (grows only before shutdown_)
+  size_t idle_ = 0;                         // guarded by mu_
+  bool shutdown_ = false;                   // guarded by mu_
+};
+
 // One incoming request, as the handler sees it.
 struct Incoming {
   std::string method;
@@ -71,6 +136,9 @@ struct Incoming {
   std::string body;
   std::map<std::string, std::string> headers;  // lowercased names
   std::string remote;
+  // Set when the body could not be read (too large, or the client stopped sending): answered
+  // with this HTTP status and an InvalidParameter error, without looking at the request.
+  int body_error_status = 0;
 };
 
 struct Outgoing {
@@ -205,7 +273,7 @@ void ToXml(const std::string& name, const WipedJson& v, WipedString* out) {
   } else if (v.is_string()) {
     XmlEscape(std::string_view(v.get_ref<const WipedString&>()), out);
   } else {
-    WipedString text = v.dump();
+    WipedString text = v.dump(-1, ' ', false, WipedJson::error_handler_t::replace);
     XmlEscape(std::string_view(text), out);
   }
   out->append("</").append(name.data(), name.size()).append(">");
@@ -613,6 +681,15 @@ Outgoing KmsServer::Impl::Handle(const Incoming& in) {
   const AccessKey* key = nullptr;
   std::string action;
   do {
+    if (in.body_error_status != 0) {
+      status = KmsError(kms_code::kInvalidParameter,
+                        in.body_error_status == 413
+                            ? absl::StrCat("request body is larger than ", kMaxRequestBodySize,
+                                           " bytes")
+                            : std::string("incomplete request body"));
+      out.status = in.body_error_status;
+      break;
+    }
     if (in.method != "GET" && in.method != "POST") {
       status = KmsError(kms_code::kInvalidParameter, "use GET or POST");
       break;
@@ -673,7 +750,9 @@ Outgoing KmsServer::Impl::Handle(const Incoming& in) {
     ToXml(root, result, out.body.get());
   } else {
     out.content_type = "application/json;charset=utf-8";
-    *out.body = result.dump();
+    // Error messages echo request parameters, which may be invalid UTF-8: the strict handler
+    // would throw type_error.316 out of the handler (httplib then answers 500 with its text).
+    *out.body = result.dump(-1, ' ', false, WipedJson::error_handler_t::replace);
   }
   Log(in, out, log, request_id, absl::Now() - start);
   return out;
@@ -727,17 +806,24 @@ absl::Status KmsServer::Start() {
     s.http = std::make_unique<httplib::Server>();
   }
   size_t threads = s.options.threads;
-  s.http->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  s.http->new_task_queue = [threads] {
+    return new ElasticThreadPool(threads, std::max(threads, kMaxServerThreads));
+  };
   // Without TCP_NODELAY a response written in two pieces waits for the client's delayed ACK
   // (Nagle): ~26 ms per request on loopback instead of ~0.15 ms (benchmarks/remote_benchmark).
   s.http->set_tcp_nodelay(true);
   s.http->set_payload_max_length(kMaxRequestBodySize);
-  s.http->set_read_timeout(10, 0);
-  s.http->set_write_timeout(10, 0);
+  // A client that sends nothing (or reads nothing) for this long loses its connection; idle
+  // keep-alive connections are closed sooner so they do not hold workers.
+  s.http->set_read_timeout(5, 0);
+  s.http->set_write_timeout(5, 0);
+  s.http->set_keep_alive_timeout(2);
   // The body is read by us (not httplib), so form bodies of any size up to kMaxRequestBodySize
   // work (httplib itself refuses url-encoded bodies above 8 KiB) and can be wiped afterwards.
-  auto serve = [this](const httplib::Request& req, httplib::Response& res, std::string body) {
+  auto serve = [this](const httplib::Request& req, httplib::Response& res, std::string body,
+                      int body_error_status) {
     Incoming in;
+    in.body_error_status = body_error_status;
     in.method = req.method;
     in.target = req.target;
     in.body = std::move(body);
@@ -764,16 +850,16 @@ absl::Status KmsServer::Start() {
         [response](bool) { remote::WipeString(response.get()); });
   };
   s.http->Get("/", [serve](const httplib::Request& req, httplib::Response& res) {
-    serve(req, res, std::string());
+    serve(req, res, std::string(), 0);
   });
   s.http->Post("/", [serve](const httplib::Request& req, httplib::Response& res,
                             const httplib::ContentReader& reader) {
     std::string body;
-    body.reserve(std::min<size_t>(
-        static_cast<size_t>(std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10)),
-        kMaxRequestBodySize));
+    const size_t content_length = static_cast<size_t>(
+        std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10));
+    body.reserve(std::min<size_t>(content_length, kMaxRequestBodySize));
     bool too_big = false;
-    reader([&](const char* data, size_t n) {
+    bool read = reader([&](const char* data, size_t n) {
       if (body.size() + n > kMaxRequestBodySize) {
         too_big = true;
         return false;
@@ -781,12 +867,15 @@ absl::Status KmsServer::Start() {
       body.append(data, n);
       return true;
     });
-    if (too_big) {
+    if (!read || too_big) {
+      // httplib's reader fails without calling us when Content-Length is above
+      // set_payload_max_length; otherwise the client stopped sending (read timeout, EOF).
       remote::WipeString(&body);
-      res.status = 413;
+      too_big = too_big || content_length > kMaxRequestBodySize;
+      serve(req, res, std::string(), too_big ? 413 : 400);
       return;
     }
-    serve(req, res, std::move(body));
+    serve(req, res, std::move(body), 0);
   });
   int port;
   if (s.options.port == 0) {

@@ -26,8 +26,9 @@
 // returned). Errors are {RequestId, HostId, Code, Message, Recommend} with the HTTP status of
 // KmsCodeToHttpStatus.
 //
-// Limits: request body at most kMaxRequestBodySize, at most kMaxRequestParams parameters, each
-// value at most kMaxParamValueSize; duplicate parameters are InvalidParameter.
+// Limits: request body at most kMaxRequestBodySize (larger: HTTP 413, InvalidParameter), at
+// most kMaxRequestParams parameters, each value at most kMaxParamValueSize; duplicate parameters
+// are InvalidParameter.
 //
 // Secrets: response bodies are built in WipedString and streamed to httplib through a content
 // provider that wipes them when sent; decoded request plaintext (Encrypt) is SecretBytes.
@@ -36,7 +37,8 @@
 // Access log: one JSON object per request (time, remote, method, action, access_key_id, auth,
 // status, code, request_id, latency_us); never a Plaintext, a signature or a secret.
 //
-// Thread safety: handlers run on httplib's thread pool (`threads`); Start/Stop from one thread.
+// Thread safety: handlers run on a thread pool of `threads` workers that grows up to
+// kMaxServerThreads under load; Start/Stop from one thread.
 #ifndef KMS_ENVELOPE_SERVER_KMS_SERVER_H_
 #define KMS_ENVELOPE_SERVER_KMS_SERVER_H_
 
@@ -59,6 +61,10 @@ namespace server {
 inline constexpr size_t kMaxRequestBodySize = 256 * 1024;
 inline constexpr size_t kMaxRequestParams = 64;
 inline constexpr size_t kMaxParamValueSize = 96 * 1024;
+// Each connection holds a worker thread while it is open; the pool grows from `threads` up to
+// this many when connections would otherwise wait (slow clients cannot starve the others below
+// that). Reads and writes time out after 5 s without progress.
+inline constexpr size_t kMaxServerThreads = 128;
 inline constexpr int kDefaultPageSize = 10;
 inline constexpr int kMaxPageSize = 100;
 
