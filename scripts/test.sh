@@ -3,6 +3,8 @@
 #   scripts/test.sh                   every test target (gcc, fastbuild)
 #   KMS_SANITIZERS=1 scripts/test.sh  then the same suite under ASan+UBSan (clang) and the
 #                                     tests tagged "concurrency" under TSan
+#   KMS_FUZZ_SECONDS=60 scripts/test.sh  then every libFuzzer target for that long (scripts/fuzz.sh);
+#                                     each target counts as one test case
 # Ends with "N passed, N failed" counting individual test cases over all phases.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +30,16 @@ phase main "" //...
 if [ "${KMS_SANITIZERS:-0}" = "1" ]; then
   phase asan "$HOME/.cache/bazel_kms_asan" --config=asan //...
   phase tsan "$HOME/.cache/bazel_kms_tsan" --config=tsan --test_tag_filters=concurrency //...
+fi
+
+if [ -n "${KMS_FUZZ_SECONDS:-}" ]; then
+  echo "== phase fuzz: scripts/fuzz.sh $KMS_FUZZ_SECONDS"
+  bash scripts/fuzz.sh "$KMS_FUZZ_SECONDS" 2>&1 | tee build/phase-fuzz.log
+  rc=${PIPESTATUS[0]}
+  [ "$rc" -ne 0 ] && status=$rc
+  awk '$1 ~ /_fuzzer$/ { if ($6 == "ok") p++; else f++ } END { printf "%d passed, %d failed\n", p, f + 0 }' \
+    build/phase-fuzz.log | tee build/phase-fuzz.txt
+  if [ "$rc" -ne 0 ] && ! grep -q "_fuzzer " build/phase-fuzz.log; then echo "0 passed, 1 failed" > build/phase-fuzz.txt; fi
 fi
 
 cat build/phase-*.txt | awk '{p+=$1; f+=$3} END {printf "%d passed, %d failed\n", p, f}'
