@@ -15,6 +15,7 @@ absl::StatusOr<size_t> DecodeInto(const char* text, size_t text_len, uint8_t* ou
   size_t bin_len = 0;
   const char* end = nullptr;
   if (text_len % 4 != 0) return absl::InvalidArgumentError("base64 length is not a multiple of 4");
+  if (text_len == 0) return size_t{0};  // empty input: `out` may be null (libsodium requires non-null)
   if (sodium_base642bin(out, cap, text, text_len, nullptr, &bin_len, &end,
                         sodium_base64_VARIANT_ORIGINAL) != 0 ||
       end != text + text_len) {
