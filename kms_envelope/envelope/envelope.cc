@@ -28,6 +28,41 @@ absl::Status AuthFailed(std::string_view what) {
 
 absl::Span<const uint8_t> Bytes(const std::string& s) { return internal::Bytes(s); }
 
+// Per-thread buffers for sealing in memory: after a thread's first message, generating a data
+// key and writing the header reuse their storage instead of allocating (the response's strings,
+// the locked data-key buffer, the header). The data key is wiped as soon as the message keys are
+// derived and again when the scope ends; its locked buffer stays allocated for the next message.
+struct SealBuffers {
+  GenerateDataKeyResponse data_key;
+  std::string header;
+  bool busy = false;
+};
+thread_local SealBuffers t_seal_buffers;
+
+// The thread's SealBuffers, or fresh ones when they are in use further up this thread's stack
+// (a provider or audit hook that seals through an Envelope while we are sealing).
+class ScopedSealBuffers {
+ public:
+  ScopedSealBuffers() : owned_(!t_seal_buffers.busy) {
+    buffers_ = owned_ ? &t_seal_buffers : &fallback_;
+    buffers_->busy = true;
+  }
+  ~ScopedSealBuffers() {
+    SecretBytes& key = buffers_->data_key.plaintext;
+    if (!key.empty()) sodium_memzero(key.mutable_data(), key.size());
+    buffers_->busy = false;
+  }
+  ScopedSealBuffers(const ScopedSealBuffers&) = delete;
+  ScopedSealBuffers& operator=(const ScopedSealBuffers&) = delete;
+  SealBuffers& operator*() { return *buffers_; }
+  SealBuffers* operator->() { return buffers_; }
+
+ private:
+  bool owned_;
+  SealBuffers fallback_;
+  SealBuffers* buffers_;
+};
+
 }  // namespace
 
 absl::Status SealFrame(const MessageKeys& keys, absl::Span<const uint8_t> message_id,
@@ -150,34 +185,42 @@ absl::Status Envelope::CheckHeaderPolicy(const MessageHeader& header,
 }
 
 absl::StatusOr<MessageKeys> Envelope::NewMessage(const EncryptionContext& context,
-                                                 MessageHeader* header,
+                                                 std::array<uint8_t, kMessageIdSize>* message_id,
+                                                 GenerateDataKeyResponse* data_key,
                                                  std::string* header_bytes) const {
   if (options_.primary.provider == nullptr) {
     return KmsError(kms_code::kMissingParameter, "this envelope has no primary key to seal with");
   }
   KMS_RETURN_IF_ERROR(CheckContextForSeal(context));
-  header->suite = options_.suite;
-  header->frame_size = options_.frame_size;
-  internal::FillRandom(absl::MakeSpan(header->message_id));
-  header->context = context;
-  header->wrapped_keys.clear();
+  internal::FillRandom(absl::MakeSpan(*message_id));
 
   GenerateDataKeyRequest req;
   req.key_id = options_.primary.key_id;
   req.key_spec = "AES_256";
   req.number_of_bytes = static_cast<int64_t>(kDataKeySize);
   req.encryption_context = &context;
-  GenerateDataKeyResponse dk;
+  GenerateDataKeyResponse& dk = *data_key;
+  // A reused response must not report a previous call's ids if this call fails.
+  dk.key_id.clear();
+  dk.key_version_id.clear();
+  dk.request_id.clear();
+  dk.from_cache = false;
   KeyProvider& primary = *options_.primary.provider;
   absl::Status s = primary.GenerateDataKeyInto(req, &dk);
   Audit("seal", "GenerateDataKey", primary.provider_id(), s.ok() ? dk.key_id : options_.primary.key_id,
-        s.ok() ? dk.key_version_id : "", dk.request_id, dk.from_cache, s.ok(), header->message_id);
+        s.ok() ? dk.key_version_id : "", dk.request_id, dk.from_cache, s.ok(), *message_id);
   KMS_RETURN_IF_ERROR(s);
   if (dk.plaintext.size() != kDataKeySize) {
     return absl::InternalError("provider returned a data key of the wrong size");
   }
-  header->wrapped_keys.push_back(WrappedKey{std::string(primary.provider_id()), dk.key_id,
-                                            dk.key_version_id, dk.ciphertext_blob});
+  // The header is written from views of the responses (nothing is copied); extra responses are
+  // reserved up front so the views into them stay put.
+  WrappedKeyView views[kMaxWrappedKeys];
+  size_t count = 0;
+  views[count++] = WrappedKeyView{primary.provider_id(), dk.key_id, dk.key_version_id,
+                                  dk.ciphertext_blob};
+  std::vector<EncryptResponse> extra_responses;
+  extra_responses.reserve(options_.additional.size());
   for (const WrappingKey& extra : options_.additional) {
     EncryptRequest ereq;
     ereq.key_id = extra.key_id;
@@ -186,20 +229,28 @@ absl::StatusOr<MessageKeys> Envelope::NewMessage(const EncryptionContext& contex
     absl::StatusOr<EncryptResponse> er = extra.provider->Encrypt(ereq);
     Audit("seal", "Encrypt", extra.provider->provider_id(), er.ok() ? er->key_id : extra.key_id,
           er.ok() ? er->key_version_id : "", er.ok() ? er->request_id : "", false, er.ok(),
-          header->message_id);
+          *message_id);
     if (!er.ok()) return er.status();
-    header->wrapped_keys.push_back(WrappedKey{std::string(extra.provider->provider_id()),
-                                              er->key_id, er->key_version_id,
-                                              std::move(er->ciphertext_blob)});
+    const EncryptResponse& r = extra_responses.emplace_back(*std::move(er));
+    views[count++] = WrappedKeyView{extra.provider->provider_id(), r.key_id, r.key_version_id,
+                                    r.ciphertext_blob};
   }
   KMS_ASSIGN_OR_RETURN(MessageKeys keys,
-                       DeriveMessageKeys(header->suite, dk.plaintext.span(), header->message_id));
-  dk.plaintext.Clear();  // the data key is not needed past this point
-  header->commitment = keys.commitment;
-  KMS_RETURN_IF_ERROR(ValidateHeader(*header));
-  *header_bytes = SerializeHeaderBody(*header);
-  KMS_RETURN_IF_ERROR(ComputeHeaderTag(keys, Bytes(*header_bytes), absl::MakeSpan(header->header_tag)));
-  header_bytes->append(reinterpret_cast<const char*>(header->header_tag.data()), kHeaderTagSize);
+                       DeriveMessageKeys(options_.suite, dk.plaintext.span(), *message_id));
+  // The data key is not needed past this point (the caller's buffer keeps its storage).
+  sodium_memzero(dk.plaintext.mutable_data(), dk.plaintext.size());
+  HeaderFields fields;
+  fields.suite = options_.suite;
+  fields.frame_size = options_.frame_size;
+  fields.message_id = absl::MakeConstSpan(*message_id);
+  fields.wrapped_keys = absl::MakeConstSpan(views, count);
+  fields.context = &context;
+  fields.commitment = absl::MakeConstSpan(keys.commitment);
+  KMS_RETURN_IF_ERROR(ValidateHeaderFields(fields));
+  SerializeHeaderBodyInto(fields, header_bytes);
+  uint8_t tag[kHeaderTagSize];
+  KMS_RETURN_IF_ERROR(ComputeHeaderTag(keys, Bytes(*header_bytes), absl::MakeSpan(tag)));
+  header_bytes->append(reinterpret_cast<const char*>(tag), kHeaderTagSize);
   return keys;
 }
 
@@ -275,18 +326,21 @@ absl::StatusOr<std::string> Envelope::Seal(absl::Span<const uint8_t> plaintext,
   if (!PlaintextSizeAllowed(plaintext.size(), options_.frame_size)) {
     return KmsError(kms_code::kInvalidParameter, "plaintext too large for this frame size");
   }
-  MessageHeader header;
+  std::array<uint8_t, kMessageIdSize> message_id;
+  ScopedSealBuffers buffers;
+  KMS_ASSIGN_OR_RETURN(MessageKeys keys,
+                       NewMessage(context, &message_id, &buffers->data_key, &buffers->header));
+  const size_t header_size = buffers->header.size();
   std::string out;
-  KMS_ASSIGN_OR_RETURN(MessageKeys keys, NewMessage(context, &header, &out));
-  const size_t header_size = out.size();
   out.resize(header_size + PayloadSize(plaintext.size(), options_.frame_size));
+  std::memcpy(out.data(), buffers->header.data(), header_size);
   uint8_t* dst = reinterpret_cast<uint8_t*>(out.data()) + header_size;
   const uint64_t frames = FrameCount(plaintext.size(), options_.frame_size);
   const size_t f = options_.frame_size;
   for (uint64_t i = 0; i < frames; ++i) {
     const bool final_frame = i + 1 == frames;
     const size_t n = final_frame ? plaintext.size() - i * f : f;
-    KMS_RETURN_IF_ERROR(SealFrame(keys, header.message_id, i, final_frame,
+    KMS_RETURN_IF_ERROR(SealFrame(keys, message_id, i, final_frame,
                                   plaintext.subspan(i * f, n),
                                   absl::MakeSpan(dst, n + kFrameTagSize)));
     dst += n + kFrameTagSize;
@@ -320,9 +374,11 @@ absl::StatusOr<size_t> Envelope::SealInto(absl::Span<const uint8_t> plaintext,
   }
   const uint64_t payload = PayloadSize(plaintext.size(), options_.frame_size);
   if (out.size() < payload) return absl::ResourceExhaustedError("output buffer too small");
-  MessageHeader header;
-  std::string header_bytes;
-  KMS_ASSIGN_OR_RETURN(MessageKeys keys, NewMessage(context, &header, &header_bytes));
+  std::array<uint8_t, kMessageIdSize> message_id;
+  ScopedSealBuffers buffers;
+  KMS_ASSIGN_OR_RETURN(MessageKeys keys,
+                       NewMessage(context, &message_id, &buffers->data_key, &buffers->header));
+  const std::string& header_bytes = buffers->header;
   if (out.size() < header_bytes.size() + payload) {
     return absl::ResourceExhaustedError("output buffer too small for this header");
   }
@@ -333,7 +389,7 @@ absl::StatusOr<size_t> Envelope::SealInto(absl::Span<const uint8_t> plaintext,
   for (uint64_t i = 0; i < frames; ++i) {
     const bool final_frame = i + 1 == frames;
     const size_t n = final_frame ? plaintext.size() - i * f : f;
-    KMS_RETURN_IF_ERROR(SealFrame(keys, header.message_id, i, final_frame,
+    KMS_RETURN_IF_ERROR(SealFrame(keys, message_id, i, final_frame,
                                   plaintext.subspan(i * f, n),
                                   absl::MakeSpan(dst, n + kFrameTagSize)));
     dst += n + kFrameTagSize;

@@ -196,10 +196,12 @@ class Envelope {
   [[nodiscard]] absl::Status CheckContextForSeal(const EncryptionContext& context) const;
   [[nodiscard]] absl::Status CheckHeaderPolicy(const MessageHeader& header,
                                                const EncryptionContext* expected) const;
-  // Generates and wraps a data key; fills the header (tag included) and returns the keys.
-  [[nodiscard]] absl::StatusOr<MessageKeys> NewMessage(const EncryptionContext& context,
-                                                       MessageHeader* header,
-                                                       std::string* header_bytes) const;
+  // Draws a message id, generates and wraps a data key into `data_key` (whose plaintext the
+  // caller wipes), writes the header (tag included) over `header_bytes` and returns the keys.
+  // The two buffers are the caller's so that Seal can reuse per-thread storage.
+  [[nodiscard]] absl::StatusOr<MessageKeys> NewMessage(
+      const EncryptionContext& context, std::array<uint8_t, kMessageIdSize>* message_id,
+      GenerateDataKeyResponse* data_key, std::string* header_bytes) const;
   // Policy, unwrap, commitment, header tag. `keep_data_key` keeps the data key (rewrap).
   [[nodiscard]] absl::StatusOr<Unwrapped> UnwrapHeader(const ParsedHeader& parsed,
                                                        absl::Span<const uint8_t> body,

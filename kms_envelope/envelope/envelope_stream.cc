@@ -110,9 +110,14 @@ absl::StatusOr<ParsedHeader> Envelope::ReadHeader(ByteSource& source, std::strin
 
 absl::StatusOr<StreamResult> Envelope::SealStream(ByteSource& source, ByteSink& sink,
                                                   const EncryptionContext& context) const {
-  MessageHeader header;
+  std::array<uint8_t, kMessageIdSize> message_id;
   std::string header_bytes;
-  KMS_ASSIGN_OR_RETURN(MessageKeys keys, NewMessage(context, &header, &header_bytes));
+  absl::StatusOr<MessageKeys> new_message;
+  {
+    GenerateDataKeyResponse data_key;  // its plaintext is wiped when this scope ends
+    new_message = NewMessage(context, &message_id, &data_key, &header_bytes);
+  }
+  KMS_ASSIGN_OR_RETURN(MessageKeys keys, std::move(new_message));
   KMS_RETURN_IF_ERROR(sink.Write(internal::Bytes(header_bytes)));
   StreamResult result;
   result.sealed_size = header_bytes.size();
@@ -126,7 +131,7 @@ absl::StatusOr<StreamResult> Envelope::SealStream(ByteSource& source, ByteSink& 
     if (i + 1 > kMaxFrameCount || (i + 1 == kMaxFrameCount && !final_frame)) {
       return KmsError(kms_code::kInvalidParameter, "input too large for this frame size");
     }
-    KMS_RETURN_IF_ERROR(SealFrame(keys, header.message_id, i, final_frame,
+    KMS_RETURN_IF_ERROR(SealFrame(keys, message_id, i, final_frame,
                                   absl::MakeConstSpan(in.data(), n),
                                   absl::MakeSpan(out.data(), n + kFrameTagSize)));
     KMS_RETURN_IF_ERROR(sink.Write(absl::MakeConstSpan(out.data(), n + kFrameTagSize)));

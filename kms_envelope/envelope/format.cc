@@ -113,7 +113,28 @@ internal::AeadAlgorithm SuiteAlgorithm(Suite suite) {
              : internal::AeadAlgorithm::kXChaCha20Poly1305;
 }
 
-absl::Status ValidateHeader(const MessageHeader& h) {
+namespace {
+
+// Views of a MessageHeader's owned fields; `keys` holds the wrapped key views.
+HeaderFields FieldsOf(const MessageHeader& h, std::vector<WrappedKeyView>* keys) {
+  keys->clear();
+  keys->reserve(h.wrapped_keys.size());
+  for (const WrappedKey& k : h.wrapped_keys) {
+    keys->push_back(WrappedKeyView{k.provider_id, k.key_id, k.key_version_id, k.ciphertext_blob});
+  }
+  HeaderFields f;
+  f.suite = h.suite;
+  f.frame_size = h.frame_size;
+  f.message_id = absl::MakeConstSpan(h.message_id);
+  f.wrapped_keys = absl::MakeConstSpan(*keys);
+  f.context = &h.context;
+  f.commitment = absl::MakeConstSpan(h.commitment);
+  return f;
+}
+
+}  // namespace
+
+absl::Status ValidateHeaderFields(const HeaderFields& h) {
   if (!IsKnownSuite(static_cast<uint8_t>(h.suite))) {
     return KmsError(kms_code::kInvalidParameter, "unknown suite");
   }
@@ -122,34 +143,55 @@ absl::Status ValidateHeader(const MessageHeader& h) {
                     absl::StrCat("frame size ", h.frame_size, " outside ", kMinFrameSize, "..",
                                  kMaxFrameSize));
   }
+  if (h.message_id.size() != kMessageIdSize || h.commitment.size() != kCommitmentSize ||
+      h.context == nullptr) {
+    return absl::InvalidArgumentError("header fields need a message id, commitment and context");
+  }
   KMS_RETURN_IF_ERROR(CheckLen("wrapped key list", h.wrapped_keys.size(), 1, kMaxWrappedKeys));
-  for (const WrappedKey& k : h.wrapped_keys) {
+  for (const WrappedKeyView& k : h.wrapped_keys) {
     KMS_RETURN_IF_ERROR(CheckLen("provider id", k.provider_id.size(), 1, kMaxProviderIdSize));
     KMS_RETURN_IF_ERROR(CheckLen("key id", k.key_id.size(), 1, kMaxKeyIdSize));
     KMS_RETURN_IF_ERROR(CheckLen("key version id", k.key_version_id.size(), 0, kMaxKeyVersionIdSize));
     KMS_RETURN_IF_ERROR(CheckLen("CiphertextBlob", k.ciphertext_blob.size(), 1, kMaxWrappedBlobSize));
   }
-  KMS_RETURN_IF_ERROR(CheckLen("encryption context", h.context.Canonical().size(), 2, kMaxContextSize));
+  KMS_RETURN_IF_ERROR(
+      CheckLen("encryption context", h.context->Canonical().size(), 2, kMaxContextSize));
   return absl::OkStatus();
 }
 
-std::string SerializeHeaderBody(const MessageHeader& h) {
-  std::string out;
-  out.reserve(SerializedHeaderSize(h));
-  out.append(reinterpret_cast<const char*>(kMagic), 4);
-  out.push_back(static_cast<char>(kFormatVersion));
-  out.push_back(static_cast<char>(h.suite));
-  PutU32(out, h.frame_size);
-  out.append(reinterpret_cast<const char*>(h.message_id.data()), kMessageIdSize);
-  PutU32(out, static_cast<uint32_t>(h.wrapped_keys.size()));
-  for (const WrappedKey& k : h.wrapped_keys) {
-    PutField(out, k.provider_id);
-    PutField(out, k.key_id);
-    PutField(out, k.key_version_id);
-    PutField(out, k.ciphertext_blob);
+absl::Status ValidateHeader(const MessageHeader& h) {
+  std::vector<WrappedKeyView> keys;
+  return ValidateHeaderFields(FieldsOf(h, &keys));
+}
+
+void SerializeHeaderBodyInto(const HeaderFields& h, std::string* out) {
+  size_t size = kFixedPrefixSize + 4 + h.context->Canonical().size() + kCommitmentSize;
+  for (const WrappedKeyView& k : h.wrapped_keys) {
+    size += 16 + k.provider_id.size() + k.key_id.size() + k.key_version_id.size() +
+            k.ciphertext_blob.size();
   }
-  PutField(out, internal::Chars(h.context.Canonical()));
-  out.append(reinterpret_cast<const char*>(h.commitment.data()), kCommitmentSize);
+  out->clear();
+  out->reserve(size + kHeaderTagSize);  // the sealer appends the tag next
+  out->append(reinterpret_cast<const char*>(kMagic), 4);
+  out->push_back(static_cast<char>(kFormatVersion));
+  out->push_back(static_cast<char>(h.suite));
+  PutU32(*out, h.frame_size);
+  out->append(reinterpret_cast<const char*>(h.message_id.data()), kMessageIdSize);
+  PutU32(*out, static_cast<uint32_t>(h.wrapped_keys.size()));
+  for (const WrappedKeyView& k : h.wrapped_keys) {
+    PutField(*out, k.provider_id);
+    PutField(*out, k.key_id);
+    PutField(*out, k.key_version_id);
+    PutField(*out, k.ciphertext_blob);
+  }
+  PutField(*out, internal::Chars(h.context->Canonical()));
+  out->append(reinterpret_cast<const char*>(h.commitment.data()), kCommitmentSize);
+}
+
+std::string SerializeHeaderBody(const MessageHeader& h) {
+  std::vector<WrappedKeyView> keys;
+  std::string out;
+  SerializeHeaderBodyInto(FieldsOf(h, &keys), &out);
   return out;
 }
 
@@ -266,23 +308,27 @@ absl::StatusOr<MessageKeys> DeriveMessageKeys(Suite suite, absl::Span<const uint
   if (message_id.size() != kMessageIdSize) {
     return absl::InvalidArgumentError("message id must be 32 bytes");
   }
+  // info = label || suite id, for both outputs; one Extract serves both Expands.
   const uint8_t suite_byte = static_cast<uint8_t>(suite);
-  uint8_t info[64];
-  auto label_info = [&](std::string_view label) {
-    std::memcpy(info, label.data(), label.size());
-    info[label.size()] = suite_byte;
-    return absl::Span<const uint8_t>(info, label.size() + 1);
-  };
-  KMS_ASSIGN_OR_RETURN(SecretBytes payload_key, SecretBytes::New(kPayloadKeySize));
-  KMS_RETURN_IF_ERROR(internal::HkdfSha256(data_key, message_id, label_info(kPayloadKeyLabel),
-                                           payload_key.mutable_span()));
+  uint8_t payload_info[kPayloadKeyLabel.size() + 1];
+  uint8_t commitment_info[kCommitmentLabel.size() + 1];
+  std::memcpy(payload_info, kPayloadKeyLabel.data(), kPayloadKeyLabel.size());
+  payload_info[kPayloadKeyLabel.size()] = suite_byte;
+  std::memcpy(commitment_info, kCommitmentLabel.data(), kCommitmentLabel.size());
+  commitment_info[kCommitmentLabel.size()] = suite_byte;
+  // The payload key lives on the stack only until AeadKey::New has copied it into locked memory.
+  uint8_t payload_key[kPayloadKeySize];
   std::array<uint8_t, kCommitmentSize> commitment;
-  KMS_RETURN_IF_ERROR(internal::HkdfSha256(data_key, message_id, label_info(kCommitmentLabel),
-                                           absl::MakeSpan(commitment)));
-  KMS_ASSIGN_OR_RETURN(internal::AeadKey aead,
-                       internal::AeadKey::New(SuiteAlgorithm(suite), payload_key.span()));
-  payload_key.Clear();
-  MessageKeys keys{std::move(aead), commitment, {}, internal::AeadNonceSize(SuiteAlgorithm(suite))};
+  const internal::HkdfOutput outputs[] = {
+      {absl::MakeConstSpan(payload_info), absl::MakeSpan(payload_key)},
+      {absl::MakeConstSpan(commitment_info), absl::MakeSpan(commitment)}};
+  absl::Status derived = internal::HkdfSha256Expand(data_key, message_id, outputs);
+  absl::StatusOr<internal::AeadKey> aead =
+      derived.ok() ? internal::AeadKey::New(SuiteAlgorithm(suite), absl::MakeConstSpan(payload_key))
+                   : absl::StatusOr<internal::AeadKey>(derived);
+  sodium_memzero(payload_key, sizeof(payload_key));
+  if (!aead.ok()) return aead.status();
+  MessageKeys keys{*std::move(aead), commitment, {}, internal::AeadNonceSize(SuiteAlgorithm(suite))};
   std::memcpy(keys.nonce_prefix.data(), message_id.data(), keys.nonce_size - 8);
   return keys;
 }

@@ -134,11 +134,35 @@ std::string_view SuiteName(Suite suite);  // "aes-256-gcm" | "xchacha20-poly1305
 absl::StatusOr<Suite> SuiteFromName(std::string_view name);
 internal::AeadAlgorithm SuiteAlgorithm(Suite suite);
 
+// A wrapped key as views into the provider's response (see WrappedKey).
+struct WrappedKeyView {
+  std::string_view provider_id;
+  std::string_view key_id;
+  std::string_view key_version_id;
+  std::string_view ciphertext_blob;
+};
+
+// The fields of a header being written, as views: the sealer fills this straight from the
+// provider's responses and its caller's context, so sealing copies none of them (MessageHeader
+// owns copies; this does not). Every view must outlive the calls below.
+struct HeaderFields {
+  Suite suite = Suite::kAes256GcmHkdfSha256Committing;
+  uint32_t frame_size = kDefaultFrameSize;
+  absl::Span<const uint8_t> message_id;       // kMessageIdSize bytes
+  absl::Span<const WrappedKeyView> wrapped_keys;
+  const EncryptionContext* context = nullptr;  // never null
+  absl::Span<const uint8_t> commitment;       // kCommitmentSize bytes
+};
+
 // Checks every field against the limits above (what the sealer and rewrapper must obey).
 [[nodiscard]] absl::Status ValidateHeader(const MessageHeader& header);
+[[nodiscard]] absl::Status ValidateHeaderFields(const HeaderFields& fields);
 
 // The header bytes through the commitment (what the header tag covers). Requires a valid header.
 std::string SerializeHeaderBody(const MessageHeader& header);
+// The same bytes from views, written over `out` (its capacity is reused). Requires fields that
+// passed ValidateHeaderFields.
+void SerializeHeaderBodyInto(const HeaderFields& fields, std::string* out);
 // SerializeHeaderBody || header tag.
 std::string SerializeHeader(const MessageHeader& header);
 size_t SerializedHeaderSize(const MessageHeader& header);

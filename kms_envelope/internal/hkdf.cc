@@ -115,11 +115,13 @@ void Sha256(absl::Span<const uint8_t> message, absl::Span<uint8_t> out) {
   SHA256_Final(out.data(), &c);
 }
 
-absl::Status HkdfSha256(absl::Span<const uint8_t> ikm, absl::Span<const uint8_t> salt,
-                        absl::Span<const uint8_t> info, absl::Span<uint8_t> out) {
-  if (out.empty() || out.size() > kHkdfSha256MaxOutput) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("HKDF-SHA256 output must be 1..", kHkdfSha256MaxOutput, " bytes"));
+absl::Status HkdfSha256Expand(absl::Span<const uint8_t> ikm, absl::Span<const uint8_t> salt,
+                              absl::Span<const HkdfOutput> outputs) {
+  for (const HkdfOutput& o : outputs) {
+    if (o.out.empty() || o.out.size() > kHkdfSha256MaxOutput) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("HKDF-SHA256 output must be 1..", kHkdfSha256MaxOutput, " bytes"));
+    }
   }
   static const uint8_t kZeroSalt[kSha256Size] = {0};
   if (salt.empty()) salt = absl::MakeConstSpan(kZeroSalt);
@@ -133,23 +135,31 @@ absl::Status HkdfSha256(absl::Span<const uint8_t> ikm, absl::Span<const uint8_t>
     mac.Final(prk);
   }
 
-  // Expand: T(i) = HMAC(PRK, T(i-1) || info || i).
+  // Expand, per output: T(i) = HMAC(PRK, T(i-1) || info || i).
   HmacSha256State prk_key(prk, sizeof(prk));
   sodium_memzero(prk, sizeof(prk));
   uint8_t t[kSha256Size];
-  size_t written = 0;
-  for (uint8_t counter = 1; written < out.size(); ++counter) {
-    HmacSha256State::Mac mac(prk_key);
-    if (counter > 1) mac.Update(t, sizeof(t));
-    mac.Update(info.data(), info.size());
-    mac.Update(&counter, 1);
-    mac.Final(t);
-    size_t n = std::min(sizeof(t), out.size() - written);
-    std::copy(t, t + n, out.begin() + written);
-    written += n;
+  for (const HkdfOutput& o : outputs) {
+    size_t written = 0;
+    for (uint8_t counter = 1; written < o.out.size(); ++counter) {
+      HmacSha256State::Mac mac(prk_key);
+      if (counter > 1) mac.Update(t, sizeof(t));
+      mac.Update(o.info.data(), o.info.size());
+      mac.Update(&counter, 1);
+      mac.Final(t);
+      size_t n = std::min(sizeof(t), o.out.size() - written);
+      std::copy(t, t + n, o.out.begin() + written);
+      written += n;
+    }
   }
   sodium_memzero(t, sizeof(t));
   return absl::OkStatus();
+}
+
+absl::Status HkdfSha256(absl::Span<const uint8_t> ikm, absl::Span<const uint8_t> salt,
+                        absl::Span<const uint8_t> info, absl::Span<uint8_t> out) {
+  const HkdfOutput output{info, out};
+  return HkdfSha256Expand(ikm, salt, absl::MakeConstSpan(&output, 1));
 }
 
 }  // namespace internal
