@@ -5,7 +5,11 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include <algorithm>
 #include <atomic>
@@ -263,6 +267,16 @@ KeyRecord* ResolveMutable(State& state, std::string_view key_id_or_alias, absl::
     return nullptr;
   }
   return const_cast<KeyRecord*>(*r);
+}
+
+// The refresh check runs on every call: CLOCK_MONOTONIC_COARSE is read from the vDSO without
+// touching the clock source (~3 ns here against ~27 ns for CLOCK_REALTIME under kvm-clock), and
+// its resolution (a few ms) is far finer than kRefreshInterval. Monotonic, so a wall-clock step
+// neither stalls nor floods the refresh.
+int64_t CoarseMonotonicNanos() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
 }
 
 absl::Status CheckUsable(const KeyRecord& k) {
@@ -786,7 +800,7 @@ struct LocalKeyStore::Impl {
 
   void MaybeRefresh() {
     if (options.in_memory) return;
-    const int64_t now = absl::GetCurrentTimeNanos();
+    const int64_t now = CoarseMonotonicNanos();
     int64_t next = next_refresh_ns.load(std::memory_order_relaxed);
     if (now < next) return;
     if (!next_refresh_ns.compare_exchange_strong(next, now + absl::ToInt64Nanoseconds(kRefreshInterval))) {
@@ -915,7 +929,7 @@ absl::StatusOr<std::unique_ptr<LocalKeyStore>> LocalKeyStore::Open(
     KMS_ASSIGN_OR_RETURN(impl->state, impl->ReadStore(nullptr, &fp));
     impl->loaded = fp;
   }
-  impl->next_refresh_ns = absl::GetCurrentTimeNanos() + absl::ToInt64Nanoseconds(kRefreshInterval);
+  impl->next_refresh_ns = CoarseMonotonicNanos() + absl::ToInt64Nanoseconds(kRefreshInterval);
   return std::unique_ptr<LocalKeyStore>(new LocalKeyStore(std::move(impl)));
 }
 
@@ -1191,14 +1205,40 @@ void FormatUuidInto(absl::Span<const uint8_t> random16, std::string* out) {
   std::memcpy(b, random16.data(), std::min(random16.size(), kUuidRandomBytes));
   b[6] = (b[6] & 0x0f) | 0x40;
   b[8] = (b[8] & 0x3f) | 0x80;
-  static constexpr char kHex[] = "0123456789abcdef";
   out->resize(36);
   char* p = out->data();
+  // 32 lowercase hex digits, high nibble first, then split 8-4-4-4-12.
+  char hex[32];
+#if defined(__SSE2__)
+  // SSE2 (every x86-64): split the nibbles, interleave them, map 0-9 / 10-15 to ASCII without a
+  // table; ~10 instructions for all 16 bytes.
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b));
+  const __m128i low_mask = _mm_set1_epi8(0x0f);
+  const __m128i hi = _mm_and_si128(_mm_srli_epi16(v, 4), low_mask);
+  const __m128i lo = _mm_and_si128(v, low_mask);
+  auto ascii = [](__m128i n) {
+    const __m128i letter = _mm_cmpgt_epi8(n, _mm_set1_epi8(9));
+    return _mm_add_epi8(_mm_add_epi8(n, _mm_set1_epi8('0')),
+                        _mm_and_si128(letter, _mm_set1_epi8('a' - '0' - 10)));
+  };
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(hex), ascii(_mm_unpacklo_epi8(hi, lo)));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(hex + 16), ascii(_mm_unpackhi_epi8(hi, lo)));
+#else
+  static constexpr char kHex[] = "0123456789abcdef";
   for (size_t i = 0; i < kUuidRandomBytes; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) *p++ = '-';
-    *p++ = kHex[b[i] >> 4];
-    *p++ = kHex[b[i] & 15];
+    hex[2 * i] = kHex[b[i] >> 4];
+    hex[2 * i + 1] = kHex[b[i] & 15];
   }
+#endif
+  std::memcpy(p, hex, 8);
+  p[8] = '-';
+  std::memcpy(p + 9, hex + 8, 4);
+  p[13] = '-';
+  std::memcpy(p + 14, hex + 12, 4);
+  p[18] = '-';
+  std::memcpy(p + 19, hex + 16, 4);
+  p[23] = '-';
+  std::memcpy(p + 24, hex + 20, 12);
 }
 
 void RandomUuidInto(std::string* out) {

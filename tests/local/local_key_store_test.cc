@@ -1,10 +1,12 @@
 #include "kms_envelope/local/local_key_store.h"
 
+#include <algorithm>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <set>
@@ -343,6 +345,18 @@ TEST(LocalKeyStore, RandomUuidsAreVersion4AndDistinct) {
   EXPECT_EQ(a[14], '4');
   EXPECT_NE(a, b);
   EXPECT_EQ(FormatIsoDate(absl::FromUnixSeconds(0)), "1970-01-01T00:00:00Z");
+}
+
+TEST(LocalKeyStore, FormatsUuidsWithTheVersionAndVariantBitsSet) {
+  uint8_t bytes[16];
+  for (int i = 0; i < 16; ++i) bytes[i] = static_cast<uint8_t>(i * 17);
+  std::string out = "a previous, longer value that must be replaced entirely";
+  FormatUuidInto(bytes, &out);
+  EXPECT_EQ(out, "00112233-4455-4677-8899-aabbccddeeff");
+  uint8_t ones[16];
+  std::fill(std::begin(ones), std::end(ones), 0xff);
+  FormatUuidInto(ones, &out);
+  EXPECT_EQ(out, "ffffffff-ffff-4fff-bfff-ffffffffffff");
 }
 
 }  // namespace
