@@ -4,6 +4,7 @@
 #include <sodium.h>
 
 #include <atomic>
+#include <functional>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -42,6 +43,40 @@ std::unique_ptr<Envelope> MakeEnvelope(const TestKms& kms, Suite suite = kSuites
   EXPECT_TRUE(env.ok()) << env.status();
   return *std::move(env);
 }
+
+// Delegates to `inner`; `before` / `after` run around GenerateDataKeyInto (a test hook, not a
+// mock: the real local provider does the work).
+class ObservingProvider : public KeyProvider {
+ public:
+  explicit ObservingProvider(std::shared_ptr<KeyProvider> inner) : inner_(std::move(inner)) {}
+  std::function<void()> before;
+  std::function<absl::Status(GenerateDataKeyResponse*)> after;
+
+  std::string_view provider_id() const override { return inner_->provider_id(); }
+  absl::Status GenerateDataKeyInto(const GenerateDataKeyRequest& request,
+                                   GenerateDataKeyResponse* response) override {
+    if (before) before();
+    absl::Status s = inner_->GenerateDataKeyInto(request, response);
+    if (s.ok() && after) return after(response);
+    return s;
+  }
+  absl::Status DecryptInto(const DecryptRequest& request, DecryptResponse* response) override {
+    return inner_->DecryptInto(request, response);
+  }
+  absl::StatusOr<GenerateDataKeyWithoutPlaintextResponse> GenerateDataKeyWithoutPlaintext(
+      const GenerateDataKeyRequest& request) override {
+    return inner_->GenerateDataKeyWithoutPlaintext(request);
+  }
+  absl::StatusOr<EncryptResponse> Encrypt(const EncryptRequest& request) override {
+    return inner_->Encrypt(request);
+  }
+  absl::StatusOr<ReEncryptResponse> ReEncrypt(const ReEncryptRequest& request) override {
+    return inner_->ReEncrypt(request);
+  }
+
+ private:
+  std::shared_ptr<KeyProvider> inner_;
+};
 
 class EnvelopeTest : public ::testing::Test {
  protected:
@@ -403,6 +438,91 @@ TEST_F(EnvelopeTest, AuditHookReportsFailedProviderCalls) {
   EXPECT_FALSE(env->Open(*sealed, ctx_).ok());
   EXPECT_EQ(events, (std::vector<std::string>{"GenerateDataKey/ok/" + kms_.key_id,
                                               "Decrypt/failed/" + kms_.key_id}));
+}
+
+// Seal reuses per-thread buffers for the provider's response: the data key the provider wrote
+// must be zero once Seal returns (the buffer stays allocated, so it can be read back here).
+TEST_F(EnvelopeTest, SealWipesTheDataKeyBufferTheProviderFilledBeforeReturning) {
+  auto observing = std::make_shared<ObservingProvider>(kms_.provider);
+  const uint8_t* key = nullptr;
+  size_t key_size = 0;
+  observing->after = [&](GenerateDataKeyResponse* r) {
+    key = r->plaintext.data();
+    key_size = r->plaintext.size();
+    EXPECT_FALSE(sodium_is_zero(key, key_size));
+    return absl::OkStatus();
+  };
+  EnvelopeOptions o;
+  o.frame_size = 64;
+  o.primary = {observing, kms_.key_id};
+  auto env = *Envelope::New(std::move(o));
+  for (int round = 0; round < 3; ++round) {
+    auto sealed = env->Seal(TestPlaintext(100), ctx_);
+    ASSERT_TRUE(sealed.ok()) << sealed.status();
+    ASSERT_NE(key, nullptr);
+    EXPECT_TRUE(sodium_is_zero(key, key_size)) << "round " << round;
+    std::vector<uint8_t> out(env->SealedSize(10, ctx_));
+    auto n = env->SealInto(internal::Bytes(TestPlaintext(10)), ctx_, absl::MakeSpan(out));
+    ASSERT_TRUE(n.ok()) << n.status();
+    EXPECT_TRUE(sodium_is_zero(key, key_size)) << "round " << round;
+  }
+  // A provider that fails after writing the key: the key is wiped all the same.
+  observing->after = [&](GenerateDataKeyResponse* r) {
+    key = r->plaintext.data();
+    key_size = r->plaintext.size();
+    return KmsError(kms_code::kInternalFailure, "fails after writing the key");
+  };
+  EXPECT_FALSE(env->Seal(TestPlaintext(100), ctx_).ok());
+  EXPECT_TRUE(sodium_is_zero(key, key_size));
+}
+
+TEST_F(EnvelopeTest, AProviderThatSealsWhileSealingGetsItsOwnBuffers) {
+  auto inner_env = MakeEnvelope(kms_);
+  auto observing = std::make_shared<ObservingProvider>(kms_.provider);
+  std::string inner_sealed;
+  observing->before = [&] {
+    auto s = inner_env->Seal(TestPlaintext(77, 9), ctx_);
+    ASSERT_TRUE(s.ok()) << s.status();
+    inner_sealed = *s;
+  };
+  EnvelopeOptions o;
+  o.frame_size = 64;
+  o.primary = {observing, kms_.key_id};
+  auto outer_env = *Envelope::New(std::move(o));
+  auto outer_sealed = outer_env->Seal(TestPlaintext(300, 3), ctx_);
+  ASSERT_TRUE(outer_sealed.ok()) << outer_sealed.status();
+  auto outer_opened = inner_env->Open(*outer_sealed, ctx_);
+  ASSERT_TRUE(outer_opened.ok()) << outer_opened.status();
+  EXPECT_EQ(*outer_opened, TestPlaintext(300, 3));
+  auto inner_opened = inner_env->Open(inner_sealed, ctx_);
+  ASSERT_TRUE(inner_opened.ok()) << inner_opened.status();
+  EXPECT_EQ(*inner_opened, TestPlaintext(77, 9));
+}
+
+TEST_F(EnvelopeTest, AFailedSealReportsNoIdsLeftOverFromAnEarlierSeal) {
+  std::vector<std::string> request_ids, version_ids;
+  auto hook = [&](const AuditEvent& e) {
+    request_ids.push_back(std::string(e.request_id));
+    version_ids.push_back(std::string(e.key_version_id));
+  };
+  // Both envelopes seal on this thread, so the second reuses the buffers the first filled.
+  EnvelopeOptions good;
+  good.frame_size = 64;
+  good.primary = {kms_.provider, kms_.key_id};
+  good.audit_hook = hook;
+  auto good_env = *Envelope::New(std::move(good));
+  ASSERT_TRUE(good_env->Seal(TestPlaintext(5), ctx_).ok());
+  EnvelopeOptions bad;
+  bad.frame_size = 64;
+  bad.primary = {kms_.provider, "no-such-key"};
+  bad.audit_hook = hook;
+  auto bad_env = *Envelope::New(std::move(bad));
+  EXPECT_FALSE(bad_env->Seal(TestPlaintext(5), ctx_).ok());
+  ASSERT_EQ(request_ids.size(), 2u);
+  EXPECT_FALSE(request_ids[0].empty());
+  EXPECT_FALSE(version_ids[0].empty());
+  EXPECT_TRUE(request_ids[1].empty()) << request_ids[1];
+  EXPECT_TRUE(version_ids[1].empty()) << version_ids[1];
 }
 
 TEST_F(EnvelopeTest, OneEnvelopeSealsAndOpensFromManyThreads) {
