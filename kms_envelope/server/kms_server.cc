@@ -7,9 +7,7 @@
 #include <cctype>
 #include <chrono>
 #include <cstdio>
-#include <condition_variable>
 #include <cstdlib>
-#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -31,6 +29,7 @@
 #include "kms_envelope/local/local_key_provider.h"
 #include "kms_envelope/remote/signer.h"
 #include "kms_envelope/remote/wiped_string.h"
+#include "kms_envelope/server/elastic_thread_pool.h"
 #include "kms_envelope/server/nonce_cache.h"
 
 namespace kms_envelope {
@@ -66,68 +65,6 @@ std::string Lower(std::string_view s) {
 std::string IsoTime(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
 }
-
-// httplib serves a connection on one worker thread from accept to close, and a slow client
-// (slowloris: a byte every few hundred ms never trips the per-read timeout) holds its worker
-// for as long as it likes. With a fixed pool, `threads` such clients starve everyone else. This
-// pool keeps `min` workers and starts another whenever a connection would otherwise wait,
-// up to `max` (kMaxServerThreads); workers started that way stay for the life of the server.
-class ElasticThreadPool : public httplib::TaskQueue {
- public:
-  ElasticThreadPool(size_t min, size_t max) : max_(std::max(min, max)) {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (size_t i = 0; i < min; ++i) SpawnLocked();
-  }
-  ~ElasticThreadPool() override { shutdown(); }
-
-  void enqueue(std::function<void()> fn) override {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      jobs_.push_back(std::move(fn));
-      if (jobs_.size() > idle_ && threads_.size() < max_) SpawnLocked();
-    }
-    cv_.notify_one();
-  }
-
-  void shutdown() override {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (shutdown_) return;
-      shutdown_ = true;
-    }
-    cv_.notify_all();
-    // No new threads are started after shutdown_, so threads_ is stable now.
-    for (std::thread& t : threads_) t.join();
-  }
-
- private:
-  void SpawnLocked() {
-    threads_.emplace_back([this] { Work(); });
-  }
-
-  void Work() {
-    std::unique_lock<std::mutex> lock(mu_);
-    for (;;) {
-      ++idle_;
-      cv_.wait(lock, [this] { return shutdown_ || !jobs_.empty(); });
-      --idle_;
-      if (jobs_.empty()) return;  // shutdown_ and nothing left to do
-      std::function<void()> fn = std::move(jobs_.front());
-      jobs_.pop_front();
-      lock.unlock();
-      fn();
-      lock.lock();
-    }
-  }
-
-  const size_t max_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> jobs_;  // guarded by mu_
-  std::vector<std::thread> threads_;        // guarded by mu_ (grows only before shutdown_)
-  size_t idle_ = 0;                         // guarded by mu_
-  bool shutdown_ = false;                   // guarded by mu_
-};
 
 // One incoming request, as the handler sees it.
 struct Incoming {
@@ -322,12 +259,30 @@ struct KmsServer::Impl {
                             const std::vector<QueryParam>& query_params,
                             const std::vector<QueryParam>& all_params, const Params& params,
                             const AccessKey** key, std::string* action, LogFields* log);
+  // The access key `access_key_id` names, if the request `timestamp` is within
+  // max_clock_skew of the server time.
+  absl::StatusOr<const AccessKey*> FindFreshKey(const std::string& access_key_id,
+                                                std::string_view timestamp);
   absl::Status CheckKey(const AccessKey& key, std::string_view requested);
   absl::StatusOr<WipedJson> Dispatch(std::string_view action, const Params& p,
                                      const AccessKey& key);
   void Log(const Incoming& in, const Outgoing& out, const LogFields& f, const std::string& request_id,
            absl::Duration latency);
 };
+
+absl::StatusOr<const AccessKey*> KmsServer::Impl::FindFreshKey(const std::string& access_key_id,
+                                                               std::string_view timestamp) {
+  const AccessKey* key = options.policy.Find(access_key_id);
+  if (key == nullptr) {
+    return KmsError(kms_code::kInvalidAccessKeyIdNotFound, "the AccessKeyId is not known");
+  }
+  KMS_ASSIGN_OR_RETURN(absl::Time t, ParseTimestamp(timestamp));
+  if (absl::AbsDuration(Now() - t) > options.max_clock_skew) {
+    return KmsError(kms_code::kInvalidTimeStampExpired,
+                    "the request time is more than 15 minutes off the server time");
+  }
+  return key;
+}
 
 absl::Status KmsServer::Impl::Authenticate(const Incoming& in, std::string_view query,
                                            const std::vector<QueryParam>& query_params,
@@ -369,15 +324,7 @@ absl::Status KmsServer::Impl::Authenticate(const Incoming& in, std::string_view 
     if (header("x-acs-version") != kApiVersion) {
       return KmsError(kms_code::kInvalidParameter, "unsupported Version (use 2016-01-20)");
     }
-    const AccessKey* key = options.policy.Find(access_key_id);
-    if (key == nullptr) {
-      return KmsError(kms_code::kInvalidAccessKeyIdNotFound, "the AccessKeyId is not known");
-    }
-    KMS_ASSIGN_OR_RETURN(absl::Time t, ParseTimestamp(timestamp));
-    if (absl::AbsDuration(Now() - t) > options.max_clock_skew) {
-      return KmsError(kms_code::kInvalidTimeStampExpired,
-                      "the request time is more than 15 minutes off the server time");
-    }
+    KMS_ASSIGN_OR_RETURN(const AccessKey* key, FindFreshKey(access_key_id, timestamp));
     remote::V3Request req;
     req.method = in.method;
     size_t q = in.target.find('?');
@@ -425,15 +372,7 @@ absl::Status KmsServer::Impl::Authenticate(const Incoming& in, std::string_view 
     if (params.Get("Version") != kApiVersion) {
       return KmsError(kms_code::kInvalidParameter, "unsupported Version (use 2016-01-20)");
     }
-    const AccessKey* key = options.policy.Find(access_key_id);
-    if (key == nullptr) {
-      return KmsError(kms_code::kInvalidAccessKeyIdNotFound, "the AccessKeyId is not known");
-    }
-    KMS_ASSIGN_OR_RETURN(absl::Time t, ParseTimestamp(timestamp));
-    if (absl::AbsDuration(Now() - t) > options.max_clock_skew) {
-      return KmsError(kms_code::kInvalidTimeStampExpired,
-                      "the request time is more than 15 minutes off the server time");
-    }
+    KMS_ASSIGN_OR_RETURN(const AccessKey* key, FindFreshKey(access_key_id, timestamp));
     std::vector<QueryParam> unsigned_params;
     unsigned_params.reserve(all_params.size());
     for (const auto& kv : all_params) {
