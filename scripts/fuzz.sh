@@ -9,9 +9,8 @@
 # crash, leak, timeout, sanitizer report or an allocation above -malloc_limit_mb (an
 # attacker-sized allocation is a finding); the reproducer is kept under $FUZZ_OUT/<target>/.
 # New corpus entries go to $FUZZ_OUT, never into fuzz/corpus (minimize and copy by hand).
-# KMS_FUZZ_SKIP_KNOWN=1 makes the targets tolerate reported, unfixed findings listed in
-# fuzz/known_failing/ (so a run measures everything else). None is open now: the variable is
-# harmless (the conditions it tolerated can no longer occur).
+# The targets tolerate no finding (the former KMS_FUZZ_SKIP_KNOWN switch is gone; setting it
+# has no effect).
 # Environment: FUZZ_OUT (default /tmp/kms-fuzz), BAZEL_OUTPUT_BASE (default
 # /root/.cache/bazel_fuzz), FUZZ_JOBS (bazel --jobs, default 2).
 set -u -o pipefail

@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -207,6 +208,24 @@ absl::StatusOr<std::shared_ptr<KeyProvider>> Provider(const GlobalOptions& globa
   return std::shared_ptr<KeyProvider>(std::move(*provider));
 }
 
+// Runs `stream` from args.input (with a progress line for large inputs) into args.output, which
+// appears only when `stream` succeeded: on failure the uncommitted temporary file is deleted.
+absl::StatusOr<envelope::StreamResult> StreamInputToOutput(
+    const EnvelopeArgs& args,
+    const std::function<absl::StatusOr<envelope::StreamResult>(ByteSource&, ByteSink&)>& stream) {
+  uint64_t input_size = 0;
+  KMS_ASSIGN_OR_RETURN(int in_fd, OpenInput(args.input, &input_size));
+  ScopedFd in{in_fd};
+  AtomicOutput out;
+  KMS_RETURN_IF_ERROR(out.Open(args.output));
+  FdSource raw(in.fd);
+  ProgressSource source(raw, input_size, WantProgress(input_size));
+  FdSink sink(out.fd());
+  KMS_ASSIGN_OR_RETURN(envelope::StreamResult r, stream(source, sink));
+  KMS_RETURN_IF_ERROR(out.Commit());
+  return r;
+}
+
 absl::Status RunEncrypt(const GlobalOptions& global, const EnvelopeArgs& args) {
   if (args.key_id.empty()) return KmsError(kms_code::kMissingParameter, "--key-id is required");
   KMS_ASSIGN_OR_RETURN(EncryptionContext context, ParseContextArgs(args.context));
@@ -218,16 +237,10 @@ absl::Status RunEncrypt(const GlobalOptions& global, const EnvelopeArgs& args) {
   o.primary = {provider, args.key_id};
   for (const auto& k : args.additional_key_ids) o.additional.push_back({provider, k});
   KMS_ASSIGN_OR_RETURN(std::unique_ptr<Envelope> env, Envelope::New(std::move(o)));
-  uint64_t input_size = 0;
-  KMS_ASSIGN_OR_RETURN(int in_fd, OpenInput(args.input, &input_size));
-  ScopedFd in{in_fd};
-  AtomicOutput out;
-  KMS_RETURN_IF_ERROR(out.Open(args.output));
-  FdSource raw(in.fd);
-  ProgressSource source(raw, input_size, WantProgress(input_size));
-  FdSink sink(out.fd());
-  KMS_ASSIGN_OR_RETURN(envelope::StreamResult r, env->SealStream(source, sink, context));
-  KMS_RETURN_IF_ERROR(out.Commit());
+  KMS_ASSIGN_OR_RETURN(envelope::StreamResult r,
+                       StreamInputToOutput(args, [&](ByteSource& source, ByteSink& sink) {
+                         return env->SealStream(source, sink, context);
+                       }));
   if (args.output != "-") {
     PrintJson(nlohmann::json{{"Input", args.input},
                              {"Output", args.output},
@@ -248,17 +261,10 @@ absl::Status RunDecrypt(const GlobalOptions& global, const EnvelopeArgs& args) {
   o.allowed_key_ids = args.allowed_key_ids;
   o.required_context = required;
   KMS_ASSIGN_OR_RETURN(std::unique_ptr<Envelope> env, Envelope::New(std::move(o)));
-  uint64_t input_size = 0;
-  KMS_ASSIGN_OR_RETURN(int in_fd, OpenInput(args.input, &input_size));
-  ScopedFd in{in_fd};
-  AtomicOutput out;
-  KMS_RETURN_IF_ERROR(out.Open(args.output));
-  FdSource raw(in.fd);
-  ProgressSource source(raw, input_size, WantProgress(input_size));
-  FdSink sink(out.fd());
-  // On failure `out` is destroyed uncommitted: the temporary file is deleted.
-  KMS_ASSIGN_OR_RETURN(envelope::StreamResult r, env->OpenStream(source, sink, nullptr));
-  KMS_RETURN_IF_ERROR(out.Commit());
+  KMS_ASSIGN_OR_RETURN(envelope::StreamResult r,
+                       StreamInputToOutput(args, [&](ByteSource& source, ByteSink& sink) {
+                         return env->OpenStream(source, sink, nullptr);
+                       }));
   if (args.output != "-") {
     PrintJson(nlohmann::json{{"Input", args.input},
                              {"Output", args.output},

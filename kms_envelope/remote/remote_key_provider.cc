@@ -99,6 +99,20 @@ absl::StatusOr<std::string> DecodeBlob(const WipedJson& j) {
   return blob;
 }
 
+// The fields of a response that returns a wrapped key and must not carry a plaintext
+// (GenerateDataKeyWithoutPlaintext, Encrypt, ReEncrypt): KeyId (the requested key),
+// KeyVersionId, CiphertextBlob and the optional RequestId.
+template <typename Response>
+absl::Status ParseWrappedKeyResponse(const WipedJson& j, std::string_view requested_key_id,
+                                     Response* out) {
+  if (j.contains("Plaintext")) return Malformed("unexpected Plaintext");
+  KMS_RETURN_IF_ERROR(CheckKeyId(j, requested_key_id, &out->key_id));
+  KMS_RETURN_IF_ERROR(CopyField(j, "KeyVersionId", &out->key_version_id));
+  KMS_ASSIGN_OR_RETURN(out->ciphertext_blob, DecodeBlob(j));
+  OptionalField(j, "RequestId", &out->request_id);
+  return absl::OkStatus();
+}
+
 // Decodes Plaintext into secret memory; `exact` (when set) is the required length.
 absl::Status DecodePlaintext(const WipedJson& j, size_t max, std::optional<size_t> exact,
                              SecretBytes* out) {
@@ -471,12 +485,8 @@ RemoteKeyProvider::GenerateDataKeyWithoutPlaintext(const GenerateDataKeyRequest&
   AddContext(&params, "EncryptionContext", request.encryption_context);
   KMS_ASSIGN_OR_RETURN(WipedJson j,
                        impl_->Invoke("GenerateDataKeyWithoutPlaintext", params, &attempts_));
-  if (j.contains("Plaintext")) return Malformed("unexpected Plaintext");
   GenerateDataKeyWithoutPlaintextResponse out;
-  KMS_RETURN_IF_ERROR(CheckKeyId(j, request.key_id, &out.key_id));
-  KMS_RETURN_IF_ERROR(CopyField(j, "KeyVersionId", &out.key_version_id));
-  KMS_ASSIGN_OR_RETURN(out.ciphertext_blob, DecodeBlob(j));
-  OptionalField(j, "RequestId", &out.request_id);
+  KMS_RETURN_IF_ERROR(ParseWrappedKeyResponse(j, request.key_id, &out));
   return out;
 }
 
@@ -496,12 +506,8 @@ absl::StatusOr<EncryptResponse> RemoteKeyProvider::Encrypt(const EncryptRequest&
   params.emplace_back("Plaintext", std::move(plaintext_b64));
   AddContext(&params, "EncryptionContext", request.encryption_context);
   KMS_ASSIGN_OR_RETURN(WipedJson j, impl_->Invoke("Encrypt", params, &attempts_));
-  if (j.contains("Plaintext")) return Malformed("unexpected Plaintext");
   EncryptResponse out;
-  KMS_RETURN_IF_ERROR(CheckKeyId(j, request.key_id, &out.key_id));
-  KMS_RETURN_IF_ERROR(CopyField(j, "KeyVersionId", &out.key_version_id));
-  KMS_ASSIGN_OR_RETURN(out.ciphertext_blob, DecodeBlob(j));
-  OptionalField(j, "RequestId", &out.request_id);
+  KMS_RETURN_IF_ERROR(ParseWrappedKeyResponse(j, request.key_id, &out));
   return out;
 }
 
@@ -518,14 +524,10 @@ absl::StatusOr<ReEncryptResponse> RemoteKeyProvider::ReEncrypt(const ReEncryptRe
   AddContext(&params, "SourceEncryptionContext", request.source_encryption_context);
   AddContext(&params, "DestinationEncryptionContext", request.destination_encryption_context);
   KMS_ASSIGN_OR_RETURN(WipedJson j, impl_->Invoke("ReEncrypt", params, &attempts_));
-  if (j.contains("Plaintext")) return Malformed("unexpected Plaintext");
   ReEncryptResponse out;
-  KMS_RETURN_IF_ERROR(CheckKeyId(j, request.destination_key_id, &out.key_id));
-  KMS_RETURN_IF_ERROR(CopyField(j, "KeyVersionId", &out.key_version_id));
+  KMS_RETURN_IF_ERROR(ParseWrappedKeyResponse(j, request.destination_key_id, &out));
   KMS_RETURN_IF_ERROR(CopyField(j, "SourceKeyId", &out.source_key_id));
   KMS_RETURN_IF_ERROR(CopyField(j, "SourceKeyVersionId", &out.source_key_version_id));
-  KMS_ASSIGN_OR_RETURN(out.ciphertext_blob, DecodeBlob(j));
-  OptionalField(j, "RequestId", &out.request_id);
   return out;
 }
 

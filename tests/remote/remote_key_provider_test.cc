@@ -71,6 +71,12 @@ std::unique_ptr<RemoteKeyProvider> MakeProvider(const std::string& url, FakeTime
   return std::move(p).value();
 }
 
+GenerateDataKeyRequest DataKeyRequest() {
+  GenerateDataKeyRequest req;
+  req.key_id = kKeyId;
+  return req;
+}
+
 std::string Param(const FakeKms::Received& r, const std::string& name) {
   auto it = r.params.find(name);
   return it == r.params.end() ? "<absent>" : it->second;
@@ -83,8 +89,7 @@ TEST(RemoteKeyProvider, SendsASignedV1RequestWithAllCommonParameters) {
   kms.Push({200, DataKeyBody(32)});
   FakeTime time;
   auto p = MakeProvider(kms.url(), &time);
-  GenerateDataKeyRequest req;
-  req.key_id = kKeyId;
+  GenerateDataKeyRequest req = DataKeyRequest();
   auto ctx = EncryptionContext::FromJson(R"({"tenant":"a b*c"})");
   ASSERT_TRUE(ctx.ok());
   req.encryption_context = &*ctx;
@@ -168,8 +173,7 @@ TEST(RemoteKeyProvider, SendsTheSecurityTokenOfStsCredentials) {
   ASSERT_TRUE(creds.ok());
   auto p = RemoteKeyProvider::New(std::move(options), std::move(creds).value());
   ASSERT_TRUE(p.ok());
-  GenerateDataKeyRequest req;
-  req.key_id = kKeyId;
+  const GenerateDataKeyRequest req = DataKeyRequest();
   ASSERT_TRUE((*p)->GenerateDataKey(req).ok());
   EXPECT_EQ(Param(kms.received().at(0), "SecurityToken"), "sts-token-value");
 }
@@ -188,8 +192,7 @@ TEST(RemoteKeyProvider, RetriesThrottlingWithJitteredBackoffWithinBounds) {
   policy.initial_backoff = absl::Milliseconds(100);
   policy.max_backoff = absl::Milliseconds(300);
   auto p = MakeProvider(kms.url(), &time, SignatureVersion::kV1, policy);
-  GenerateDataKeyRequest req;
-  req.key_id = kKeyId;
+  const GenerateDataKeyRequest req = DataKeyRequest();
   auto dk = p->GenerateDataKey(req);
   ASSERT_TRUE(dk.ok()) << dk.status();
   EXPECT_EQ(kms.count(), 5u);
@@ -239,8 +242,7 @@ TEST(RemoteKeyProvider, Retries5xxWithoutABodyAndGivesUpAtMaxAttempts) {
   RetryPolicy policy;
   policy.max_attempts = 3;
   auto p = MakeProvider(kms.url(), &time, SignatureVersion::kV1, policy);
-  GenerateDataKeyRequest req;
-  req.key_id = kKeyId;
+  const GenerateDataKeyRequest req = DataKeyRequest();
   auto dk = p->GenerateDataKey(req);
   ASSERT_FALSE(dk.ok());
   EXPECT_EQ(kms.count(), 3u);
@@ -265,8 +267,7 @@ TEST(RemoteKeyProvider, NeverRetriesFinalErrorsAndKeepsCodeMessageAndRequestId) 
     kms.SetDefault({200, DataKeyBody(32)});
     FakeTime time;
     auto p = MakeProvider(kms.url(), &time);
-    GenerateDataKeyRequest req;
-    req.key_id = kKeyId;
+    const GenerateDataKeyRequest req = DataKeyRequest();
     auto dk = p->GenerateDataKey(req);
     ASSERT_FALSE(dk.ok()) << c.code;
     EXPECT_EQ(kms.count(), 1u) << c.code;
@@ -292,8 +293,7 @@ TEST(RemoteKeyProvider, StopsRetryingWhenTheNextWaitWouldPassTheDeadline) {
   policy.max_backoff = absl::Seconds(8);
   policy.overall_deadline = absl::Seconds(10);
   auto p = MakeProvider(kms.url(), &time, SignatureVersion::kV1, policy);
-  GenerateDataKeyRequest req;
-  req.key_id = kKeyId;
+  const GenerateDataKeyRequest req = DataKeyRequest();
   auto dk = p->GenerateDataKey(req);
   ASSERT_FALSE(dk.ok());
   EXPECT_EQ(GetKmsErrorCode(dk.status()), kms_code::kThrottling);
@@ -312,8 +312,7 @@ TEST(RemoteKeyProvider, RetriesConnectionErrors) {
   policy.max_attempts = 3;
   auto p = MakeProvider("http://127.0.0.1:" + std::to_string(port), &time, SignatureVersion::kV1,
                         policy);
-  GenerateDataKeyRequest req;
-  req.key_id = kKeyId;
+  const GenerateDataKeyRequest req = DataKeyRequest();
   auto dk = p->GenerateDataKey(req);
   ASSERT_FALSE(dk.ok());
   EXPECT_EQ(dk.status().code(), absl::StatusCode::kUnavailable) << dk.status();
@@ -329,8 +328,7 @@ TEST(RemoteKeyProvider, RetriesAnAttemptThatTimesOut) {
   RetryPolicy policy;
   policy.per_attempt_timeout = absl::Milliseconds(300);
   auto p = MakeProvider(kms.url(), &time, SignatureVersion::kV1, policy);
-  GenerateDataKeyRequest req;
-  req.key_id = kKeyId;
+  const GenerateDataKeyRequest req = DataKeyRequest();
   auto dk = p->GenerateDataKey(req);
   ASSERT_TRUE(dk.ok()) << dk.status();
   EXPECT_EQ(p->attempts(), 2u);
@@ -355,8 +353,7 @@ TEST(RemoteKeyProvider, RefusesMalformedResponsesWithoutRetrying) {
     kms.SetDefault({200, DataKeyBody(32)});
     FakeTime time;
     auto p = MakeProvider(kms.url(), &time);
-    GenerateDataKeyRequest req;
-    req.key_id = kKeyId;
+    const GenerateDataKeyRequest req = DataKeyRequest();
     auto dk = p->GenerateDataKey(req);
     ASSERT_FALSE(dk.ok()) << body.substr(0, 80);
     EXPECT_EQ(kms.count(), 1u) << body.substr(0, 80);

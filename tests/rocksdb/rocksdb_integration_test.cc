@@ -6,6 +6,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -91,6 +92,18 @@ void WriteKeys(rocksdb::DB* db, int begin, int end) {
     rocksdb::Status s = db->Write(rocksdb::WriteOptions(), &batch);
     ASSERT_TRUE(s.ok()) << s.ToString();
   }
+}
+
+// Creates the database at `path` through `provider` with keys [0, keys) flushed to an SST, and
+// closes it. Call as ASSERT_NO_FATAL_FAILURE(CreateFlushedDb(...)).
+void CreateFlushedDb(std::shared_ptr<KmsEncryptionProvider> provider, const std::string& path,
+                     int keys) {
+  EncryptedDb edb;
+  rocksdb::Status s = OpenDb(std::move(provider), path, &edb);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  ASSERT_NO_FATAL_FAILURE(WriteKeys(edb.db.get(), 0, keys));
+  ASSERT_TRUE(edb.db->Flush(rocksdb::FlushOptions()).ok());
+  ASSERT_TRUE(edb.db->Close().ok());
 }
 
 // Every key in [begin, end) reads back with its value.
@@ -219,13 +232,7 @@ TEST(RocksDbEncryption, OpeningWithADifferentKeyStoreFailsWithAClearError) {
   auto other = NewTestKms("kms-stranger");
   ASSERT_TRUE(kms.ok() && other.ok());
   const std::string path = TempPath("db-owner");
-  {
-    EncryptedDb edb;
-    ASSERT_TRUE(OpenDb(NewProvider(*kms), path, &edb).ok());
-    WriteKeys(edb.db.get(), 0, 2000);
-    ASSERT_TRUE(edb.db->Flush(rocksdb::FlushOptions()).ok());
-    ASSERT_TRUE(edb.db->Close().ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(CreateFlushedDb(NewProvider(*kms), path, 2000));
   EncryptedDb edb;
   rocksdb::Status s = OpenDb(NewProvider(*other), path, &edb);
   ASSERT_FALSE(s.ok());
@@ -331,13 +338,7 @@ TEST(RocksDbEncryption, ATornHeaderSlotIsToleratedAndRepairedByRewrap) {
   auto kms = NewTestKms("kms-torn");
   ASSERT_TRUE(kms.ok()) << kms.status();
   const std::string path = TempPath("db-torn");
-  {
-    EncryptedDb edb;
-    ASSERT_TRUE(OpenDb(NewProvider(*kms), path, &edb).ok());
-    WriteKeys(edb.db.get(), 0, 3000);
-    ASSERT_TRUE(edb.db->Flush(rocksdb::FlushOptions()).ok());
-    ASSERT_TRUE(edb.db->Close().ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(CreateFlushedDb(NewProvider(*kms), path, 3000));
   // Simulate a crash in the middle of writing slot B of an SST: its second half is garbage.
   const std::string sst = FirstFileWithSuffix(path, ".sst");
   ASSERT_TRUE(PatchFile(sst, kFileHeaderSlotSize + 40, std::string(700, '\x33')).ok());
@@ -363,13 +364,7 @@ TEST(RocksDbEncryption, ATamperedHeaderIsReportedClearly) {
   auto kms = NewTestKms("kms-tamper");
   ASSERT_TRUE(kms.ok()) << kms.status();
   const std::string path = TempPath("db-tamper");
-  {
-    EncryptedDb edb;
-    ASSERT_TRUE(OpenDb(NewProvider(*kms), path, &edb).ok());
-    WriteKeys(edb.db.get(), 0, 3000);
-    ASSERT_TRUE(edb.db->Flush(rocksdb::FlushOptions()).ok());
-    ASSERT_TRUE(edb.db->Close().ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(CreateFlushedDb(NewProvider(*kms), path, 3000));
   // Change the file salt (an authenticated field) of CURRENT in both slots.
   const std::string current = path + "/CURRENT";
   std::string bytes = ReadWholeFile(current);
@@ -404,13 +399,7 @@ TEST(RocksDbEncryption, AFlippedContentByteIsCaughtByRocksDbChecksumsNotByTheCip
   auto kms = NewTestKms("kms-contents");
   ASSERT_TRUE(kms.ok()) << kms.status();
   const std::string path = TempPath("db-contents");
-  {
-    EncryptedDb edb;
-    ASSERT_TRUE(OpenDb(NewProvider(*kms), path, &edb).ok());
-    WriteKeys(edb.db.get(), 0, 3000);
-    ASSERT_TRUE(edb.db->Flush(rocksdb::FlushOptions()).ok());
-    ASSERT_TRUE(edb.db->Close().ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(CreateFlushedDb(NewProvider(*kms), path, 3000));
   const std::string sst = FirstFileWithSuffix(path, ".sst");
   const std::string bytes = ReadWholeFile(sst);
   const size_t at = kFilePrefixSize + 100;  // inside the first data block
@@ -438,14 +427,7 @@ TEST(RocksDbEncryption, WorksOverACachingKeyProviderThatReusesDataKeysAcrossFile
   ASSERT_TRUE(provider.ok()) << provider.status();
 
   const std::string path = TempPath("db-cached");
-  {
-    EncryptedDb edb;
-    rocksdb::Status s = OpenDb(*provider, path, &edb);
-    ASSERT_TRUE(s.ok()) << s.ToString();
-    WriteKeys(edb.db.get(), 0, 5000);
-    ASSERT_TRUE(edb.db->Flush(rocksdb::FlushOptions()).ok());
-    ASSERT_TRUE(edb.db->Close().ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(CreateFlushedDb(*provider, path, 5000));
   auto* cache_stats = static_cast<cache::CachingKeyProvider*>(caching.get());
   EXPECT_GT(cache_stats->stats().generate_hits, 0u);  // files shared a data key
   // Files that share a blob (data key) still differ in salt.
