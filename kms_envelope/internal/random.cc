@@ -106,6 +106,21 @@ struct ThreadGenerator {
 
 thread_local ThreadGenerator t_generator;
 
+struct ThreadUniqueIds {
+  uint64_t high = 0;
+  uint64_t low = 0;
+  uint64_t generation = 0;  // 0 = never seeded
+};
+
+thread_local ThreadUniqueIds t_unique_ids;
+
+void StoreBigEndian64(uint64_t v, uint8_t* out) {
+  for (int i = 7; i >= 0; --i) {
+    out[i] = static_cast<uint8_t>(v);
+    v >>= 8;
+  }
+}
+
 }  // namespace
 
 void FillRandomFromKernel(absl::Span<uint8_t> out) {
@@ -124,6 +139,28 @@ void FillRandom(absl::Span<uint8_t> out) {
   if (out.empty()) return;
   InitializeOnce();
   t_generator.Fill(out.data(), out.size());
+}
+
+UniqueId NextUniqueId() {
+  InitializeOnce();
+  ThreadUniqueIds& ids = t_unique_ids;
+  const uint64_t current = g_fork_generation.load(std::memory_order_relaxed);
+  if (ids.generation != current) {
+    uint8_t seed[16];
+    FillRandom(absl::MakeSpan(seed));
+    std::memcpy(&ids.high, seed, 8);
+    std::memcpy(&ids.low, seed + 8, 8);
+    ids.generation = current;
+  }
+  if (++ids.low == 0) ++ids.high;
+  return UniqueId{ids.high, ids.low};
+}
+
+void NextUniqueId(absl::Span<uint8_t> out) {
+  if (out.size() != 16) std::abort();  // a programming error, not an input
+  const UniqueId id = NextUniqueId();
+  StoreBigEndian64(id.high, out.data());
+  StoreBigEndian64(id.low, out.data() + 8);
 }
 
 }  // namespace internal

@@ -104,7 +104,8 @@ absl::Status SealCiphertextBlob(const internal::AeadKey& cmk, std::string_view k
   if (!ready.ok()) return ready;
   internal::Base64EncodeTo(plaintext, text.span());
 
-  out->resize(CiphertextBlobSize(plaintext.size()));
+  const size_t blob_size = CiphertextBlobSize(plaintext.size());
+  if (out->size() != blob_size) out->resize(blob_size);  // a reused response already has it
   auto* p = reinterpret_cast<uint8_t*>(out->data());
   std::memcpy(p, key_version_id.data(), kKeyVersionIdSize);
   std::memcpy(p + kKeyVersionIdSize, iv.data(), kBlobIvSize);

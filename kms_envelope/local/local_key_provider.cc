@@ -24,10 +24,9 @@ absl::Status ResizeSecret(SecretBytes* secret, size_t size) {
   return absl::OkStatus();
 }
 
-// Random bytes for the data key, the IV and the RequestId in one draw; the used prefix is
-// wiped after use.
+// Random bytes for the data key and the IV in one draw; the used prefix is wiped after use.
 struct KeyAndIv {
-  uint8_t bytes[kMaxNumberOfBytes + kBlobIvSize + kUuidRandomBytes];
+  uint8_t bytes[kMaxNumberOfBytes + kBlobIvSize];
 };
 
 }  // namespace
@@ -44,9 +43,10 @@ absl::Status LocalKeyProvider::GenerateDataKeyInto(const GenerateDataKeyRequest&
                        ResolveDataKeySize(request.key_spec, request.number_of_bytes));
   if (request.key_id.empty()) return KmsError(kms_code::kInvalidParameter, "KeyId is required");
   KMS_RETURN_IF_ERROR(ResizeSecret(&response->plaintext, size));
-  // Only the bytes used are drawn (and wiped); the rest of the buffer stays untouched.
+  // Only the bytes used are drawn (and wiped); the rest of the buffer stays untouched. The
+  // RequestId needs uniqueness, not secrecy: it comes from a counter, not from the keystream.
   KeyAndIv random;
-  const size_t drawn = size + kBlobIvSize + kUuidRandomBytes;
+  const size_t drawn = size + kBlobIvSize;
   internal::FillRandom(absl::MakeSpan(random.bytes, drawn));
   std::memcpy(response->plaintext.mutable_data(), random.bytes, size);
   absl::Status sealed = store_->SealWithPrimaryVersion(
@@ -59,8 +59,7 @@ absl::Status LocalKeyProvider::GenerateDataKeyInto(const GenerateDataKeyRequest&
     response->ciphertext_blob.clear();
     return sealed;
   }
-  FormatUuidInto(absl::MakeConstSpan(random.bytes + size + kBlobIvSize, kUuidRandomBytes),
-                 &response->request_id);
+  RequestIdInto(&response->request_id);
   response->from_cache = false;
   return absl::OkStatus();
 }
@@ -74,7 +73,7 @@ absl::Status LocalKeyProvider::DecryptInto(const DecryptRequest& request,
     response->plaintext.Clear();
     return opened;
   }
-  RandomUuidInto(&response->request_id);
+  RequestIdInto(&response->request_id);
   response->from_cache = false;
   return absl::OkStatus();
 }
@@ -103,7 +102,7 @@ absl::StatusOr<EncryptResponse> LocalKeyProvider::Encrypt(const EncryptRequest& 
   KMS_RETURN_IF_ERROR(store_->SealWithPrimaryVersion(
       request.key_id, request.plaintext, iv, ContextOrEmpty(request.encryption_context),
       &out.key_id, &out.key_version_id, &out.ciphertext_blob));
-  RandomUuidInto(&out.request_id);
+  RequestIdInto(&out.request_id);
   return out;
 }
 
@@ -125,7 +124,7 @@ absl::StatusOr<ReEncryptResponse> LocalKeyProvider::ReEncrypt(const ReEncryptReq
       &out.ciphertext_blob));
   out.source_key_id = std::move(plain.key_id);
   out.source_key_version_id = std::move(plain.key_version_id);
-  RandomUuidInto(&out.request_id);
+  RequestIdInto(&out.request_id);
   return out;  // `plain.plaintext` is wiped here
 }
 

@@ -13,11 +13,11 @@
 // (docs/ciphertext-blob.md): a 32-byte data key gives a 108-byte CiphertextBlob, 16 bytes 88.
 // GenerateDataKey/Encrypt/Decrypt fail with Rejected.Disabled or Rejected.PendingDeletion
 // unless the CMK is Enabled; Decrypt of any malformed or tampered blob, or with a context that
-// is not equivalent, fails with InvalidCiphertext. Every response carries a fresh RequestId
-// (UUID). ReEncrypt decrypts under the source and encrypts under the destination; the plaintext
+// is not equivalent, fails with InvalidCiphertext. Every response carries a RequestId (a UUID
+// unique in the process, from a per-thread random start and a counter: not a secret). ReEncrypt decrypts under the source and encrypts under the destination; the plaintext
 // only lives in SecretBytes.
 //
-// Thread safe. The data key, IV and RequestId come from one FillRandom call; the CMK version's
+// Thread safe. The data key and IV come from one FillRandom call; the CMK version's
 // AES-256-GCM key schedule is precomputed in the store.
 #ifndef KMS_ENVELOPE_LOCAL_LOCAL_KEY_PROVIDER_H_
 #define KMS_ENVELOPE_LOCAL_LOCAL_KEY_PROVIDER_H_

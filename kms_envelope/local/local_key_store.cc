@@ -1203,16 +1203,23 @@ std::string FormatIsoDate(absl::Time t) {
 void FormatUuidInto(absl::Span<const uint8_t> random16, std::string* out) {
   uint8_t b[kUuidRandomBytes] = {};
   std::memcpy(b, random16.data(), std::min(random16.size(), kUuidRandomBytes));
-  b[6] = (b[6] & 0x0f) | 0x40;
-  b[8] = (b[8] & 0x3f) | 0x80;
-  out->resize(36);
+  FormatUuidInto(internal::LoadBigEndian64(b), internal::LoadBigEndian64(b + 8), out);
+}
+
+void FormatUuidInto(uint64_t high, uint64_t low, std::string* out) {
+  if (out->size() != 36) out->resize(36);  // a reused response already has the size
   char* p = out->data();
   // 32 lowercase hex digits, high nibble first, then split 8-4-4-4-12.
   char hex[32];
 #if defined(__SSE2__)
-  // SSE2 (every x86-64): split the nibbles, interleave them, map 0-9 / 10-15 to ASCII without a
-  // table; ~10 instructions for all 16 bytes.
-  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b));
+  // SSE2 (every x86-64): the 16 bytes straight from the two integers (no round trip through
+  // memory), version and variant bits set with masks, nibbles split and interleaved, 0-9 / 10-15
+  // mapped to ASCII without a table.
+  const __m128i keep = _mm_setr_epi8(-1, -1, -1, -1, -1, -1, 0x0f, -1, 0x3f, -1, -1, -1, -1, -1, -1, -1);
+  const __m128i set = _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0x40, 0, static_cast<char>(0x80), 0, 0, 0, 0, 0, 0, 0);
+  const __m128i bytes = _mm_set_epi64x(static_cast<long long>(__builtin_bswap64(low)),
+                                       static_cast<long long>(__builtin_bswap64(high)));
+  const __m128i v = _mm_or_si128(_mm_and_si128(bytes, keep), set);
   const __m128i low_mask = _mm_set1_epi8(0x0f);
   const __m128i hi = _mm_and_si128(_mm_srli_epi16(v, 4), low_mask);
   const __m128i lo = _mm_and_si128(v, low_mask);
@@ -1224,6 +1231,11 @@ void FormatUuidInto(absl::Span<const uint8_t> random16, std::string* out) {
   _mm_storeu_si128(reinterpret_cast<__m128i*>(hex), ascii(_mm_unpacklo_epi8(hi, lo)));
   _mm_storeu_si128(reinterpret_cast<__m128i*>(hex + 16), ascii(_mm_unpackhi_epi8(hi, lo)));
 #else
+  uint8_t b[kUuidRandomBytes];
+  internal::StoreBigEndian64(high, b);
+  internal::StoreBigEndian64(low, b + 8);
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
   static constexpr char kHex[] = "0123456789abcdef";
   for (size_t i = 0; i < kUuidRandomBytes; ++i) {
     hex[2 * i] = kHex[b[i] >> 4];
@@ -1239,6 +1251,11 @@ void FormatUuidInto(absl::Span<const uint8_t> random16, std::string* out) {
   std::memcpy(p + 19, hex + 16, 4);
   p[23] = '-';
   std::memcpy(p + 24, hex + 20, 12);
+}
+
+void RequestIdInto(std::string* out) {
+  const internal::UniqueId id = internal::NextUniqueId();
+  FormatUuidInto(id.high, id.low, out);
 }
 
 void RandomUuidInto(std::string* out) {

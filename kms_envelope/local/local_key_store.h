@@ -171,11 +171,16 @@ bool IsValidAliasName(std::string_view alias_name);
 // Formats `t` as `yyyy-MM-ddTHH:mm:ssZ`.
 std::string FormatIsoDate(absl::Time t);
 
-// Writes a random (version 4) UUID into `out`, reusing its capacity.
+// Writes a random (version 4) UUID into `out`, reusing its capacity (key and version ids).
 void RandomUuidInto(std::string* out);
-// Same, from 16 caller-supplied random bytes (lets a hot path draw all its randomness at once).
+// Writes a version-4-shaped UUID that is unique in this process but not unpredictable
+// (internal::NextUniqueId): for RequestIds, which only have to tell requests apart.
+void RequestIdInto(std::string* out);
+// Formats 16 bytes as a version 4 UUID (the version and variant bits are overwritten).
 inline constexpr size_t kUuidRandomBytes = 16;
 void FormatUuidInto(absl::Span<const uint8_t> random16, std::string* out);
+// The same for the 16 bytes high (big endian) || low (big endian).
+void FormatUuidInto(uint64_t high, uint64_t low, std::string* out);
 
 }  // namespace local
 }  // namespace kms_envelope

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <set>
@@ -91,6 +92,61 @@ TEST(Random, TwoThreadsDrawDifferentStreams) {
   std::set<Block> all(a.begin(), a.end());
   all.insert(b.begin(), b.end());
   EXPECT_EQ(all.size(), 200u);
+}
+
+using Id = std::array<uint8_t, 16>;
+
+Id NextId() {
+  Id id;
+  NextUniqueId(absl::MakeSpan(id));
+  return id;
+}
+
+TEST(UniqueId, EightThreadsDrawTwentyThousandIdsEachWithoutARepeat) {
+  std::vector<std::vector<Id>> per_thread(8, std::vector<Id>(20000));
+  std::vector<std::thread> threads;
+  for (auto& ids : per_thread) {
+    threads.emplace_back([&ids] { for (auto& id : ids) id = NextId(); });
+  }
+  for (auto& t : threads) t.join();
+  std::set<Id> all;
+  for (const auto& ids : per_thread) all.insert(ids.begin(), ids.end());
+  EXPECT_EQ(all.size(), 8u * 20000u);
+}
+
+TEST(UniqueId, AForkedChildStartsFromAFreshRandomPoint) {
+  std::vector<Id> parent(1000);
+  NextId();  // seeded before the fork
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    close(fds[0]);
+    bool ok = true;
+    for (int i = 0; i < 1000 && ok; ++i) {
+      Id id = NextId();
+      ok = write(fds[1], id.data(), id.size()) == static_cast<ssize_t>(id.size());
+    }
+    _exit(ok ? 0 : 1);
+  }
+  close(fds[1]);
+  for (auto& id : parent) id = NextId();
+  std::vector<uint8_t> child_bytes;
+  uint8_t buf[4096];
+  for (ssize_t n; (n = read(fds[0], buf, sizeof(buf))) > 0;) child_bytes.insert(child_bytes.end(), buf, buf + n);
+  close(fds[0]);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  ASSERT_EQ(child_bytes.size(), 1000u * 16u);
+  std::set<Id> all(parent.begin(), parent.end());
+  for (size_t i = 0; i < child_bytes.size(); i += 16) {
+    Id id;
+    std::copy(child_bytes.begin() + i, child_bytes.begin() + i + 16, id.begin());
+    all.insert(id);
+  }
+  EXPECT_EQ(all.size(), 2000u);
 }
 
 TEST(Random, ByteFrequenciesAreRoughlyUniform) {
