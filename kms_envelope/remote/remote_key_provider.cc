@@ -132,6 +132,18 @@ void AddContext(std::vector<QueryParam>* params, const char* name, const Encrypt
   if (ctx != nullptr && !ctx->empty()) params->emplace_back(name, ToWiped(ctx->ToJson()));
 }
 
+// KeyId, KeySpec, NumberOfBytes and EncryptionContext of a GenerateDataKey[WithoutPlaintext] call.
+std::vector<QueryParam> DataKeyParams(const GenerateDataKeyRequest& request) {
+  std::vector<QueryParam> params;
+  params.emplace_back("KeyId", ToWiped(request.key_id));
+  if (!request.key_spec.empty()) params.emplace_back("KeySpec", ToWiped(request.key_spec));
+  if (request.number_of_bytes.has_value()) {
+    params.emplace_back("NumberOfBytes", ToWiped(std::to_string(*request.number_of_bytes)));
+  }
+  AddContext(&params, "EncryptionContext", request.encryption_context);
+  return params;
+}
+
 size_t WriteBody(char* data, size_t size, size_t nmemb, void* user) {
   auto* body = static_cast<WipedString*>(user);
   size_t n = size * nmemb;
@@ -437,13 +449,7 @@ absl::Status RemoteKeyProvider::GenerateDataKeyInto(const GenerateDataKeyRequest
   KMS_ASSIGN_OR_RETURN(size_t size,
                        ResolveDataKeySize(request.key_spec, request.number_of_bytes));
   if (request.key_id.empty()) return KmsError(kms_code::kMissingParameter, "KeyId is required");
-  std::vector<QueryParam> params;
-  params.emplace_back("KeyId", ToWiped(request.key_id));
-  if (!request.key_spec.empty()) params.emplace_back("KeySpec", ToWiped(request.key_spec));
-  if (request.number_of_bytes.has_value()) {
-    params.emplace_back("NumberOfBytes", ToWiped(std::to_string(*request.number_of_bytes)));
-  }
-  AddContext(&params, "EncryptionContext", request.encryption_context);
+  std::vector<QueryParam> params = DataKeyParams(request);
   KMS_ASSIGN_OR_RETURN(WipedJson j, impl_->Invoke("GenerateDataKey", params, &attempts_));
   KMS_RETURN_IF_ERROR(CheckKeyId(j, request.key_id, &response->key_id));
   KMS_RETURN_IF_ERROR(CopyField(j, "KeyVersionId", &response->key_version_id));
@@ -476,13 +482,7 @@ absl::StatusOr<GenerateDataKeyWithoutPlaintextResponse>
 RemoteKeyProvider::GenerateDataKeyWithoutPlaintext(const GenerateDataKeyRequest& request) {
   KMS_RETURN_IF_ERROR(ResolveDataKeySize(request.key_spec, request.number_of_bytes).status());
   if (request.key_id.empty()) return KmsError(kms_code::kMissingParameter, "KeyId is required");
-  std::vector<QueryParam> params;
-  params.emplace_back("KeyId", ToWiped(request.key_id));
-  if (!request.key_spec.empty()) params.emplace_back("KeySpec", ToWiped(request.key_spec));
-  if (request.number_of_bytes.has_value()) {
-    params.emplace_back("NumberOfBytes", ToWiped(std::to_string(*request.number_of_bytes)));
-  }
-  AddContext(&params, "EncryptionContext", request.encryption_context);
+  std::vector<QueryParam> params = DataKeyParams(request);
   KMS_ASSIGN_OR_RETURN(WipedJson j,
                        impl_->Invoke("GenerateDataKeyWithoutPlaintext", params, &attempts_));
   GenerateDataKeyWithoutPlaintextResponse out;

@@ -56,6 +56,15 @@ std::string NewUuid() {
   return out;
 }
 
+// Base64 of a plaintext key, built straight into a buffer that is wiped when freed.
+WipedString Base64Wiped(const SecretBytes& plaintext) {
+  WipedString b64;
+  b64.resize(internal::Base64EncodedSize(plaintext.size()));
+  internal::Base64EncodeTo(plaintext.span(),
+                           absl::MakeSpan(reinterpret_cast<uint8_t*>(b64.data()), b64.size()));
+  return b64;
+}
+
 std::string Lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -448,14 +457,10 @@ absl::StatusOr<WipedJson> KmsServer::Impl::Dispatch(std::string_view action, con
     }
     GenerateDataKeyResponse r;
     KMS_RETURN_IF_ERROR(provider->GenerateDataKeyInto(req, &r));
-    WipedString plain;
-    plain.resize(internal::Base64EncodedSize(r.plaintext.size()));
-    internal::Base64EncodeTo(r.plaintext.span(),
-                             absl::MakeSpan(reinterpret_cast<uint8_t*>(plain.data()), plain.size()));
     out["KeyId"] = r.key_id;
     out["KeyVersionId"] = r.key_version_id;
     out["CiphertextBlob"] = internal::Base64Encode(r.ciphertext_blob);
-    out["Plaintext"] = std::move(plain);
+    out["Plaintext"] = Base64Wiped(r.plaintext);
     return out;
   }
   if (action == "Decrypt") {
@@ -470,13 +475,9 @@ absl::StatusOr<WipedJson> KmsServer::Impl::Dispatch(std::string_view action, con
     KMS_RETURN_IF_ERROR(provider->DecryptInto(req, &r));
     absl::Status allowed = CheckKey(key, r.key_id);
     if (!allowed.ok()) return allowed;  // r.plaintext is wiped when r goes away
-    WipedString plain;
-    plain.resize(internal::Base64EncodedSize(r.plaintext.size()));
-    internal::Base64EncodeTo(r.plaintext.span(),
-                             absl::MakeSpan(reinterpret_cast<uint8_t*>(plain.data()), plain.size()));
     out["KeyId"] = r.key_id;
     out["KeyVersionId"] = r.key_version_id;
-    out["Plaintext"] = std::move(plain);
+    out["Plaintext"] = Base64Wiped(r.plaintext);
     return out;
   }
   if (action == "Encrypt") {

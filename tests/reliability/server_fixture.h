@@ -4,12 +4,16 @@
 #ifndef KMS_ENVELOPE_TESTS_RELIABILITY_SERVER_FIXTURE_H_
 #define KMS_ENVELOPE_TESTS_RELIABILITY_SERVER_FIXTURE_H_
 
+#include <cstdlib>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "kms_envelope/local/local_key_store.h"
 #include "kms_envelope/server/kms_server.h"
 #include "tests/reliability/child_process.h"
+#include "tests/server/test_kms_server.h"
 
 namespace kms_envelope {
 namespace reliability {
@@ -26,23 +30,20 @@ struct ServerFixture {
 
 // Aborts the test binary when anything fails (fixtures are not under test here).
 inline ServerFixture StartServer(const std::string& name, size_t threads = 8) {
+  testing::TestKmsServerOptions o;
+  o.store_directory = FreshDir(name);
+  o.key_descriptions = {"reliability"};
+  o.add_access_keys = [](const std::vector<std::string>&, server::AccessPolicy& policy) {
+    return policy.Add(kAccessKeyId, kAccessKeySecret, {"*"}, {"*"});
+  };
+  o.server.threads = threads;
+  auto kms = testing::StartTestKmsServer(std::move(o));
+  if (!kms.ok()) std::abort();
   ServerFixture f;
-  local::LocalKeyStoreOptions so;
-  so.directory = FreshDir(name);
-  auto store = local::LocalKeyStore::Open(so);
-  if (!store.ok()) std::abort();
-  f.store = std::shared_ptr<local::LocalKeyStore>(*std::move(store));
-  auto key = f.store->CreateKey("reliability");
-  if (!key.ok()) std::abort();
-  f.key_id = key->key_id;
-  server::KmsServerOptions options;
-  options.store = f.store;
-  if (!options.policy.Add(kAccessKeyId, kAccessKeySecret, {"*"}, {"*"}).ok()) std::abort();
-  options.threads = threads;
-  auto srv = server::KmsServer::New(std::move(options));
-  if (!srv.ok() || !(*srv)->Start().ok()) std::abort();
-  f.server = *std::move(srv);
-  f.port = f.server->port();
+  f.store = kms->store;
+  f.server = std::move(kms->server);
+  f.key_id = kms->key_ids[0];
+  f.port = kms->port;
   return f;
 }
 

@@ -1,11 +1,13 @@
 // RocksDB on the encrypted Env with the remote provider: RemoteKeyProvider -> real HTTP on
 // loopback -> KmsServer (`kms-envelope serve`) -> a LocalKeyStore under $TEST_TMPDIR.
-#include <filesystem>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "kms_envelope/internal/encoding.h"
+#include "kms_envelope/internal/status_macros.h"
 #include "kms_envelope/local/local_key_store.h"
 #include "kms_envelope/remote/credentials.h"
 #include "kms_envelope/remote/remote_key_provider.h"
@@ -17,6 +19,7 @@
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
 #include "tests/rocksdb/rocksdb_test_util.h"
+#include "tests/server/test_kms_server.h"
 
 namespace kms_envelope {
 namespace rocksdb_encryption {
@@ -36,36 +39,24 @@ struct RemoteKms {
 
 // A server with two CMKs and two access keys: "app" may use only the first CMK, "admin" both.
 std::unique_ptr<RemoteKms> StartServer(const std::string& name) {
-  auto kms = std::make_unique<RemoteKms>();
-  local::LocalKeyStoreOptions store_options;
-  store_options.directory = TempPath(name);
-  std::filesystem::remove_all(store_options.directory);
-  auto store = local::LocalKeyStore::Open(store_options);
-  EXPECT_TRUE(store.ok()) << store.status();
-  if (!store.ok()) return nullptr;
-  kms->store = std::move(store).value();
-  kms->key_id = kms->store->CreateKey("rocksdb remote").value().key_id;
-  kms->other_key_id = kms->store->CreateKey("rocksdb remote (other)").value().key_id;
-  server::KmsServerOptions options;
-  options.store = kms->store;
-  auto policy = server::AccessPolicy::FromJson(
-      R"({"AccessKeys": [
-           {"AccessKeyId": "app", "AccessKeySecret": "app-secret",
-            "Actions": ["GenerateDataKey", "Decrypt", "ReEncrypt", "Encrypt"],
-            "Keys": [")" + kms->key_id + R"("]},
-           {"AccessKeyId": "admin", "AccessKeySecret": "admin-secret",
-            "Actions": ["*"], "Keys": ["*"]}]})");
-  EXPECT_TRUE(policy.ok()) << policy.status();
-  if (!policy.ok()) return nullptr;
-  options.policy = std::move(policy).value();
-  auto server = server::KmsServer::New(std::move(options));
-  EXPECT_TRUE(server.ok()) << server.status();
-  if (!server.ok()) return nullptr;
-  kms->server = std::move(server).value();
-  absl::Status started = kms->server->Start();
-  EXPECT_TRUE(started.ok()) << started;
+  testing::TestKmsServerOptions o;
+  o.store_directory = TempPath(name);
+  o.key_descriptions = {"rocksdb remote", "rocksdb remote (other)"};
+  o.add_access_keys = [](const std::vector<std::string>& key_ids, server::AccessPolicy& policy) {
+    KMS_RETURN_IF_ERROR(policy.Add("app", "app-secret",
+                                   {"GenerateDataKey", "Decrypt", "ReEncrypt", "Encrypt"},
+                                   {key_ids[0]}));
+    return policy.Add("admin", "admin-secret", {"*"}, {"*"});
+  };
+  auto started = testing::StartTestKmsServer(std::move(o));
+  EXPECT_TRUE(started.ok()) << started.status();
   if (!started.ok()) return nullptr;
-  kms->endpoint = "http://127.0.0.1:" + std::to_string(kms->server->port());
+  auto kms = std::make_unique<RemoteKms>();
+  kms->store = started->store;
+  kms->server = std::move(started->server);
+  kms->key_id = started->key_ids[0];
+  kms->other_key_id = started->key_ids[1];
+  kms->endpoint = started->endpoint();
   return kms;
 }
 

@@ -13,10 +13,12 @@
 
 #include "absl/time/clock.h"
 #include "kms_envelope/internal/encoding.h"
+#include "kms_envelope/internal/status_macros.h"
 #include "kms_envelope/local/local_key_store.h"
 #include "kms_envelope/remote/remote_key_provider.h"
 #include "kms_envelope/remote/signer.h"
 #include "kms_envelope/server/kms_server.h"
+#include "tests/server/test_kms_server.h"
 
 namespace kms_envelope {
 namespace testing {
@@ -48,29 +50,23 @@ class ServerFixture : public ::testing::Test {
  protected:
   void StartServer(std::vector<server::InjectedFault> faults = {}, std::string tls_cert = "",
                    std::string tls_key = "") {
-    local::LocalKeyStoreOptions store_options;
-    store_options.in_memory = true;
-    auto store = local::LocalKeyStore::Open(store_options);
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::move(store).value();
-    server::KmsServerOptions options;
-    options.store = store_;
-    ASSERT_TRUE(options.policy.Add(kAdminId, kAdminSecret, {"*"}, {"*"}).ok());
-    ASSERT_TRUE(options.policy
-                    .Add(kAppId, kAppSecret,
-                         {"GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "Decrypt",
-                          "Encrypt", "ReEncrypt", "DescribeKey"},
-                         {"alias/app"})
-                    .ok());
-    options.faults = std::move(faults);
-    options.access_log = &access_log_;
-    options.tls_cert_file = tls_cert;
-    options.tls_key_file = tls_key;
-    options.threads = 4;
-    auto server = server::KmsServer::New(std::move(options));
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = std::move(server).value();
-    ASSERT_TRUE(server_->Start().ok());
+    TestKmsServerOptions o;  // in-memory store, no CMK yet
+    o.add_access_keys = [](const std::vector<std::string>&, server::AccessPolicy& policy) {
+      KMS_RETURN_IF_ERROR(policy.Add(kAdminId, kAdminSecret, {"*"}, {"*"}));
+      return policy.Add(kAppId, kAppSecret,
+                        {"GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "Decrypt", "Encrypt",
+                         "ReEncrypt", "DescribeKey"},
+                        {"alias/app"});
+    };
+    o.server.faults = std::move(faults);
+    o.server.access_log = &access_log_;
+    o.server.tls_cert_file = tls_cert;
+    o.server.tls_key_file = tls_key;
+    o.server.threads = 4;
+    auto kms = StartTestKmsServer(std::move(o));
+    ASSERT_TRUE(kms.ok()) << kms.status();
+    store_ = kms->store;
+    server_ = std::move(kms->server);
   }
   void TearDown() override {
     if (server_ != nullptr) server_->Stop();
