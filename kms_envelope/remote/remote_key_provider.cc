@@ -10,10 +10,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "kms_envelope/internal/encoding.h"
-#include "kms_envelope/internal/random.h"
 #include "kms_envelope/internal/status_macros.h"
 #include "kms_envelope/internal/strings.h"
 #include "kms_envelope/kms_error.h"
+#include "kms_envelope/remote/uuid.h"
 #include "kms_envelope/remote/wiped_string.h"
 
 namespace kms_envelope {
@@ -25,19 +25,6 @@ using internal::Av;
 using WipedJson = nlohmann::basic_json<std::map, std::vector, WipedString>;
 
 constexpr size_t kMaxErrorFieldSize = 1024;
-
-std::string NewUuid() {
-  uint8_t b[16];
-  internal::FillRandom(absl::MakeSpan(b));
-  b[6] = static_cast<uint8_t>((b[6] & 0x0f) | 0x40);
-  b[8] = static_cast<uint8_t>((b[8] & 0x3f) | 0x80);
-  char out[37];
-  std::snprintf(out, sizeof(out),
-                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-                b[15]);
-  return out;
-}
 
 std::string HostOf(std::string_view url) {
   size_t start = url.find("://");
@@ -221,7 +208,7 @@ RemoteKeyProvider::Impl::Attempt RemoteKeyProvider::Impl::Once(
     std::string_view action, const std::vector<QueryParam>& params, absl::Duration timeout) {
   Attempt result;
   const absl::Time now = options.clock.now();
-  const std::string nonce = NewUuid();
+  const std::string nonce = NewUuidV4(UuidCase::kLower);
   const std::string timestamp =
       absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", now, absl::UTCTimeZone());
 

@@ -6,7 +6,6 @@
 #include <atomic>
 #include <cctype>
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <map>
@@ -21,13 +20,13 @@
 #include "absl/time/clock.h"
 #include "kms_envelope/encryption_context.h"
 #include "kms_envelope/internal/encoding.h"
-#include "kms_envelope/internal/random.h"
 #include "kms_envelope/internal/status_macros.h"
 #include "kms_envelope/internal/strings.h"
 #include "kms_envelope/key_provider.h"
 #include "kms_envelope/kms_error.h"
 #include "kms_envelope/local/local_key_provider.h"
 #include "kms_envelope/remote/signer.h"
+#include "kms_envelope/remote/uuid.h"
 #include "kms_envelope/remote/wiped_string.h"
 #include "kms_envelope/server/elastic_thread_pool.h"
 #include "kms_envelope/server/nonce_cache.h"
@@ -42,19 +41,6 @@ using remote::WipedString;
 using WipedJson = nlohmann::basic_json<std::map, std::vector, WipedString>;
 
 constexpr std::string_view kApiVersion = "2016-01-20";
-
-std::string NewUuid() {
-  uint8_t b[16];
-  internal::FillRandom(absl::MakeSpan(b));
-  b[6] = static_cast<uint8_t>((b[6] & 0x0f) | 0x40);
-  b[8] = static_cast<uint8_t>((b[8] & 0x3f) | 0x80);
-  char out[37];
-  std::snprintf(out, sizeof(out),
-                "%02X%02X%02X%02X-%02X%02X-%02X%02X-%02X%02X-%02X%02X%02X%02X%02X%02X", b[0], b[1],
-                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-                b[15]);
-  return out;
-}
 
 // Base64 of a plaintext key, built straight into a buffer that is wiped when freed.
 WipedString Base64Wiped(const SecretBytes& plaintext) {
@@ -606,7 +592,7 @@ absl::StatusOr<WipedJson> KmsServer::Impl::Dispatch(std::string_view action, con
 Outgoing KmsServer::Impl::Handle(const Incoming& in) {
   const absl::Time start = absl::Now();
   requests.fetch_add(1, std::memory_order_relaxed);
-  const std::string request_id = NewUuid();
+  const std::string request_id = remote::NewUuidV4(remote::UuidCase::kUpper);
   LogFields log;
   Outgoing out;
   out.body = std::make_shared<WipedString>();
