@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <cstdint>
 #include <cstring>
 
 #if defined(__x86_64__)
@@ -15,19 +16,87 @@ namespace kms_envelope {
 namespace internal {
 namespace {
 
-// Decodes with libsodium's constant-time, strict decoder (padding required, trailing bits must be
-// zero, no ignored characters). Returns the decoded length or an error.
+#if defined(__x86_64__)
+bool HasSsse3() {
+  static const bool has = __builtin_cpu_supports("ssse3");
+  return has;
+}
+
+// Decodes 16 characters into 12 bytes per step, in SSE registers (W. Mula and D. Lemire, the
+// SSE variant of "Faster Base64 Encoding and Decoding Using AVX2 Instructions", with its
+// bitmask validation): no memory lookup is indexed by the data. Only whole 4-character groups
+// without padding come here; the caller leaves the final group (padding, trailing bits) to
+// libsodium's strict decoder. Returns the characters consumed (a multiple of 16), or
+// `SIZE_MAX` at the first character outside the alphabet.
+__attribute__((target("ssse3"))) size_t Base64DecodeSsse3(const char* text, size_t size,
+                                                          uint8_t* out) {
+  // Valid characters by (high nibble, low nibble): bit (1 << high) of mask[low] is set.
+  const __m128i mask_lut = _mm_setr_epi8(
+      static_cast<char>(0xa8), static_cast<char>(0xf8), static_cast<char>(0xf8),
+      static_cast<char>(0xf8), static_cast<char>(0xf8), static_cast<char>(0xf8),
+      static_cast<char>(0xf8), static_cast<char>(0xf8), static_cast<char>(0xf8),
+      static_cast<char>(0xf8), static_cast<char>(0xf0), 0x54, 0x50, 0x50, 0x50, 0x54);
+  const __m128i bit_lut = _mm_setr_epi8(0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40,
+                                        static_cast<char>(0x80), 0, 0, 0, 0, 0, 0, 0, 0);
+  // value = character + shift[high nibble]; '/' (0x2f) needs 16 where '+' needs 19.
+  const __m128i shift_lut = _mm_setr_epi8(0, 0, 19, 4, -65, -65, -71, -71, 0, 0, 0, 0, 0, 0, 0, 0);
+  const __m128i pack = _mm_setr_epi8(2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1);
+  alignas(16) uint8_t block[16];  // the decoded bytes pass through here: wiped before returning
+  size_t i = 0;
+  for (; i + 16 <= size; i += 16, out += 12) {
+    const __m128i in = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text + i));
+    const __m128i high = _mm_and_si128(_mm_srli_epi32(in, 4), _mm_set1_epi8(0x0f));
+    const __m128i low = _mm_and_si128(in, _mm_set1_epi8(0x0f));
+    const __m128i valid_bits =
+        _mm_and_si128(_mm_shuffle_epi8(mask_lut, low), _mm_shuffle_epi8(bit_lut, high));
+    if (_mm_movemask_epi8(_mm_cmpeq_epi8(valid_bits, _mm_setzero_si128())) != 0) {
+      sodium_memzero(block, sizeof(block));
+      return SIZE_MAX;
+    }
+    const __m128i slash = _mm_cmpeq_epi8(in, _mm_set1_epi8(0x2f));
+    const __m128i shift = _mm_add_epi8(_mm_shuffle_epi8(shift_lut, high),
+                                       _mm_and_si128(slash, _mm_set1_epi8(-3)));
+    const __m128i values = _mm_add_epi8(in, shift);
+    // Four 6-bit values per 32-bit lane -> 24 bits -> 3 bytes in order.
+    const __m128i pairs = _mm_maddubs_epi16(values, _mm_set1_epi32(0x01400140));
+    const __m128i triples = _mm_madd_epi16(pairs, _mm_set1_epi32(0x00011000));
+    _mm_store_si128(reinterpret_cast<__m128i*>(block), _mm_shuffle_epi8(triples, pack));
+    std::memcpy(out, block, 12);
+  }
+  sodium_memzero(block, sizeof(block));
+  return i;
+}
+#endif
+
+// Decodes strictly (padding required, trailing bits must be zero, no ignored characters) in
+// constant time: SSSE3 for the leading whole groups where available, libsodium's constant-time
+// decoder for the rest. Returns the decoded length or an error.
 absl::StatusOr<size_t> DecodeInto(const char* text, size_t text_len, uint8_t* out, size_t cap) {
-  size_t bin_len = 0;
-  const char* end = nullptr;
   if (text_len % 4 != 0) return absl::InvalidArgumentError("base64 length is not a multiple of 4");
   if (text_len == 0) return size_t{0};  // empty input: `out` may be null (libsodium requires non-null)
-  if (sodium_base642bin(out, cap, text, text_len, nullptr, &bin_len, &end,
-                        sodium_base64_VARIANT_ORIGINAL) != 0 ||
+  // libsodium 1.0.18's decoder takes every byte >= 0x80 for '/' (value 63), so one blob would
+  // have many accepted encodings: refuse them up front (no branch on individual characters).
+  uint8_t any_high = 0;
+  for (size_t i = 0; i < text_len; ++i) any_high |= static_cast<uint8_t>(text[i]);
+  if (any_high & 0x80) return absl::InvalidArgumentError("malformed base64");
+  size_t done_text = 0, done_bin = 0;
+#if defined(__x86_64__)
+  // Everything but the final group (the only one that may hold padding), in 16-character steps.
+  const size_t simd_text = (text_len - 4) / 16 * 16;
+  if (simd_text > 0 && cap >= simd_text / 4 * 3 && HasSsse3()) {
+    done_text = Base64DecodeSsse3(text, simd_text, out);
+    if (done_text == SIZE_MAX) return absl::InvalidArgumentError("malformed base64");
+    done_bin = done_text / 4 * 3;
+  }
+#endif
+  size_t bin_len = 0;
+  const char* end = nullptr;
+  if (sodium_base642bin(out + done_bin, cap - done_bin, text + done_text, text_len - done_text,
+                        nullptr, &bin_len, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
       end != text + text_len) {
     return absl::InvalidArgumentError("malformed base64");
   }
-  return bin_len;
+  return done_bin + bin_len;
 }
 
 // The exact decoded length of well-formed padded base64 of `text_len` (a multiple of 4) bytes
@@ -84,10 +153,6 @@ __attribute__((target("ssse3"))) size_t Base64EncodeSsse3(const uint8_t* in, siz
   return i;
 }
 
-bool HasSsse3() {
-  static const bool has = __builtin_cpu_supports("ssse3");
-  return has;
-}
 #endif
 
 }  // namespace
