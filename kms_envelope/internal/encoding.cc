@@ -208,18 +208,39 @@ absl::StatusOr<std::string> Base64Decode(std::string_view text, size_t max_decod
   return out;
 }
 
-absl::StatusOr<SecretBytes> Base64DecodeSecret(absl::Span<const uint8_t> text, size_t max_decoded) {
-  if (sodium_init() < 0) return absl::InternalError("libsodium failed to initialize");
-  if (text.size() % 4 != 0) return absl::InvalidArgumentError("base64 length is not a multiple of 4");
+absl::Status Base64DecodeSecretInto(absl::Span<const uint8_t> text, size_t max_decoded,
+                                    SecretBytes* out) {
+  if (text.size() % 4 != 0) {
+    out->Clear();
+    return absl::InvalidArgumentError("base64 length is not a multiple of 4");
+  }
   const char* chars = reinterpret_cast<const char*>(text.data());
   const size_t size = DecodedSize(chars, text.size());
-  if (size > max_decoded) return TooLong(max_decoded);
-  absl::StatusOr<SecretBytes> secret = SecretBytes::New(size);
-  if (!secret.ok()) return secret.status();
-  absl::StatusOr<size_t> n = DecodeInto(chars, text.size(), secret->mutable_data(), secret->size());
-  if (!n.ok()) return n.status();  // `secret` is wiped on return
-  if (*n != size) return absl::InvalidArgumentError("malformed base64");
-  return secret;
+  if (size > max_decoded) {
+    out->Clear();
+    return TooLong(max_decoded);
+  }
+  if (out->size() != size) {
+    absl::StatusOr<SecretBytes> fresh = SecretBytes::New(size);
+    if (!fresh.ok()) {
+      out->Clear();
+      return fresh.status();
+    }
+    *out = *std::move(fresh);
+  }
+  absl::StatusOr<size_t> n = DecodeInto(chars, text.size(), out->mutable_data(), out->size());
+  if (!n.ok() || *n != size) {
+    out->Clear();
+    return n.ok() ? absl::InvalidArgumentError("malformed base64") : n.status();
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SecretBytes> Base64DecodeSecret(absl::Span<const uint8_t> text, size_t max_decoded) {
+  SecretBytes out;
+  absl::Status s = Base64DecodeSecretInto(text, max_decoded, &out);
+  if (!s.ok()) return s;
+  return out;
 }
 
 std::string HexEncode(absl::Span<const uint8_t> bytes) {

@@ -35,6 +35,10 @@ void Base64EncodeTo(absl::Span<const uint8_t> bytes, absl::Span<uint8_t> out);
 // Same, into secret memory.
 [[nodiscard]] absl::StatusOr<SecretBytes> Base64DecodeSecret(absl::Span<const uint8_t> text,
                                                              size_t max_decoded);
+// Same, into `*out`, reusing its storage when it already has the decoded size (a response
+// reused across calls then costs no allocation). On error `*out` is cleared (wiped).
+[[nodiscard]] absl::Status Base64DecodeSecretInto(absl::Span<const uint8_t> text,
+                                                  size_t max_decoded, SecretBytes* out);
 
 std::string HexEncode(absl::Span<const uint8_t> bytes);
 inline std::string HexEncode(std::string_view s) {

@@ -125,9 +125,11 @@ absl::Status OpenCiphertextBlob(const internal::AeadKey& cmk, const ParsedCipher
   if (!cmk.Open(blob.iv, context.Canonical(), blob.ciphertext_and_tag, text.span()).ok()) {
     return Invalid("CiphertextBlob failed authentication (wrong EncryptionContext or tampered)");
   }
-  absl::StatusOr<SecretBytes> raw = internal::Base64DecodeSecret(text.span(), kMaxEncryptPlaintextSize);
-  if (!raw.ok() || raw->empty()) return Invalid("CiphertextBlob holds malformed plaintext");
-  *plaintext = *std::move(raw);
+  if (!internal::Base64DecodeSecretInto(text.span(), kMaxEncryptPlaintextSize, plaintext).ok() ||
+      plaintext->empty()) {
+    plaintext->Clear();
+    return Invalid("CiphertextBlob holds malformed plaintext");
+  }
   return absl::OkStatus();
 }
 

@@ -151,6 +151,25 @@ TEST(Base64, RefusesEveryByteAboveAsciiThatLibsodiumReadsAsSlash) {
   RecordProperty("libsodium_accepts", sodium_accepts);
 }
 
+TEST(Base64, DecodeSecretIntoReusesAMatchingBufferAndClearsOnError) {
+  const std::string a = Base64Encode(std::string(32, 'a')), b = Base64Encode(std::string(32, 'b'));
+  SecretBytes out;
+  ASSERT_TRUE(Base64DecodeSecretInto(Bytes(a), 100, &out).ok());
+  const uint8_t* storage = out.data();
+  EXPECT_EQ(std::string(out.span().begin(), out.span().end()), std::string(32, 'a'));
+  ASSERT_TRUE(Base64DecodeSecretInto(Bytes(b), 100, &out).ok());
+  EXPECT_EQ(out.data(), storage);  // same size: decoded in place
+  EXPECT_EQ(std::string(out.span().begin(), out.span().end()), std::string(32, 'b'));
+  ASSERT_TRUE(Base64DecodeSecretInto(Bytes(Base64Encode(std::string(16, 'c'))), 100, &out).ok());
+  EXPECT_EQ(out.size(), 16u);
+  std::string bad = b;
+  bad[5] = '*';
+  EXPECT_FALSE(Base64DecodeSecretInto(Bytes(bad), 100, &out).ok());
+  EXPECT_TRUE(out.empty());
+  EXPECT_FALSE(Base64DecodeSecretInto(Bytes(a), 31, &out).ok());  // over the bound
+  EXPECT_TRUE(out.empty());
+}
+
 TEST(Base64, RejectsNonCanonicalInput) {
   const char* bad[] = {
       "Zg",        // missing padding
