@@ -208,7 +208,8 @@ absl::StatusOr<MessageKeys> Envelope::NewMessage(const EncryptionContext& contex
   KeyProvider& primary = *options_.primary.provider;
   absl::Status s = primary.GenerateDataKeyInto(req, &dk);
   Audit("seal", "GenerateDataKey", primary.provider_id(), s.ok() ? dk.key_id : options_.primary.key_id,
-        s.ok() ? dk.key_version_id : "", dk.request_id, dk.from_cache, s.ok(), *message_id);
+        s.ok() ? std::string_view(dk.key_version_id) : std::string_view(), dk.request_id,
+        dk.from_cache, s.ok(), *message_id);
   KMS_RETURN_IF_ERROR(s);
   if (dk.plaintext.size() != kDataKeySize) {
     return absl::InternalError("provider returned a data key of the wrong size");
@@ -228,7 +229,8 @@ absl::StatusOr<MessageKeys> Envelope::NewMessage(const EncryptionContext& contex
     ereq.encryption_context = &context;
     absl::StatusOr<EncryptResponse> er = extra.provider->Encrypt(ereq);
     Audit("seal", "Encrypt", extra.provider->provider_id(), er.ok() ? er->key_id : extra.key_id,
-          er.ok() ? er->key_version_id : "", er.ok() ? er->request_id : "", false, er.ok(),
+          er.ok() ? std::string_view(er->key_version_id) : std::string_view(),
+          er.ok() ? std::string_view(er->request_id) : std::string_view(), false, er.ok(),
           *message_id);
     if (!er.ok()) return er.status();
     const EncryptResponse& r = extra_responses.emplace_back(*std::move(er));
@@ -284,7 +286,8 @@ absl::StatusOr<Envelope::Unwrapped> Envelope::UnwrapHeader(const ParsedHeader& p
       resp.from_cache = false;
       absl::Status s = provider->DecryptInto(req, &resp);
       Audit(operation, "Decrypt", provider->provider_id(), s.ok() ? resp.key_id : wk.key_id,
-            s.ok() ? resp.key_version_id : "", resp.request_id, resp.from_cache, s.ok(),
+            s.ok() ? std::string_view(resp.key_version_id) : std::string_view(), resp.request_id,
+            resp.from_cache, s.ok(),
             h.message_id);
       if (!s.ok()) {
         last_error = s;

@@ -294,7 +294,8 @@ absl::StatusOr<std::string> Envelope::RewrapHeader(absl::Span<const uint8_t> sea
       absl::StatusOr<ReEncryptResponse> rr = p.ReEncrypt(rreq);
       if (rr.ok() || !IsUnsupported(rr.status())) {
         Audit("rewrap", "ReEncrypt", p.provider_id(), rr.ok() ? rr->key_id : target->key_id,
-              rr.ok() ? rr->key_version_id : "", rr.ok() ? rr->request_id : "", false, rr.ok(),
+              rr.ok() ? std::string_view(rr->key_version_id) : std::string_view(),
+              rr.ok() ? std::string_view(rr->request_id) : std::string_view(), false, rr.ok(),
               header.message_id);
         if (!rr.ok()) return rr.status();
         header.wrapped_keys.push_back(WrappedKey{std::string(p.provider_id()), rr->key_id,
@@ -309,7 +310,8 @@ absl::StatusOr<std::string> Envelope::RewrapHeader(absl::Span<const uint8_t> sea
     ereq.encryption_context = &header.context;
     absl::StatusOr<EncryptResponse> er = p.Encrypt(ereq);
     Audit("rewrap", "Encrypt", p.provider_id(), er.ok() ? er->key_id : target->key_id,
-          er.ok() ? er->key_version_id : "", er.ok() ? er->request_id : "", false, er.ok(),
+          er.ok() ? std::string_view(er->key_version_id) : std::string_view(),
+          er.ok() ? std::string_view(er->request_id) : std::string_view(), false, er.ok(),
           header.message_id);
     if (!er.ok()) return er.status();
     header.wrapped_keys.push_back(WrappedKey{std::string(p.provider_id()), er->key_id,

@@ -116,20 +116,43 @@ absl::StatusOr<AeadKey> AeadKey::New(AeadAlgorithm algorithm, absl::Span<const u
   absl::StatusOr<SecretBytes> raw = SecretBytes::CopyFrom(key);
   if (!raw.ok()) return raw.status();
   AeadKey result(algorithm, backend, *std::move(raw));
-  if (backend == AeadBackend::kOpenSsl) {
-    result.openssl_ = std::make_unique<OpenSslState>();
-    result.openssl_->key = result.state_.data();
-    result.small_via_libsodium_ = small_via_libsodium;
-  }
+  if (backend == AeadBackend::kOpenSsl) result.small_via_libsodium_ = small_via_libsodium;
   return result;
 }
 
 AeadKey::AeadKey(AeadAlgorithm algorithm, AeadBackend backend, SecretBytes state)
     : algorithm_(algorithm), backend_(backend), state_(std::move(state)) {}
 
-AeadKey::AeadKey(AeadKey&&) noexcept = default;
-AeadKey& AeadKey::operator=(AeadKey&&) noexcept = default;
-AeadKey::~AeadKey() = default;
+AeadKey::AeadKey(AeadKey&& other) noexcept
+    : algorithm_(other.algorithm_),
+      backend_(other.backend_),
+      state_(std::move(other.state_)),
+      openssl_(other.openssl_.exchange(nullptr, std::memory_order_acq_rel)),
+      small_via_libsodium_(other.small_via_libsodium_) {}
+
+AeadKey& AeadKey::operator=(AeadKey&& other) noexcept {
+  if (this != &other) {
+    delete openssl_.exchange(other.openssl_.exchange(nullptr, std::memory_order_acq_rel),
+                             std::memory_order_acq_rel);
+    algorithm_ = other.algorithm_;
+    backend_ = other.backend_;
+    state_ = std::move(other.state_);  // the EVP contexts point into it: stable across moves
+    small_via_libsodium_ = other.small_via_libsodium_;
+  }
+  return *this;
+}
+
+AeadKey::~AeadKey() { delete openssl_.load(std::memory_order_acquire); }
+
+AeadKey::OpenSslState* AeadKey::OpenSsl() const {
+  OpenSslState* current = openssl_.load(std::memory_order_acquire);
+  if (current != nullptr) return current;
+  auto* fresh = new OpenSslState();
+  fresh->key = state_.data();
+  if (openssl_.compare_exchange_strong(current, fresh, std::memory_order_acq_rel)) return fresh;
+  delete fresh;  // another thread published one first
+  return current;
+}
 
 absl::Status AeadKey::CheckSizes(absl::Span<const uint8_t> nonce, size_t in_size,
                                  size_t out_size, bool sealing) const {
@@ -197,7 +220,8 @@ absl::Status AeadKey::Seal(absl::Span<const uint8_t> nonce, absl::Span<const uin
     }
     return absl::OkStatus();
   }
-  EVP_CIPHER_CTX* ctx = openssl_->Acquire(1);
+  OpenSslState* openssl = OpenSsl();
+  EVP_CIPHER_CTX* ctx = openssl->Acquire(1);
   if (ctx == nullptr) return absl::InternalError("EVP context unavailable");
   bool ok = EVP_CipherInit_ex(ctx, nullptr, nullptr, nullptr, nonce.data(), 1) == 1;
   int len = 0;
@@ -211,7 +235,7 @@ absl::Status AeadKey::Seal(absl::Span<const uint8_t> nonce, absl::Span<const uin
   }
   ok = ok && EVP_EncryptFinal_ex(ctx, out.data() + plaintext.size(), &len) == 1;
   ok = ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, kAeadTagSize, tag) == 1;
-  openssl_->Release(ctx, 1);
+  openssl->Release(ctx, 1);
   if (!ok) {
     sodium_memzero(out.data(), out.size());
     return absl::InternalError("AES-256-GCM encryption failed");
@@ -255,7 +279,8 @@ absl::Status AeadKey::Open(absl::Span<const uint8_t> nonce, absl::Span<const uin
     }
     return absl::OkStatus();
   }
-  EVP_CIPHER_CTX* ctx = openssl_->Acquire(0);
+  OpenSslState* openssl = OpenSsl();
+  EVP_CIPHER_CTX* ctx = openssl->Acquire(0);
   if (ctx == nullptr) return absl::InternalError("EVP context unavailable");
   bool ok = EVP_CipherInit_ex(ctx, nullptr, nullptr, nullptr, nonce.data(), 0) == 1;
   int len = 0;
@@ -270,7 +295,7 @@ absl::Status AeadKey::Open(absl::Span<const uint8_t> nonce, absl::Span<const uin
   ok = ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, kAeadTagSize,
                                  const_cast<uint8_t*>(tag)) == 1;
   ok = ok && EVP_DecryptFinal_ex(ctx, out.data() + ct_size, &len) == 1;
-  openssl_->Release(ctx, 0);
+  openssl->Release(ctx, 0);
   if (!ok) return AuthFailed(out);
   return absl::OkStatus();
 }

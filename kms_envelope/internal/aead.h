@@ -26,6 +26,7 @@
 #ifndef KMS_ENVELOPE_INTERNAL_AEAD_H_
 #define KMS_ENVELOPE_INTERNAL_AEAD_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -115,8 +116,12 @@ class AeadKey {
   AeadBackend backend_;
   // libsodium: the raw key ((X)ChaCha) or crypto_aead_aes256gcm_state (AES). OpenSSL: the raw key.
   SecretBytes state_;
-  // OpenSSL: an EVP context per key with the key schedule expanded once; guarded per call.
-  std::unique_ptr<OpenSslState> openssl_;
+  // OpenSSL: a pool of EVP contexts with the key schedule expanded once, created on first use
+  // (a default AES key that only ever sees short messages, such as a per-message payload key,
+  // never allocates one). Owned; published with a compare-and-swap so concurrent first uses
+  // agree on one.
+  [[nodiscard]] OpenSslState* OpenSsl() const;
+  mutable std::atomic<OpenSslState*> openssl_{nullptr};
   // kDefault AES-256-GCM: messages up to kAesGcmLibsodiumMaxMessage go to libsodium.
   bool small_via_libsodium_ = false;
 };

@@ -4,6 +4,8 @@
 #include <sodium.h>
 
 #include <atomic>
+#include <cstdlib>
+#include <new>
 #include <functional>
 #include <cstring>
 #include <string>
@@ -16,6 +18,21 @@
 #include "kms_envelope/kms_error.h"
 #include "kms_envelope/testing/envelope_fault_provider.h"
 #include "tests/envelope/envelope_test_util.h"
+
+// Counts heap allocations made by this thread while `g_counting` is set.
+namespace {
+thread_local bool g_counting = false;
+thread_local size_t g_allocations = 0;
+}  // namespace
+
+void* operator new(size_t size) {
+  if (g_counting) ++g_allocations;
+  void* p = std::malloc(size == 0 ? 1 : size);
+  if (p == nullptr) throw std::bad_alloc();
+  return p;
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, size_t) noexcept { std::free(p); }
 
 namespace kms_envelope {
 namespace envelope {
@@ -474,6 +491,32 @@ TEST_F(EnvelopeTest, SealWipesTheDataKeyBufferTheProviderFilledBeforeReturning) 
   };
   EXPECT_FALSE(env->Seal(TestPlaintext(100), ctx_).ok());
   EXPECT_TRUE(sodium_is_zero(key, key_size));
+}
+
+// The hot path the issue asks for: once a thread has sealed a message, sealing short messages
+// into a caller buffer under the local provider allocates nothing (per-thread response and
+// header buffers, pooled locked memory for the payload key, no EVP context for short messages).
+TEST_F(EnvelopeTest, SealIntoOfShortMessagesMakesNoHeapAllocationOnceWarm) {
+  for (Suite suite : kSuites) {
+    auto env = MakeEnvelope(kms_, suite, 4096);
+    const std::string pt = TestPlaintext(64);
+    std::vector<uint8_t> out(env->SealedSize(pt.size(), ctx_));
+    ASSERT_TRUE(env->SealInto(internal::Bytes(pt), ctx_, absl::MakeSpan(out)).ok());
+    g_allocations = 0;
+    g_counting = true;
+    bool ok = true;
+    for (int i = 0; i < 200; ++i) {
+      ok = ok && env->SealInto(internal::Bytes(pt), ctx_, absl::MakeSpan(out)).ok();
+    }
+    g_counting = false;
+    EXPECT_TRUE(ok);
+    EXPECT_EQ(g_allocations, 0u) << SuiteName(suite);
+    auto n = env->SealInto(internal::Bytes(pt), ctx_, absl::MakeSpan(out));
+    ASSERT_TRUE(n.ok());
+    auto opened = env->Open(absl::MakeConstSpan(out.data(), *n), ctx_);
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    EXPECT_EQ(*opened, pt);
+  }
 }
 
 TEST_F(EnvelopeTest, AProviderThatSealsWhileSealingGetsItsOwnBuffers) {
