@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "kms_envelope/internal/encoding.h"
+
 namespace kms_envelope {
 namespace internal {
 namespace {
@@ -113,13 +115,6 @@ struct ThreadUniqueIds {
 };
 
 thread_local ThreadUniqueIds t_unique_ids;
-
-void StoreBigEndian64(uint64_t v, uint8_t* out) {
-  for (int i = 7; i >= 0; --i) {
-    out[i] = static_cast<uint8_t>(v);
-    v >>= 8;
-  }
-}
 
 }  // namespace
 
