@@ -43,8 +43,8 @@ thread_local SealBuffers t_seal_buffers;
 // (a provider or audit hook that seals through an Envelope while we are sealing).
 class ScopedSealBuffers {
  public:
-  ScopedSealBuffers() : owned_(!t_seal_buffers.busy) {
-    buffers_ = owned_ ? &t_seal_buffers : &fallback_;
+  ScopedSealBuffers()
+      : buffers_(t_seal_buffers.busy ? &fallback_ : &t_seal_buffers) {
     buffers_->busy = true;
   }
   ~ScopedSealBuffers() {
@@ -58,7 +58,6 @@ class ScopedSealBuffers {
   SealBuffers* operator->() { return buffers_; }
 
  private:
-  bool owned_;
   SealBuffers fallback_;
   SealBuffers* buffers_;
 };

@@ -15,9 +15,11 @@ std::string_view EnvelopeFaultProvider::provider_id() const {
 absl::Status EnvelopeFaultProvider::GenerateDataKeyInto(const GenerateDataKeyRequest& request,
                                                         GenerateDataKeyResponse* response) {
   ++generate_calls_;
+  if (before_generate_) before_generate_();
   absl::Status s = inner_->GenerateDataKeyInto(request, response);
-  if (s.ok()) response->from_cache = from_cache_;
-  return s;
+  if (!s.ok()) return s;
+  response->from_cache = from_cache_;
+  return after_generate_ ? after_generate_(response) : s;
 }
 
 absl::Status EnvelopeFaultProvider::DecryptInto(const DecryptRequest& request,

@@ -10,6 +10,7 @@
 #define KMS_ENVELOPE_TESTING_ENVELOPE_FAULT_PROVIDER_H_
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,6 +35,14 @@ class EnvelopeFaultProvider : public KeyProvider {
   void set_provider_id(std::string id) { provider_id_override_ = std::move(id); }
   // Responses claim `from_cache` (to check the audit hook forwards it).
   void set_from_cache(bool v) { from_cache_ = v; }
+  // Runs before each GenerateDataKeyInto reaches the inner provider (e.g. to re-enter an
+  // Envelope on the same thread).
+  void set_before_generate(std::function<void()> f) { before_generate_ = std::move(f); }
+  // Runs on each successful GenerateDataKeyInto response; its status becomes the call's (to
+  // observe the data key buffer, or to fail after the key was written).
+  void set_after_generate(std::function<absl::Status(GenerateDataKeyResponse*)> f) {
+    after_generate_ = std::move(f);
+  }
 
   int generate_calls() const { return generate_calls_; }
   int decrypt_calls() const { return decrypt_calls_; }
@@ -59,6 +68,8 @@ class EnvelopeFaultProvider : public KeyProvider {
   bool reencrypt_unsupported_ = false;
   bool from_cache_ = false;
   std::optional<std::string> provider_id_override_;
+  std::function<void()> before_generate_;
+  std::function<absl::Status(GenerateDataKeyResponse*)> after_generate_;
   std::atomic<int> generate_calls_{0};
   std::atomic<int> decrypt_calls_{0};
   std::atomic<int> encrypt_calls_{0};

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <set>
 #include <thread>
 #include <vector>
@@ -22,6 +23,33 @@ Block Draw() {
   Block b;
   FillRandom(absl::MakeSpan(b));
   return b;
+}
+
+// Runs `produce` in a forked child and returns the bytes it produced (empty on failure).
+std::vector<uint8_t> BytesFromChild(const std::function<std::vector<uint8_t>()>& produce) {
+  int fds[2];
+  if (pipe(fds) != 0) return {};
+  pid_t pid = fork();
+  if (pid < 0) return {};
+  if (pid == 0) {
+    close(fds[0]);
+    const std::vector<uint8_t> out = produce();
+    size_t sent = 0;
+    while (sent < out.size()) {
+      ssize_t n = write(fds[1], out.data() + sent, out.size() - sent);
+      if (n <= 0) _exit(1);
+      sent += static_cast<size_t>(n);
+    }
+    _exit(0);
+  }
+  close(fds[1]);
+  std::vector<uint8_t> got;
+  uint8_t buf[4096];
+  for (ssize_t n; (n = read(fds[0], buf, sizeof(buf))) > 0;) got.insert(got.end(), buf, buf + n);
+  close(fds[0]);
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return {};
+  return got;
 }
 
 TEST(Random, HundredThousandDrawsOf32BytesNeverRepeat) {
@@ -56,30 +84,14 @@ TEST(Random, KernelDrawsWork) {
 
 TEST(Random, AForkedChildDoesNotRepeatTheParentsStream) {
   Draw();  // make sure this thread's generator is seeded before the fork
-  int fds[2];
-  ASSERT_EQ(pipe(fds), 0);
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    close(fds[0]);
-    Block child = Draw();
-    ssize_t n = write(fds[1], child.data(), child.size());
-    _exit(n == static_cast<ssize_t>(child.size()) ? 0 : 1);
-  }
-  close(fds[1]);
-  Block parent = Draw();
-  Block child{};
-  size_t got = 0;
-  while (got < child.size()) {
-    ssize_t n = read(fds[0], child.data() + got, child.size() - got);
-    if (n <= 0) break;
-    got += static_cast<size_t>(n);
-  }
-  close(fds[0]);
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  ASSERT_EQ(got, child.size());
+  const std::vector<uint8_t> child_bytes = BytesFromChild([] {
+    const Block b = Draw();
+    return std::vector<uint8_t>(b.begin(), b.end());
+  });
+  const Block parent = Draw();
+  ASSERT_EQ(child_bytes.size(), parent.size());
+  Block child;
+  std::copy(child_bytes.begin(), child_bytes.end(), child.begin());
   EXPECT_NE(parent, child);
 }
 
@@ -115,30 +127,17 @@ TEST(UniqueId, EightThreadsDrawTwentyThousandIdsEachWithoutARepeat) {
 }
 
 TEST(UniqueId, AForkedChildStartsFromAFreshRandomPoint) {
-  std::vector<Id> parent(1000);
   NextId();  // seeded before the fork
-  int fds[2];
-  ASSERT_EQ(pipe(fds), 0);
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    close(fds[0]);
-    bool ok = true;
-    for (int i = 0; i < 1000 && ok; ++i) {
-      Id id = NextId();
-      ok = write(fds[1], id.data(), id.size()) == static_cast<ssize_t>(id.size());
+  const std::vector<uint8_t> child_bytes = BytesFromChild([] {
+    std::vector<uint8_t> out;
+    for (int i = 0; i < 1000; ++i) {
+      const Id id = NextId();
+      out.insert(out.end(), id.begin(), id.end());
     }
-    _exit(ok ? 0 : 1);
-  }
-  close(fds[1]);
+    return out;
+  });
+  std::vector<Id> parent(1000);
   for (auto& id : parent) id = NextId();
-  std::vector<uint8_t> child_bytes;
-  uint8_t buf[4096];
-  for (ssize_t n; (n = read(fds[0], buf, sizeof(buf))) > 0;) child_bytes.insert(child_bytes.end(), buf, buf + n);
-  close(fds[0]);
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   ASSERT_EQ(child_bytes.size(), 1000u * 16u);
   std::set<Id> all(parent.begin(), parent.end());
   for (size_t i = 0; i < child_bytes.size(); i += 16) {

@@ -13,26 +13,12 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "kms_envelope/testing/allocation_counter.h"
 #include "kms_envelope/envelope/format.h"
 #include "kms_envelope/internal/encoding.h"
 #include "kms_envelope/kms_error.h"
 #include "kms_envelope/testing/envelope_fault_provider.h"
 #include "tests/envelope/envelope_test_util.h"
-
-// Counts heap allocations made by this thread while `g_counting` is set.
-namespace {
-thread_local bool g_counting = false;
-thread_local size_t g_allocations = 0;
-}  // namespace
-
-void* operator new(size_t size) {
-  if (g_counting) ++g_allocations;
-  void* p = std::malloc(size == 0 ? 1 : size);
-  if (p == nullptr) throw std::bad_alloc();
-  return p;
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
 
 namespace kms_envelope {
 namespace envelope {
@@ -60,40 +46,6 @@ std::unique_ptr<Envelope> MakeEnvelope(const TestKms& kms, Suite suite = kSuites
   EXPECT_TRUE(env.ok()) << env.status();
   return *std::move(env);
 }
-
-// Delegates to `inner`; `before` / `after` run around GenerateDataKeyInto (a test hook, not a
-// mock: the real local provider does the work).
-class ObservingProvider : public KeyProvider {
- public:
-  explicit ObservingProvider(std::shared_ptr<KeyProvider> inner) : inner_(std::move(inner)) {}
-  std::function<void()> before;
-  std::function<absl::Status(GenerateDataKeyResponse*)> after;
-
-  std::string_view provider_id() const override { return inner_->provider_id(); }
-  absl::Status GenerateDataKeyInto(const GenerateDataKeyRequest& request,
-                                   GenerateDataKeyResponse* response) override {
-    if (before) before();
-    absl::Status s = inner_->GenerateDataKeyInto(request, response);
-    if (s.ok() && after) return after(response);
-    return s;
-  }
-  absl::Status DecryptInto(const DecryptRequest& request, DecryptResponse* response) override {
-    return inner_->DecryptInto(request, response);
-  }
-  absl::StatusOr<GenerateDataKeyWithoutPlaintextResponse> GenerateDataKeyWithoutPlaintext(
-      const GenerateDataKeyRequest& request) override {
-    return inner_->GenerateDataKeyWithoutPlaintext(request);
-  }
-  absl::StatusOr<EncryptResponse> Encrypt(const EncryptRequest& request) override {
-    return inner_->Encrypt(request);
-  }
-  absl::StatusOr<ReEncryptResponse> ReEncrypt(const ReEncryptRequest& request) override {
-    return inner_->ReEncrypt(request);
-  }
-
- private:
-  std::shared_ptr<KeyProvider> inner_;
-};
 
 class EnvelopeTest : public ::testing::Test {
  protected:
@@ -460,15 +412,15 @@ TEST_F(EnvelopeTest, AuditHookReportsFailedProviderCalls) {
 // Seal reuses per-thread buffers for the provider's response: the data key the provider wrote
 // must be zero once Seal returns (the buffer stays allocated, so it can be read back here).
 TEST_F(EnvelopeTest, SealWipesTheDataKeyBufferTheProviderFilledBeforeReturning) {
-  auto observing = std::make_shared<ObservingProvider>(kms_.provider);
+  auto observing = std::make_shared<EnvelopeFaultProvider>(kms_.provider);
   const uint8_t* key = nullptr;
   size_t key_size = 0;
-  observing->after = [&](GenerateDataKeyResponse* r) {
+  observing->set_after_generate([&](GenerateDataKeyResponse* r) {
     key = r->plaintext.data();
     key_size = r->plaintext.size();
     EXPECT_FALSE(sodium_is_zero(key, key_size));
     return absl::OkStatus();
-  };
+  });
   EnvelopeOptions o;
   o.frame_size = 64;
   o.primary = {observing, kms_.key_id};
@@ -484,11 +436,11 @@ TEST_F(EnvelopeTest, SealWipesTheDataKeyBufferTheProviderFilledBeforeReturning) 
     EXPECT_TRUE(sodium_is_zero(key, key_size)) << "round " << round;
   }
   // A provider that fails after writing the key: the key is wiped all the same.
-  observing->after = [&](GenerateDataKeyResponse* r) {
+  observing->set_after_generate([&](GenerateDataKeyResponse* r) {
     key = r->plaintext.data();
     key_size = r->plaintext.size();
     return KmsError(kms_code::kInternalFailure, "fails after writing the key");
-  };
+  });
   EXPECT_FALSE(env->Seal(TestPlaintext(100), ctx_).ok());
   EXPECT_TRUE(sodium_is_zero(key, key_size));
 }
@@ -502,15 +454,17 @@ TEST_F(EnvelopeTest, SealIntoOfShortMessagesMakesNoHeapAllocationOnceWarm) {
     const std::string pt = TestPlaintext(64);
     std::vector<uint8_t> out(env->SealedSize(pt.size(), ctx_));
     ASSERT_TRUE(env->SealInto(internal::Bytes(pt), ctx_, absl::MakeSpan(out)).ok());
-    g_allocations = 0;
-    g_counting = true;
     bool ok = true;
-    for (int i = 0; i < 200; ++i) {
-      ok = ok && env->SealInto(internal::Bytes(pt), ctx_, absl::MakeSpan(out)).ok();
+    size_t allocations = 0;
+    {
+      kms_envelope::testing::AllocationCounter counter;
+      for (int i = 0; i < 200; ++i) {
+        ok = ok && env->SealInto(internal::Bytes(pt), ctx_, absl::MakeSpan(out)).ok();
+      }
+      allocations = counter.count();
     }
-    g_counting = false;
     EXPECT_TRUE(ok);
-    EXPECT_EQ(g_allocations, 0u) << SuiteName(suite);
+    EXPECT_EQ(allocations, 0u) << SuiteName(suite);
     auto n = env->SealInto(internal::Bytes(pt), ctx_, absl::MakeSpan(out));
     ASSERT_TRUE(n.ok());
     auto opened = env->Open(absl::MakeConstSpan(out.data(), *n), ctx_);
@@ -521,13 +475,13 @@ TEST_F(EnvelopeTest, SealIntoOfShortMessagesMakesNoHeapAllocationOnceWarm) {
 
 TEST_F(EnvelopeTest, AProviderThatSealsWhileSealingGetsItsOwnBuffers) {
   auto inner_env = MakeEnvelope(kms_);
-  auto observing = std::make_shared<ObservingProvider>(kms_.provider);
+  auto observing = std::make_shared<EnvelopeFaultProvider>(kms_.provider);
   std::string inner_sealed;
-  observing->before = [&] {
+  observing->set_before_generate([&] {
     auto s = inner_env->Seal(TestPlaintext(77, 9), ctx_);
     ASSERT_TRUE(s.ok()) << s.status();
     inner_sealed = *s;
-  };
+  });
   EnvelopeOptions o;
   o.frame_size = 64;
   o.primary = {observing, kms_.key_id};

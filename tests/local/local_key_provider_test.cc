@@ -8,25 +8,11 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "kms_envelope/testing/allocation_counter.h"
 #include "kms_envelope/internal/encoding.h"
 #include "kms_envelope/kms_error.h"
 #include "kms_envelope/local/ciphertext_blob.h"
 #include "tests/local/test_util.h"
-
-// Counts heap allocations made by this thread while `g_counting` is set.
-namespace {
-thread_local bool g_counting = false;
-thread_local size_t g_allocations = 0;
-}  // namespace
-
-void* operator new(size_t size) {
-  if (g_counting) ++g_allocations;
-  void* p = std::malloc(size == 0 ? 1 : size);
-  if (p == nullptr) throw std::bad_alloc();
-  return p;
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
 
 namespace kms_envelope {
 namespace local {
@@ -309,17 +295,19 @@ TEST(LocalKeyProvider, HotPathMakesNoHeapAllocationWithReusedResponses) {
   dreq.encryption_context = &ctx;
   dreq.ciphertext_blob = Blob(dk.ciphertext_blob);
   ASSERT_OK(f.kms->DecryptInto(dreq, &back));
-  g_allocations = 0;
-  g_counting = true;
   bool ok = true;
-  for (int i = 0; i < 1000; ++i) {
-    ok = ok && f.kms->GenerateDataKeyInto(req, &dk).ok();
-    dreq.ciphertext_blob = Blob(dk.ciphertext_blob);
-    ok = ok && f.kms->DecryptInto(dreq, &back).ok();
+  size_t allocations = 0;
+  {
+    kms_envelope::testing::AllocationCounter counter;
+    for (int i = 0; i < 1000; ++i) {
+      ok = ok && f.kms->GenerateDataKeyInto(req, &dk).ok();
+      dreq.ciphertext_blob = Blob(dk.ciphertext_blob);
+      ok = ok && f.kms->DecryptInto(dreq, &back).ok();
+    }
+    allocations = counter.count();
   }
-  g_counting = false;
   EXPECT_TRUE(ok);
-  EXPECT_EQ(g_allocations, 0u);
+  EXPECT_EQ(allocations, 0u);
 }
 
 TEST(LocalKeyProvider, PersistentStoreServesKeysCreatedAfterItWasOpened) {
