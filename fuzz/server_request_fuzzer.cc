@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -70,10 +71,30 @@ std::string Exchange(const std::string& request, bool half_close = false) {
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(g_port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  FUZZ_CHECK(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  // libFuzzer's -timeout alarm (SIGALRM, no SA_RESTART) may interrupt a blocking call here; an
+  // interrupted connect keeps handshaking in the background, so wait for it to finish.
+  int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  if (rc != 0 && errno == EINTR) {
+    pollfd p{fd, POLLOUT, 0};
+    while ((rc = ::poll(&p, 1, 20000)) < 0 && errno == EINTR) {
+    }
+    int err = 0;
+    socklen_t len = sizeof(err);
+    if (rc == 1 && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0) {
+      rc = 0;
+    } else {
+      rc = -1;
+      errno = err != 0 ? err : ETIMEDOUT;
+    }
+  }
+  if (rc != 0) {
+    std::fprintf(stderr, "connect: %s\n", std::strerror(errno));
+    FUZZ_CHECK(false && "connect to the in-process server failed");
+  }
   size_t sent = 0;
   while (sent < request.size()) {
     ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;  // the server may close early on a hostile request
     sent += static_cast<size_t>(n);
   }
@@ -85,6 +106,7 @@ std::string Exchange(const std::string& request, bool half_close = false) {
     pollfd p{fd, POLLIN, 0};
     if (::poll(&p, 1, 1000) <= 0) continue;
     ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     response.append(buf, static_cast<size_t>(n));
   }

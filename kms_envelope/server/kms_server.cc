@@ -1,6 +1,8 @@
 #include "kms_envelope/server/kms_server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -238,6 +240,7 @@ struct KmsServer::Impl {
   std::unique_ptr<httplib::Server> http;
   std::thread thread;
   int port = 0;
+  int listen_fd = -1;  // the listening socket (owned by http), from the socket-options hook
   std::atomic<bool> started{false};
   std::atomic<uint64_t> requests{0};
   NonceCache nonces;
@@ -731,6 +734,16 @@ absl::Status KmsServer::Start() {
   } else {
     s.http = std::make_unique<httplib::Server>();
   }
+  // Replaces httplib's default_socket_options, which sets SO_REUSEPORT: with it a second server
+  // (or any process of the same user) could bind this port too and the kernel would split the
+  // connections between them. SO_REUSEADDR alone lets a restart bind while old connections are
+  // in TIME_WAIT. The hook runs only for the listening socket; it remembers the descriptor so
+  // the backlog can be raised after bind.
+  s.http->set_socket_options([impl = &s](int fd) {
+    const int yes = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    impl->listen_fd = fd;
+  });
   size_t threads = s.options.threads;
   s.http->new_task_queue = [threads] {
     return new ElasticThreadPool(threads, std::max(threads, kMaxServerThreads));
@@ -812,6 +825,18 @@ absl::Status KmsServer::Start() {
   if (port <= 0) {
     return absl::FailedPreconditionError(
         absl::StrCat("cannot listen on ", s.options.listen_host, ":", s.options.port));
+  }
+  // httplib listened with a backlog of 5; listen() again on the same socket only resizes it.
+  int accepting = 0;
+  socklen_t len = sizeof(accepting);
+  if (s.listen_fd < 0 ||
+      ::getsockopt(s.listen_fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) != 0 ||
+      accepting != 1 || ::listen(s.listen_fd, std::max(s.options.listen_backlog, 1)) != 0) {
+    // httplib's stop() does nothing before listen: close the socket here.
+    if (s.listen_fd >= 0) ::close(s.listen_fd);
+    s.listen_fd = -1;
+    s.http.reset();
+    return absl::InternalError("cannot set the listen backlog of the server socket");
   }
   s.port = port;
   s.started = true;

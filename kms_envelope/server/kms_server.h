@@ -82,6 +82,10 @@ struct KmsServerOptions {
   AccessPolicy policy;
   std::string listen_host = "127.0.0.1";
   int port = 0;  // 0: pick a free port (see port())
+  // Connections the kernel queues for accept. cpp-httplib 0.11.4 listens with a backlog of 5:
+  // a burst of more simultaneous connects had SYNs dropped and clients stalled for the 1 s (then
+  // 3 s, 7 s ...) SYN retransmission. The kernel caps it at net.core.somaxconn.
+  int listen_backlog = 1024;
   std::string tls_cert_file;  // both set: HTTPS (httplib::SSLServer)
   std::string tls_key_file;
   size_t threads = 8;
@@ -98,8 +102,11 @@ class KmsServer {
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<KmsServer>> New(KmsServerOptions options);
   ~KmsServer();
 
-  // Binds and starts serving on a background thread. FailedPrecondition if it cannot bind or
-  // the TLS files cannot be loaded.
+  // Binds and starts serving on a background thread. FailedPrecondition if it cannot bind (also
+  // when another socket, of this or any process, already listens on the port: the listening
+  // socket sets SO_REUSEADDR but never SO_REUSEPORT, which cpp-httplib sets by default and which
+  // let a second server share the port and silently take half the connections) or the TLS files
+  // cannot be loaded.
   [[nodiscard]] absl::Status Start();
   // The bound port (after Start).
   int port() const;
