@@ -23,6 +23,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,8 @@
 #include "kms_envelope/envelope/rewrap.h"
 #include "kms_envelope/internal/encoding.h"
 #include "kms_envelope/internal/status_macros.h"
+#include "kms_envelope/internal/strings.h"
+#include "kms_envelope/internal/unnamed_file.h"
 #include "kms_envelope/kms_error.h"
 
 namespace kms_envelope {
@@ -103,10 +106,10 @@ absl::StatusOr<int> OpenInput(const std::string& path, uint64_t* size) {
   return fd;
 }
 
-// An output file that appears under its name only when committed.
+// An output file that appears under its name only when committed. Until then it has no name
+// (O_TMPFILE, internal/unnamed_file.h): a killed `decrypt -o` leaves no plaintext prefix behind.
 class AtomicOutput {
  public:
-  ~AtomicOutput() { Abort(); }
   absl::Status Open(const std::string& path) {
     if (path == "-") {
       fd_ = STDOUT_FILENO;
@@ -116,42 +119,27 @@ class AtomicOutput {
     std::filesystem::path p(path);
     std::string dir = p.parent_path().string();
     if (dir.empty()) dir = ".";
-    tmp_ = dir + "/." + p.filename().string() + ".kmse-partial-XXXXXX";
-    fd_ = ::mkstemp(tmp_.data());
-    if (fd_ < 0) return Errno("cannot create a temporary file in " + dir);
-    ::fchmod(fd_, 0600);
+    absl::StatusOr<internal::UnnamedFile> file =
+        internal::UnnamedFile::Create(dir, p.filename().string() + ".kmse-partial");
+    if (!file.ok()) {
+      return absl::DataLossError(absl::StrCat("cannot create the output in ", dir, ": ",
+                                              file.status().message()));
+    }
+    file_.emplace(*std::move(file));
+    fd_ = file_->fd();
     return absl::OkStatus();
   }
   int fd() const { return fd_; }
   absl::Status Commit() {
-    if (path_.empty()) return absl::OkStatus();
-    if (::fsync(fd_) != 0) return Errno("fsync " + tmp_);
-    ::close(fd_);
+    if (!file_.has_value()) return absl::OkStatus();
+    absl::Status s = file_->Replace(path_);
     fd_ = -1;
-    if (::rename(tmp_.c_str(), path_.c_str()) != 0) return Errno("rename to " + path_);
-    tmp_.clear();
-    std::string dir = std::filesystem::path(path_).parent_path().string();
-    int d = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (d >= 0) {
-      ::fsync(d);
-      ::close(d);
-    }
-    return absl::OkStatus();
-  }
-  void Abort() {
-    if (!path_.empty() && fd_ >= 0) {
-      ::close(fd_);
-      fd_ = -1;
-    }
-    if (!tmp_.empty()) {
-      ::unlink(tmp_.c_str());
-      tmp_.clear();
-    }
+    return s;
   }
 
  private:
   std::string path_;
-  std::string tmp_;
+  std::optional<internal::UnnamedFile> file_;  // uncommitted: released (and gone) on destruction
   int fd_ = -1;
 };
 

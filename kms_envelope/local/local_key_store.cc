@@ -27,6 +27,7 @@
 #include "kms_envelope/internal/aead.h"
 #include "kms_envelope/internal/encoding.h"
 #include "kms_envelope/internal/random.h"
+#include "kms_envelope/internal/unnamed_file.h"
 #include "kms_envelope/internal/status_macros.h"
 #include "kms_envelope/internal/strings.h"
 #include "kms_envelope/key_provider.h"
@@ -97,13 +98,6 @@ absl::Status WriteFully(int fd, const uint8_t* p, size_t n, const std::string& p
     p += w;
     n -= static_cast<size_t>(w);
   }
-  return absl::OkStatus();
-}
-
-absl::Status FsyncDirectory(const std::string& dir) {
-  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.get() < 0) return absl::InternalError(ErrnoMessage("cannot open directory", dir));
-  if (::fsync(fd.get()) != 0) return absl::InternalError(ErrnoMessage("cannot fsync", dir));
   return absl::OkStatus();
 }
 
@@ -514,34 +508,27 @@ struct LocalKeyStore::Impl {
     int fd_;
   };
 
-  // Writes a fresh random root key to `path` without ever exposing a partial file: temp file
-  // (random name, 0600) + fsync, then link(2) to `path`, which fails with EEXIST like O_EXCL.
-  // Returns false (key untouched) when another process created `path` first: read theirs.
+  // Writes a fresh random root key to `path` without ever exposing a partial file: an unnamed
+  // file (O_TMPFILE, 0600) + fsync, then link(2) to `path`, which fails with EEXIST like O_EXCL.
+  // A kill at any point leaves either no file or the complete key at `path`, never a spare copy
+  // of the key under another name. Returns false (key untouched) when another process created
+  // `path` first: read theirs.
   absl::StatusOr<bool> CreateRootKeyFile(const std::string& path, SecretBytes* key) {
     KMS_ASSIGN_OR_RETURN(SecretBytes fresh, SecretBytes::New(internal::kAeadKeySize));
     internal::FillRandomFromKernel(fresh.mutable_span());
-    std::string tmp;
-    RandomUuidInto(&tmp);
-    tmp = absl::StrCat(path, ".tmp.", tmp);
-    Fd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
-    if (out.get() < 0) return absl::InternalError(ErrnoMessage("cannot create root key file", tmp));
-    // The umask cannot widen 0600, but make the mode explicit anyway.
-    ::fchmod(out.get(), 0600);
-    absl::Status w = WriteFully(out.get(), fresh.data(), fresh.size(), tmp);
-    if (w.ok() && ::fsync(out.get()) != 0) w = absl::InternalError(ErrnoMessage("cannot fsync", tmp));
-    if (w.ok() && ::close(out.release()) != 0) w = absl::InternalError(ErrnoMessage("cannot close", tmp));
-    bool lost_race = false;
-    if (w.ok() && ::link(tmp.c_str(), path.c_str()) != 0) {
-      if (errno == EEXIST) {
-        lost_race = true;
-      } else {
-        w = absl::InternalError(ErrnoMessage("cannot create root key file", path));
-      }
+    absl::StatusOr<internal::UnnamedFile> out =
+        internal::UnnamedFile::Create(ParentDirectory(path), "root.key", 0600);
+    if (!out.ok()) {
+      return absl::InternalError(absl::StrCat("cannot create root key file: ",
+                                              out.status().message()));
     }
-    ::unlink(tmp.c_str());
-    KMS_RETURN_IF_ERROR(w);
-    if (lost_race) return false;
-    KMS_RETURN_IF_ERROR(FsyncDirectory(ParentDirectory(path)));
+    KMS_RETURN_IF_ERROR(WriteFully(out->fd(), fresh.data(), fresh.size(), path));
+    absl::Status linked = out->LinkAsNew(path);
+    if (absl::IsAlreadyExists(linked)) return false;
+    if (!linked.ok()) {
+      return absl::InternalError(absl::StrCat("cannot create root key file: ",
+                                              linked.message()));
+    }
     *key = std::move(fresh);
     return true;
   }
@@ -737,22 +724,17 @@ struct LocalKeyStore::Impl {
                                    absl::MakeSpan(h + kHeaderSize, sealed_size)));
     text.Clear();
 
-    std::string tmp;
-    RandomUuidInto(&tmp);
-    tmp = absl::StrCat(store_path, ".tmp.", tmp);
-    Fd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
-    if (out.get() < 0) return absl::InternalError(ErrnoMessage("cannot create", tmp));
-    absl::Status w = WriteFully(out.get(), file.data(), file.size(), tmp);
-    if (w.ok() && ::fsync(out.get()) != 0) w = absl::InternalError(ErrnoMessage("cannot fsync", tmp));
-    if (w.ok() && ::close(out.release()) != 0) w = absl::InternalError(ErrnoMessage("cannot close", tmp));
-    if (w.ok() && ::rename(tmp.c_str(), store_path.c_str()) != 0) {
-      w = absl::InternalError(ErrnoMessage("cannot rename onto", store_path));
+    // Unnamed until complete (O_TMPFILE): a kill mid-write leaves no stray file behind.
+    absl::StatusOr<internal::UnnamedFile> out =
+        internal::UnnamedFile::Create(options.directory, "keystore.bin", 0600);
+    if (!out.ok()) {
+      return absl::InternalError(
+          absl::StrCat("cannot create: ", out.status().message()));
     }
-    if (!w.ok()) {
-      ::unlink(tmp.c_str());
-      return w;
+    KMS_RETURN_IF_ERROR(WriteFully(out->fd(), file.data(), file.size(), store_path));
+    if (absl::Status w = out->Replace(store_path); !w.ok()) {
+      return absl::InternalError(w.message());
     }
-    KMS_RETURN_IF_ERROR(FsyncDirectory(options.directory));
     struct stat st;
     if (::stat(store_path.c_str(), &st) != 0) {
       return absl::InternalError(ErrnoMessage("cannot stat", store_path));

@@ -220,7 +220,13 @@ TEST(KeyStoreCrashSafety, SurvivesHundredsOfSigkillsDuringCreateRotateAndAlias) 
   EXPECT_EQ(after.exit_code, 0) << after.err;
 
   int leftover = 0;
-  for (const std::string& name : ListDir(home)) leftover += name.find(".tmp.") != std::string::npos;
+  // The store and root key are written as unnamed (O_TMPFILE) files, so a kill mid-write leaves
+  // nothing; only a kill in the microseconds between link and rename can leave a hidden complete
+  // copy of the store (`.keystore.bin.kmse-tmp-*`). Older versions left `*.tmp.*` files.
+  for (const std::string& name : ListDir(home)) {
+    leftover += name.find(".tmp.") != std::string::npos || name.find("kmse-tmp") != std::string::npos;
+    EXPECT_EQ(name.find("root.key."), std::string::npos) << "a spare root key copy: " << name;
+  }
   std::printf("kills=%d completed=%d runs=%d acked: creates=%d rotations=%d aliases=%d "
               "data_keys=%zu leftover_temp_files=%d elapsed=%.1fs max_delay=%.0fms\n",
               kills, completed, runs, acked_creates, acked_rotations, acked_aliases,
