@@ -35,7 +35,9 @@ using json = nlohmann::json;
 
 constexpr int kMinKills = 200;
 constexpr int kTargetKills = 240;
-constexpr double kTimeBudgetSeconds = 75;  // stays under 90 s with the checks
+// The loop ends at kTargetKills (~35 s here); the budget only matters on a slow or busy machine
+// (a CI runner, sanitizer builds next door) and stays far below the large-test timeout (900 s).
+constexpr double kTimeBudgetSeconds = 300;
 
 struct SealedDataKey {
   std::string key_id;
