@@ -399,24 +399,35 @@ absl::StatusOr<size_t> Envelope::SealInto(absl::Span<const uint8_t> plaintext,
   return static_cast<size_t>(dst - out.data());
 }
 
-absl::StatusOr<uint64_t> Envelope::PlaintextSize(absl::Span<const uint8_t> sealed) {
+namespace {
+
+// The header of `sealed`, with a truncated message reported as an authentication failure.
+absl::StatusOr<ParsedHeader> ParseSealedHeader(absl::Span<const uint8_t> sealed) {
   absl::StatusOr<ParsedHeader> parsed = ParseHeader(sealed);
-  if (!parsed.ok()) {
-    if (absl::IsOutOfRange(parsed.status())) return AuthFailed("sealed message is truncated");
-    return parsed.status();
+  if (!parsed.ok() && absl::IsOutOfRange(parsed.status())) {
+    return AuthFailed("sealed message is truncated");
   }
-  return PlaintextSizeForPayload(sealed.size() - parsed->header_size, parsed->header.frame_size);
+  return parsed;
+}
+
+}  // namespace
+
+absl::StatusOr<uint64_t> Envelope::PlaintextSize(absl::Span<const uint8_t> sealed) {
+  KMS_ASSIGN_OR_RETURN(ParsedHeader parsed, ParseSealedHeader(sealed));
+  return PlaintextSizeForPayload(sealed.size() - parsed.header_size, parsed.header.frame_size);
 }
 
 absl::StatusOr<size_t> Envelope::OpenInto(absl::Span<const uint8_t> sealed,
                                           const EncryptionContext& context,
                                           absl::Span<uint8_t> out) const {
-  absl::StatusOr<ParsedHeader> parsed_or = ParseHeader(sealed);
-  if (!parsed_or.ok()) {
-    if (absl::IsOutOfRange(parsed_or.status())) return AuthFailed("sealed message is truncated");
-    return parsed_or.status();
-  }
-  const ParsedHeader& parsed = *parsed_or;
+  KMS_ASSIGN_OR_RETURN(ParsedHeader parsed, ParseSealedHeader(sealed));
+  return OpenParsedInto(parsed, sealed, context, out);
+}
+
+absl::StatusOr<size_t> Envelope::OpenParsedInto(const ParsedHeader& parsed,
+                                                absl::Span<const uint8_t> sealed,
+                                                const EncryptionContext& context,
+                                                absl::Span<uint8_t> out) const {
   const uint32_t f = parsed.header.frame_size;
   KMS_ASSIGN_OR_RETURN(uint64_t size,
                        PlaintextSizeForPayload(sealed.size() - parsed.header_size, f));
@@ -442,11 +453,14 @@ absl::StatusOr<size_t> Envelope::OpenInto(absl::Span<const uint8_t> sealed,
 
 absl::StatusOr<std::string> Envelope::Open(absl::Span<const uint8_t> sealed,
                                            const EncryptionContext& context) const {
-  KMS_ASSIGN_OR_RETURN(uint64_t size, PlaintextSize(sealed));
+  KMS_ASSIGN_OR_RETURN(ParsedHeader parsed, ParseSealedHeader(sealed));
+  KMS_ASSIGN_OR_RETURN(uint64_t size,
+                       PlaintextSizeForPayload(sealed.size() - parsed.header_size,
+                                               parsed.header.frame_size));
   std::string out(size, '\0');
-  KMS_ASSIGN_OR_RETURN(size_t n, OpenInto(sealed, context,
-                                          absl::MakeSpan(reinterpret_cast<uint8_t*>(out.data()),
-                                                         out.size())));
+  KMS_ASSIGN_OR_RETURN(size_t n, OpenParsedInto(parsed, sealed, context,
+                                                absl::MakeSpan(reinterpret_cast<uint8_t*>(out.data()),
+                                                               out.size())));
   out.resize(n);
   return out;
 }

@@ -208,6 +208,11 @@ class Envelope {
                                                        const EncryptionContext* expected,
                                                        std::string_view operation,
                                                        bool keep_data_key) const;
+  // OpenInto after the header was parsed (Open parses once, not twice).
+  [[nodiscard]] absl::StatusOr<size_t> OpenParsedInto(const ParsedHeader& parsed,
+                                                       absl::Span<const uint8_t> sealed,
+                                                       const EncryptionContext& context,
+                                                       absl::Span<uint8_t> out) const;
   void Audit(std::string_view operation, std::string_view kms_operation,
              std::string_view provider_id, std::string_view key_id,
              std::string_view key_version_id, std::string_view request_id, bool from_cache,
