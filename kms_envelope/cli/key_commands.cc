@@ -211,6 +211,17 @@ void RegisterKey(CLI::App& app, GlobalOptions& options) {
     });
   });
 
+  CLI::App* purge = key->add_subcommand(
+      "purge-deleted",
+      "destroy the PendingDeletion keys whose DeleteDate has passed (their blobs can never be "
+      "decrypted again)");
+  purge->callback([&options] {
+    RunWithStore(options, [&](local::LocalKeyStore& store) -> absl::StatusOr<json> {
+      KMS_ASSIGN_OR_RETURN(std::vector<std::string> purged, store.PurgeDeletedKeys());
+      return json{{"PurgedKeyIds", purged}, {"RequestId", NewRequestId()}};
+    });
+  });
+
   CLI::App* rotate = key->add_subcommand("rotate", "CreateKeyVersion: a new primary version");
   rotate->add_option("--key-id", args->key_id, "KeyId or alias/<name>")->required();
   rotate->callback([&options, args] {

@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <utility>
@@ -27,9 +28,9 @@
 #include "kms_envelope/internal/aead.h"
 #include "kms_envelope/internal/encoding.h"
 #include "kms_envelope/internal/random.h"
-#include "kms_envelope/internal/unnamed_file.h"
 #include "kms_envelope/internal/status_macros.h"
 #include "kms_envelope/internal/strings.h"
+#include "kms_envelope/internal/unnamed_file.h"
 #include "kms_envelope/key_provider.h"
 #include "kms_envelope/kms_error.h"
 #include "kms_envelope/local/ciphertext_blob.h"
@@ -795,6 +796,8 @@ struct LocalKeyStore::Impl {
     (void)RefreshLocked();
   }
 
+  absl::Time Now() const { return options.now ? options.now() : absl::Now(); }
+
   // lock -> reload -> mutate -> write -> install -> unlock.
   template <typename F>
   absl::Status Mutate(F&& mutate) {
@@ -805,7 +808,7 @@ struct LocalKeyStore::Impl {
         ReaderLock read(&state_mu);
         fresh = state->Clone();
       }
-      KMS_RETURN_IF_ERROR(mutate(*fresh, absl::Now()));
+      KMS_RETURN_IF_ERROR(mutate(*fresh, Now()));
       fresh->Reindex();
       Install(std::move(fresh));
       return absl::OkStatus();
@@ -818,7 +821,7 @@ struct LocalKeyStore::Impl {
       KMS_ASSIGN_OR_RETURN(fresh, ReadStore(state.get(), &fp));
     }
     loaded = fp;
-    absl::Status mutated = mutate(*fresh, absl::Now());
+    absl::Status mutated = mutate(*fresh, Now());
     if (!mutated.ok()) {
       // Still install what was read: it is the newest good state.
       Install(std::move(fresh));
@@ -1010,6 +1013,39 @@ absl::StatusOr<KeyMetadata> LocalKeyStore::ScheduleKeyDeletion(std::string_view 
                       k.delete_date =
                           FormatIsoDate(now + absl::Hours(24) * pending_window_in_days);
                     });
+}
+
+absl::StatusOr<std::vector<std::string>> LocalKeyStore::PurgeDeletedKeys() {
+  std::vector<std::string> purged;
+  // Returned from the mutation when nothing is due, so that the file is not rewritten.
+  const absl::Status nothing_due = absl::AbortedError("no key is due for deletion");
+  absl::Status s = impl_->Mutate([&](State& state, absl::Time now) -> absl::Status {
+    purged.clear();
+    for (const std::string& id : state.key_order) {
+      const KeyRecord& k = state.keys.at(id);
+      if (k.state != kKeyStatePendingDeletion) continue;
+      absl::Time due;
+      std::string error;
+      if (!absl::ParseTime("%Y-%m-%dT%H:%M:%SZ", k.delete_date, &due, &error)) {
+        return absl::DataLossError(absl::StrCat("CMK ", id, " has an unreadable DeleteDate"));
+      }
+      if (due <= now) purged.push_back(id);
+    }
+    if (purged.empty()) return nothing_due;
+    for (const std::string& id : purged) {
+      for (auto it = state.aliases.begin(); it != state.aliases.end();) {
+        it = it->second == id ? state.aliases.erase(it) : std::next(it);
+      }
+      // The version keys are wiped when the last state that holds them (this one's
+      // predecessor, a concurrent reader's) is gone.
+      state.keys.erase(id);
+      state.key_order.erase(std::find(state.key_order.begin(), state.key_order.end(), id));
+    }
+    return absl::OkStatus();
+  });
+  if (s == nothing_due) return std::vector<std::string>();
+  KMS_RETURN_IF_ERROR(s);
+  return purged;
 }
 
 absl::StatusOr<KeyMetadata> LocalKeyStore::CancelKeyDeletion(std::string_view key_id_or_alias) {

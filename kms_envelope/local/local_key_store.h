@@ -18,8 +18,11 @@
 //   (PendingWindowInDays kMinPendingWindowDays..kMaxPendingWindowDays) from Enabled or Disabled;
 //   CancelKeyDeletion from PendingDeletion (the key becomes Enabled). Anything else fails with
 //   Rejected.StateModifiedFailed. Unknown keys: Forbidden.KeyNotFound; unknown aliases:
-//   Forbidden.AliasNotFound; bad arguments: InvalidParameter. Keys are never purged (a local
-//   store keeps PendingDeletion keys; CancelKeyDeletion always works).
+//   Forbidden.AliasNotFound; bad arguments: InvalidParameter.
+// - Deletion: the service destroys a PendingDeletion key when its DeleteDate passes. This store
+//   does it only when asked (PurgeDeletedKeys, `kms-envelope key purge-deleted`): a machine
+//   clock set forward by mistake must not destroy keys by itself. Until purged, a
+//   PendingDeletion key can still be restored with CancelKeyDeletion.
 // - Dates are ISO-8601 UTC `yyyy-MM-ddTHH:mm:ssZ`.
 //
 // Persistence (docs/store-format.md): one file `<directory>/keystore.bin`, AEAD-encrypted
@@ -42,6 +45,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -106,6 +110,9 @@ struct LocalKeyStoreOptions {
   std::string root_key_file;
   // Tests: no files at all.
   bool in_memory = false;
+  // The clock for creation, rotation and deletion dates and for PurgeDeletedKeys; null:
+  // absl::Now (tests inject one).
+  std::function<absl::Time()> now;
 };
 
 class LocalKeyStore {
@@ -125,6 +132,13 @@ class LocalKeyStore {
   [[nodiscard]] absl::StatusOr<KeyMetadata> ScheduleKeyDeletion(std::string_view key_id_or_alias,
                                                                 int pending_window_in_days);
   [[nodiscard]] absl::StatusOr<KeyMetadata> CancelKeyDeletion(std::string_view key_id_or_alias);
+  // Destroys every PendingDeletion CMK whose DeleteDate has passed: all its versions' key
+  // material (wiped in memory; the store file is rewritten without it), its aliases and the
+  // key. CiphertextBlobs made under it can never be decrypted again (Forbidden.KeyNotFound /
+  // InvalidCiphertext). Returns the purged KeyIds, oldest first; when none is due the store
+  // file is not rewritten. Copies of the old store file that the filesystem or backups kept
+  // still hold the key (sealed under the root key).
+  [[nodiscard]] absl::StatusOr<std::vector<std::string>> PurgeDeletedKeys();
   // CreateKeyVersion: a new primary version; returns its KeyVersionId. Rejected.Disabled /
   // Rejected.PendingDeletion unless the key is Enabled.
   [[nodiscard]] absl::StatusOr<std::string> RotateKey(std::string_view key_id_or_alias);

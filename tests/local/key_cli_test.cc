@@ -182,6 +182,13 @@ TEST_F(KeyCli, StateCommandsFollowTheServiceRules) {
   EXPECT_TRUE(pending.out_json()["KeyMetadata"]["DeleteDate"].is_string());
   ExpectError(Run("key enable --key-id " + id), "Rejected.StateModifiedFailed");
   ExpectError(Run("datakey generate --key-id " + id), "Rejected.PendingDeletion");
+  // Its DeleteDate is a week away: purge-deleted destroys nothing yet (the store test drives
+  // the clock past it).
+  Result purge = Run("key purge-deleted");
+  ASSERT_EQ(purge.exit_code, 0) << purge.err;
+  EXPECT_EQ(purge.out_json()["PurgedKeyIds"], json::array());
+  EXPECT_EQ(Run("key describe --key-id " + id).out_json()["KeyMetadata"]["KeyState"],
+            "PendingDeletion");
   Result cancelled = Run("key cancel-deletion --key-id " + id);
   ASSERT_EQ(cancelled.exit_code, 0) << cancelled.err;
   EXPECT_EQ(cancelled.out_json()["KeyMetadata"]["KeyState"], "Enabled");

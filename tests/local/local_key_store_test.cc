@@ -9,10 +9,12 @@
 #include <algorithm>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <set>
 #include <string>
 
 #include "gtest/gtest.h"
+#include "kms_envelope/internal/encoding.h"
 #include "kms_envelope/kms_error.h"
 #include "kms_envelope/local/ciphertext_blob.h"
 #include "tests/local/test_util.h"
@@ -149,6 +151,93 @@ TEST(LocalKeyStore, AllowsAndRefusesStateTransitionsAsDocumented) {
   ASSERT_TRUE(store->CancelKeyDeletion(k.key_id).ok());
   ASSERT_TRUE(store->DisableKey(k.key_id).ok());
   EXPECT_KMS_CODE(store->RotateKey(k.key_id).status(), kms_code::kDisabled);
+}
+
+// Seals a data key under `key` at the store's level; returns the CiphertextBlob.
+std::string SealBlob(LocalKeyStore& store, const std::string& key) {
+  const uint8_t data_key[32] = {7};
+  const uint8_t iv[12] = {1};
+  std::string key_id, version, blob;
+  EXPECT_OK(store.SealWithPrimaryVersion(key, absl::MakeConstSpan(data_key),
+                                         absl::MakeConstSpan(iv), EncryptionContext::Empty(),
+                                         &key_id, &version, &blob));
+  return blob;
+}
+
+absl::Status OpenBlobOf(LocalKeyStore& store, const std::string& blob) {
+  std::string key_id, version;
+  SecretBytes plaintext;
+  return store.OpenBlob(internal::Bytes(blob), EncryptionContext::Empty(), &key_id, &version,
+                        &plaintext);
+}
+
+TEST(LocalKeyStore, PurgeDestroysOnlyThePendingDeletionKeysWhoseDeleteDateHasPassed) {
+  const std::string dir = TestDir("purge");
+  auto clock = std::make_shared<absl::Time>(absl::FromUnixSeconds(1'800'000'000));
+  LocalKeyStoreOptions options;
+  options.directory = dir;
+  options.now = [clock] { return *clock; };
+  auto store = *LocalKeyStore::Open(options);
+  const std::string doomed = store->CreateKey("doomed")->key_id;
+  const std::string later = store->CreateKey("later")->key_id;
+  const std::string kept = store->CreateKey("kept")->key_id;
+  ASSERT_OK(store->CreateAlias("alias/doomed", doomed));
+  ASSERT_OK(store->CreateAlias("alias/kept", kept));
+  ASSERT_TRUE(store->RotateKey(doomed).ok());
+  const std::string doomed_blob = SealBlob(*store, doomed);
+  const std::string kept_blob = SealBlob(*store, kept);
+  ASSERT_TRUE(store->ScheduleKeyDeletion(doomed, 7).ok());
+  ASSERT_TRUE(store->ScheduleKeyDeletion(later, 30).ok());
+
+  // Not due yet: nothing happens and the file is not rewritten.
+  *clock += absl::Hours(24 * 7) - absl::Seconds(1);
+  const std::string file_before = ReadFile(dir + "/keystore.bin");
+  auto none = store->PurgeDeletedKeys();
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_TRUE(none->empty());
+  EXPECT_EQ(ReadFile(dir + "/keystore.bin"), file_before);
+
+  *clock += absl::Seconds(1);
+  auto purged = store->PurgeDeletedKeys();
+  ASSERT_TRUE(purged.ok()) << purged.status();
+  EXPECT_EQ(*purged, std::vector<std::string>{doomed});
+  EXPECT_KMS_CODE(store->DescribeKey(doomed).status(), kms_code::kKeyNotFound);
+  EXPECT_KMS_CODE(store->DescribeKey("alias/doomed").status(), kms_code::kAliasNotFound);
+  EXPECT_KMS_CODE(store->CancelKeyDeletion(doomed).status(), kms_code::kKeyNotFound);
+  EXPECT_FALSE(OpenBlobOf(*store, doomed_blob).ok());
+  EXPECT_EQ(store->DescribeKey(later)->key_state, "PendingDeletion");
+  EXPECT_EQ(store->DescribeKey("alias/kept")->key_id, kept);
+  EXPECT_OK(OpenBlobOf(*store, kept_blob));
+  EXPECT_TRUE(store->PurgeDeletedKeys()->empty());
+
+  // The purge is persisted: a fresh process does not see the key either.
+  store.reset();
+  auto reopened = OpenAt(dir);
+  ASSERT_NE(reopened, nullptr);
+  EXPECT_KMS_CODE(reopened->DescribeKey(doomed).status(), kms_code::kKeyNotFound);
+  EXPECT_FALSE(OpenBlobOf(*reopened, doomed_blob).ok());
+  EXPECT_OK(OpenBlobOf(*reopened, kept_blob));
+  auto keys = reopened->ListKeys();
+  ASSERT_TRUE(keys.ok());
+  EXPECT_EQ(keys->size(), 2u);
+  auto aliases = reopened->ListAliases();
+  ASSERT_TRUE(aliases.ok());
+  ASSERT_EQ(aliases->size(), 1u);
+  EXPECT_EQ((*aliases)[0].alias_name, "alias/kept");
+}
+
+TEST(LocalKeyStore, ACancelledDeletionIsNeverPurged) {
+  auto clock = std::make_shared<absl::Time>(absl::FromUnixSeconds(1'800'000'000));
+  LocalKeyStoreOptions options;
+  options.in_memory = true;
+  options.now = [clock] { return *clock; };
+  auto store = *LocalKeyStore::Open(options);
+  const std::string id = store->CreateKey("")->key_id;
+  ASSERT_TRUE(store->ScheduleKeyDeletion(id, 7).ok());
+  ASSERT_TRUE(store->CancelKeyDeletion(id).ok());
+  *clock += absl::Hours(24 * 365);
+  EXPECT_TRUE(store->PurgeDeletedKeys()->empty());
+  EXPECT_EQ(store->DescribeKey(id)->key_state, "Enabled");
 }
 
 TEST(LocalKeyStore, RotationAddsAPrimaryVersionAndKeepsTheOldOnes) {

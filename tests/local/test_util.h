@@ -26,6 +26,12 @@ inline std::string TestDir(const std::string& name) {
     ASSERT_TRUE(assert_ok_status_.ok()) << assert_ok_status_; \
   } while (0)
 
+#define EXPECT_OK(expr)                                  \
+  do {                                                   \
+    const ::absl::Status expect_ok_status_ = (expr);     \
+    EXPECT_TRUE(expect_ok_status_.ok()) << expect_ok_status_; \
+  } while (0)
+
 #define EXPECT_KMS_CODE(expr, code)                                   \
   do {                                                                \
     const ::absl::Status expect_code_status_ = (expr);                \
