@@ -16,6 +16,7 @@
 #include "kms_envelope/internal/encoding.h"
 #include "kms_envelope/internal/status_macros.h"
 #include "kms_envelope/internal/strings.h"
+#include "kms_envelope/internal/unnamed_file.h"
 
 namespace kms_envelope {
 namespace envelope {
@@ -39,11 +40,6 @@ absl::Status FsyncDir(const std::string& dir) {
   if (d.fd < 0) return Errno("open directory", dir);
   if (::fsync(d.fd) != 0) return Errno("fsync directory", dir);
   return absl::OkStatus();
-}
-
-std::string TempPathFor(const std::string& path) {
-  std::filesystem::path p(path);
-  return (p.parent_path() / ("." + p.filename().string() + kRewrapTempSuffix)).string();
 }
 
 std::string TargetsFingerprint(const Envelope& envelope) {
@@ -80,16 +76,15 @@ absl::Status RewrapFile(const Envelope& envelope, const std::string& path,
   KMS_ASSIGN_OR_RETURN(std::string new_header,
                        envelope.RewrapHeader(internal::Bytes(header_bytes), expected_context,
                                              &old_header_size));
-  const std::string tmp = TempPathFor(path);
-  ::unlink(tmp.c_str());  // a leftover from an interrupted run
-  Fd out{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st.st_mode & 07777)};
-  if (out.fd < 0) return Errno("create", tmp);
-  auto fail = [&](absl::Status s) {
-    ::unlink(tmp.c_str());
-    return s;
-  };
-  FdSink sink(out.fd);
-  if (absl::Status s = sink.Write(internal::Bytes(new_header)); !s.ok()) return fail(s);
+  // The new file has no name until it is complete (O_TMPFILE): a kill leaves the old file and
+  // nothing else. Same mode as the original.
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  absl::StatusOr<internal::UnnamedFile> out = internal::UnnamedFile::Create(
+      dir, std::filesystem::path(path).filename().string() + ".kmse-rewrap", st.st_mode & 07777);
+  if (!out.ok()) return out.status();
+  FdSink sink(out->fd());
+  KMS_RETURN_IF_ERROR(sink.Write(internal::Bytes(new_header)));
   // Copy the payload unchanged.
   std::vector<uint8_t> buf(1 << 20);
   uint64_t offset = old_header_size;
@@ -97,19 +92,13 @@ absl::Status RewrapFile(const Envelope& envelope, const std::string& path,
     ssize_t n = ::pread(in.fd, buf.data(), buf.size(), static_cast<off_t>(offset));
     if (n < 0) {
       if (errno == EINTR) continue;
-      return fail(Errno("read", path));
+      return Errno("read", path);
     }
     if (n == 0) break;
-    if (absl::Status s = sink.Write(absl::MakeConstSpan(buf.data(), static_cast<size_t>(n)));
-        !s.ok()) {
-      return fail(s);
-    }
+    KMS_RETURN_IF_ERROR(sink.Write(absl::MakeConstSpan(buf.data(), static_cast<size_t>(n))));
     offset += static_cast<uint64_t>(n);
   }
-  if (::fsync(out.fd) != 0) return fail(Errno("fsync", tmp));
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return fail(Errno("rename", tmp));
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  return FsyncDir(dir.empty() ? "." : dir);
+  return out->Replace(path);  // fsync, rename over the original, fsync the directory
 }
 
 absl::StatusOr<RewrapDirectoryResult> RewrapDirectory(const Envelope& envelope,
@@ -140,9 +129,12 @@ absl::StatusOr<RewrapDirectoryResult> RewrapDirectory(const Envelope& envelope,
     if (name.size() > std::strlen(kRewrapTempSuffix) &&
         name.compare(name.size() - std::strlen(kRewrapTempSuffix), std::string::npos,
                      kRewrapTempSuffix) == 0) {
-      fs::remove(entry.path(), ec);  // stale temporary from an interrupted run
+      fs::remove(entry.path(), ec);  // stale temporary from an interrupted older version
       continue;
     }
+    // A writer's hidden name for the microseconds between link and rename (unnamed_file.h):
+    // not a file of its own.
+    if (name.find(".kmse-tmp-") != std::string::npos) continue;
     if (name == kRewrapJournalName || !entry.is_regular_file(ec)) continue;
     names.push_back(name);
   }

@@ -10,15 +10,17 @@
 // RewrapFile replaces the header's wrapped keys with the envelope's primary + additional CMKs
 // (Envelope::RewrapHeader: ReEncrypt where the provider has it, else Decrypt + Encrypt). The
 // payload frames are copied byte for byte and are not decrypted: the header (commitment and tag)
-// is verified, a corrupted payload is carried over unchanged and fails when it is opened. Crash safety: the new file is written to
-// `.<name>.kmse-rewrap.tmp` in the same directory, fsync'ed, renamed over the original, and the
-// directory is fsync'ed; at any instant the path holds either the old or the new complete file.
+// is verified, a corrupted payload is carried over unchanged and fails when it is opened. Crash safety: the new file is written as
+// an unnamed file (O_TMPFILE, internal/unnamed_file.h) in the same directory with the original's
+// mode, fsync'ed, renamed over the original, and the directory is fsync'ed; at any instant the
+// path holds either the old or the new complete file, and a kill leaves no temporary behind.
 //
 // RewrapDirectory handles the regular files directly in `dir` (not recursive) that start with the
 // envelope magic; other files are counted and left alone. Progress is journaled in
 // `dir/.kmse-rewrap.journal` (first line: the target key list; then one finished file name per
 // line, fsync'ed), so a run that was interrupted (or failed on some files) resumes where it
-// stopped when run again with the same targets; stale temporary files are removed first. The
+// stopped when run again with the same targets; `.<name>.kmse-rewrap.tmp` files left by older
+// versions are removed first, and writers' hidden `*.kmse-tmp-*` names are skipped. The
 // journal is deleted once every envelope file is done. A journal for other targets is ignored.
 //
 // Thread safety: none across calls on the same directory (one rewrap per directory at a time).

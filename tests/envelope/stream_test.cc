@@ -1,5 +1,6 @@
 // Streaming seal/open (fds, iostreams), random access over a sealed file, and rewrap.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -264,12 +265,25 @@ TEST_F(StreamTest, RewrapToAnotherCmkKeepsThePayloadBytesAndOpensWithTheNewCmkOn
   ASSERT_TRUE(sealed.ok());
   const std::string path = TempPath("rewrap_one");
   WriteFile(path, *sealed);
+  ASSERT_EQ(::chmod(path.c_str(), 0640), 0);
+  const auto dir_entries = [&] {
+    size_t n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(
+             std::filesystem::path(path).parent_path())) {
+      n += e.path().filename().string().find("rewrap_one") != std::string::npos;
+    }
+    return n;
+  };
 
   EnvelopeOptions o;
   o.primary = {kms_b->provider, kms_b->key_id};
   o.decrypt_providers = {kms_.provider};
   auto rewrapper = *Envelope::New(std::move(o));
   ASSERT_TRUE(RewrapFile(*rewrapper, path, &ctx_).ok());
+  struct stat st;
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0640u) << "the rewrapped file keeps the original's mode";
+  EXPECT_EQ(dir_entries(), 1u) << "only the rewrapped file, no temporary";
   const std::string after = ReadFile(path);
   EXPECT_EQ(Payload(after), Payload(*sealed));
   auto parsed = ParseHeader(internal::Bytes(after));
