@@ -57,17 +57,25 @@ absl::Status CheckPair(const std::string& key, const std::string& value) {
 
 }  // namespace
 
-EncryptionContext::EncryptionContext() : canonical_(2, '\0') {}
+EncryptionContext::EncryptionContext() = default;
 
-EncryptionContext::EncryptionContext(std::map<std::string, std::string> pairs)
-    : pairs_(std::move(pairs)) {
+const EncryptionContext::Data& EncryptionContext::EmptyData() {
+  static const Data* empty = new Data{{}, std::string(2, '\0')};
+  return *empty;
+}
+
+EncryptionContext::EncryptionContext(std::map<std::string, std::string> pairs) {
+  if (pairs.empty()) return;  // shares EmptyData
+  auto data = std::make_shared<Data>();
+  data->pairs = std::move(pairs);
   size_t size = 2;
-  for (const auto& [k, v] : pairs_) size += 4 + k.size() + v.size();
-  canonical_.resize(size);
-  auto* p = reinterpret_cast<uint8_t*>(canonical_.data());
-  internal::StoreBigEndian16(static_cast<uint16_t>(pairs_.size()), p);
+  for (const auto& [k, v] : data->pairs) size += 4 + k.size() + v.size();
+  std::string& canonical = data->canonical;
+  canonical.resize(size);
+  auto* p = reinterpret_cast<uint8_t*>(canonical.data());
+  internal::StoreBigEndian16(static_cast<uint16_t>(data->pairs.size()), p);
   p += 2;
-  for (const auto& [k, v] : pairs_) {
+  for (const auto& [k, v] : data->pairs) {
     internal::StoreBigEndian16(static_cast<uint16_t>(k.size()), p);
     std::memcpy(p + 2, k.data(), k.size());
     p += 2 + k.size();
@@ -75,6 +83,7 @@ EncryptionContext::EncryptionContext(std::map<std::string, std::string> pairs)
     std::memcpy(p + 2, v.data(), v.size());
     p += 2 + v.size();
   }
+  data_ = std::move(data);
 }
 
 const EncryptionContext& EncryptionContext::Empty() {
@@ -165,14 +174,15 @@ absl::StatusOr<EncryptionContext> EncryptionContext::FromCanonical(
 
 std::string EncryptionContext::ToJson() const {
   nlohmann::json doc = nlohmann::json::object();
-  for (const auto& [k, v] : pairs_) doc[k] = v;
+  for (const auto& [k, v] : pairs()) doc[k] = v;
   return doc.dump();
 }
 
 bool EncryptionContext::Contains(const EncryptionContext& subset) const {
-  for (const auto& [k, v] : subset.pairs_) {
-    auto it = pairs_.find(k);
-    if (it == pairs_.end() || it->second != v) return false;
+  const std::map<std::string, std::string>& mine = pairs();
+  for (const auto& [k, v] : subset.pairs()) {
+    auto it = mine.find(k);
+    if (it == mine.end() || it->second != v) return false;
   }
   return true;
 }

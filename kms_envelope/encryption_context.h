@@ -17,13 +17,15 @@
 // keys are rejected (a JSON object with a repeated key is InvalidParameter, not "last wins").
 // Keys and values must be valid UTF-8.
 //
-// Immutable after construction; safe to share between threads.
+// Immutable after construction; safe to share between threads. Copies are cheap (they share
+// one immutable representation), so a parsed message header can reuse the caller's context.
 #ifndef KMS_ENVELOPE_ENCRYPTION_CONTEXT_H_
 #define KMS_ENVELOPE_ENCRYPTION_CONTEXT_H_
 
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -56,13 +58,13 @@ class EncryptionContext {
   [[nodiscard]] static absl::StatusOr<EncryptionContext> FromCanonical(
       absl::Span<const uint8_t> encoded);
 
-  const std::map<std::string, std::string>& pairs() const { return pairs_; }
-  bool empty() const { return pairs_.empty(); }
+  const std::map<std::string, std::string>& pairs() const { return data().pairs; }
+  bool empty() const { return data().pairs.empty(); }
 
   // The canonical encoding described above.
   absl::Span<const uint8_t> Canonical() const {
-    return absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(canonical_.data()),
-                                     canonical_.size());
+    const std::string& c = data().canonical;
+    return absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(c.data()), c.size());
   }
   // Sorted, compact JSON object.
   std::string ToJson() const;
@@ -71,7 +73,7 @@ class EncryptionContext {
   bool Contains(const EncryptionContext& subset) const;
 
   friend bool operator==(const EncryptionContext& a, const EncryptionContext& b) {
-    return a.canonical_ == b.canonical_;
+    return a.data_ == b.data_ || a.data().canonical == b.data().canonical;
   }
   friend bool operator!=(const EncryptionContext& a, const EncryptionContext& b) {
     return !(a == b);
@@ -81,9 +83,16 @@ class EncryptionContext {
   static const EncryptionContext& Empty();
 
  private:
+  struct Data {
+    std::map<std::string, std::string> pairs;
+    std::string canonical;
+  };
   explicit EncryptionContext(std::map<std::string, std::string> pairs);
-  std::map<std::string, std::string> pairs_;
-  std::string canonical_;
+  // The empty context's representation (shared by every default-constructed or moved-from
+  // context: no allocation and no shared reference count to touch for them).
+  static const Data& EmptyData();
+  const Data& data() const { return data_ != nullptr ? *data_ : EmptyData(); }
+  std::shared_ptr<const Data> data_;  // null: empty
 };
 
 }  // namespace kms_envelope

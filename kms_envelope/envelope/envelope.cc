@@ -402,8 +402,9 @@ absl::StatusOr<size_t> Envelope::SealInto(absl::Span<const uint8_t> plaintext,
 namespace {
 
 // The header of `sealed`, with a truncated message reported as an authentication failure.
-absl::StatusOr<ParsedHeader> ParseSealedHeader(absl::Span<const uint8_t> sealed) {
-  absl::StatusOr<ParsedHeader> parsed = ParseHeader(sealed);
+absl::StatusOr<ParsedHeader> ParseSealedHeader(absl::Span<const uint8_t> sealed,
+                                               const EncryptionContext* expected = nullptr) {
+  absl::StatusOr<ParsedHeader> parsed = ParseHeader(sealed, expected);
   if (!parsed.ok() && absl::IsOutOfRange(parsed.status())) {
     return AuthFailed("sealed message is truncated");
   }
@@ -420,7 +421,7 @@ absl::StatusOr<uint64_t> Envelope::PlaintextSize(absl::Span<const uint8_t> seale
 absl::StatusOr<size_t> Envelope::OpenInto(absl::Span<const uint8_t> sealed,
                                           const EncryptionContext& context,
                                           absl::Span<uint8_t> out) const {
-  KMS_ASSIGN_OR_RETURN(ParsedHeader parsed, ParseSealedHeader(sealed));
+  KMS_ASSIGN_OR_RETURN(ParsedHeader parsed, ParseSealedHeader(sealed, &context));
   return OpenParsedInto(parsed, sealed, context, out);
 }
 
@@ -453,7 +454,7 @@ absl::StatusOr<size_t> Envelope::OpenParsedInto(const ParsedHeader& parsed,
 
 absl::StatusOr<std::string> Envelope::Open(absl::Span<const uint8_t> sealed,
                                            const EncryptionContext& context) const {
-  KMS_ASSIGN_OR_RETURN(ParsedHeader parsed, ParseSealedHeader(sealed));
+  KMS_ASSIGN_OR_RETURN(ParsedHeader parsed, ParseSealedHeader(sealed, &context));
   KMS_ASSIGN_OR_RETURN(uint64_t size,
                        PlaintextSizeForPayload(sealed.size() - parsed.header_size,
                                                parsed.header.frame_size));

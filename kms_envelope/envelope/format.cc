@@ -211,6 +211,11 @@ size_t SerializedHeaderSize(const MessageHeader& h) {
 }
 
 absl::StatusOr<ParsedHeader> ParseHeader(absl::Span<const uint8_t> input) {
+  return ParseHeader(input, nullptr);
+}
+
+absl::StatusOr<ParsedHeader> ParseHeader(absl::Span<const uint8_t> input,
+                                         const EncryptionContext* expected) {
   Reader r(input);
   absl::Span<const uint8_t> magic;
   if (!r.Take(4, &magic)) {
@@ -260,9 +265,13 @@ absl::StatusOr<ParsedHeader> ParseHeader(absl::Span<const uint8_t> input) {
   }
   absl::Span<const uint8_t> context;
   KMS_RETURN_IF_ERROR(ReadField(r, "encryption context", 2, kMaxContextSize, &context));
-  auto ctx = EncryptionContext::FromCanonical(context);
-  if (!ctx.ok()) return Malformed("encryption context is not canonical");
-  h.context = *std::move(ctx);
+  if (expected != nullptr && internal::Chars(expected->Canonical()) == internal::Chars(context)) {
+    h.context = *expected;  // shares the representation: no decoding, no allocation
+  } else {
+    auto ctx = EncryptionContext::FromCanonical(context);
+    if (!ctx.ok()) return Malformed("encryption context is not canonical");
+    h.context = *std::move(ctx);
+  }
   absl::Span<const uint8_t> commitment, tag;
   if (!r.Take(kCommitmentSize, &commitment)) return Truncated();
   std::memcpy(h.commitment.data(), commitment.data(), kCommitmentSize);

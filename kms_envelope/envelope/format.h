@@ -170,6 +170,11 @@ size_t SerializedHeaderSize(const MessageHeader& header);
 // Parses a header at the start of `input` (trailing bytes are the payload and are ignored).
 // OutOfRange when `input` ends inside the header, InvalidCiphertext when it is malformed.
 [[nodiscard]] absl::StatusOr<ParsedHeader> ParseHeader(absl::Span<const uint8_t> input);
+// The same, for a caller that expects a context: when the header's canonical context bytes equal
+// `expected`'s, the parsed header shares `expected` instead of decoding and validating the bytes
+// again (they are canonical by construction then); otherwise it parses them as above.
+[[nodiscard]] absl::StatusOr<ParsedHeader> ParseHeader(absl::Span<const uint8_t> input,
+                                                       const EncryptionContext* expected);
 
 // Payload geometry.
 uint64_t FrameCount(uint64_t plaintext_size, uint32_t frame_size);

@@ -2,6 +2,7 @@
 #include "kms_envelope/encryption_context.h"
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -183,6 +184,27 @@ TEST(EncryptionContext, EqualityIgnoresJsonOrderAndSpacing) {
   absl::StatusOr<EncryptionContext> e = EncryptionContext::FromJson(R"({"\u0078":"\u0031","y":"2"})");
   ASSERT_TRUE(e.ok());
   EXPECT_EQ(*e, *a);
+}
+
+TEST(EncryptionContext, CopiesShareOneRepresentationAndOutliveTheOriginal) {
+  auto original = std::make_unique<EncryptionContext>(
+      *EncryptionContext::FromJson(R"({"tenant":"a","purpose":"backup"})"));
+  EncryptionContext copy = *original;
+  // The copy shares the original's bytes (a parsed header reuses the caller's context).
+  EXPECT_EQ(copy.Canonical().data(), original->Canonical().data());
+  const std::vector<uint8_t> bytes(original->Canonical().begin(), original->Canonical().end());
+  original.reset();
+  EXPECT_EQ(std::vector<uint8_t>(copy.Canonical().begin(), copy.Canonical().end()), bytes);
+  EXPECT_EQ(copy.pairs().at("tenant"), "a");
+  EXPECT_EQ(copy, *EncryptionContext::FromJson(R"({"purpose":"backup","tenant":"a"})"));
+  // Every empty context is the same two bytes, however it was made.
+  const EncryptionContext defaulted;
+  EXPECT_EQ(defaulted, EncryptionContext::Empty());
+  EXPECT_EQ(defaulted, *EncryptionContext::FromJson("{}"));
+  EXPECT_EQ(defaulted, *EncryptionContext::FromPairs({}));
+  EXPECT_EQ(std::vector<uint8_t>(defaulted.Canonical().begin(), defaulted.Canonical().end()),
+            (std::vector<uint8_t>{0, 0}));
+  EXPECT_NE(copy, defaulted);
 }
 
 TEST(EncryptionContext, ContainsChecksEveryPairOfTheSubset) {

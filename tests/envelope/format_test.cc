@@ -76,6 +76,27 @@ TEST(EnvelopeFormat, SerializedHeaderParsesBackToTheSameFields) {
   EXPECT_EQ(p.header_tag, h.header_tag);
 }
 
+TEST(EnvelopeFormat, ParsingWithTheExpectedContextSharesItOnlyWhenTheBytesMatch) {
+  const MessageHeader h = SampleHeader();
+  const std::string bytes = SerializeHeader(h);
+  const EncryptionContext same = *EncryptionContext::FromJson(R"({"purpose":"test","tenant":"t1"})");
+  auto shared = ParseHeader(B(bytes), &same);
+  ASSERT_TRUE(shared.ok()) << shared.status();
+  EXPECT_EQ(shared->header.context, h.context);
+  EXPECT_EQ(shared->header.context.Canonical().data(), same.Canonical().data());
+
+  const EncryptionContext other = *EncryptionContext::FromJson(R"({"tenant":"t1"})");
+  auto parsed = ParseHeader(B(bytes), &other);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->header.context, h.context);  // the header's own context, decoded
+  EXPECT_NE(parsed->header.context, other);
+  // Every other field parses the same either way.
+  auto plain = ParseHeader(B(bytes));
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(SerializeHeader(shared->header), SerializeHeader(plain->header));
+  EXPECT_EQ(SerializeHeader(parsed->header), SerializeHeader(plain->header));
+}
+
 TEST(EnvelopeFormat, FixedFieldsSitAtTheDocumentedOffsets) {
   MessageHeader h = SampleHeader();
   std::string b = SerializeHeader(h);
