@@ -21,6 +21,7 @@
 #include "kms_envelope/key_provider.h"
 #include "kms_envelope/local/local_key_provider.h"
 #include "kms_envelope/local/local_key_store.h"
+#include "kms_envelope/rocksdb/encrypted_info_log.h"
 #include "kms_envelope/rocksdb/encryption_provider.h"
 #include "kms_envelope/rocksdb/rewrap.h"
 #include "rocksdb/db.h"
@@ -33,6 +34,7 @@ using kms_envelope::rocksdb_encryption::FileKeyManagerOptions;
 using kms_envelope::rocksdb_encryption::KmsEncryptionProvider;
 using kms_envelope::rocksdb_encryption::RewrapDirectory;
 using kms_envelope::rocksdb_encryption::RewrapOptions;
+using kms_envelope::rocksdb_encryption::UseEncryptedInfoLog;
 
 constexpr char kAlias[] = "alias/rocksdb-example";
 
@@ -75,6 +77,8 @@ absl::StatusOr<Db> OpenDb(std::shared_ptr<KmsEncryptionProvider> provider,
   rocksdb::Options options;
   options.env = out.env.get();
   options.create_if_missing = true;
+  // The info log through the encrypted Env too (RocksDB's default one is written in clear).
+  KMS_RETURN_IF_ERROR(UseEncryptedInfoLog(path, &options));
   rocksdb::DB* db = nullptr;
   KMS_RETURN_IF_ERROR(Check(rocksdb::DB::Open(options, path, &db), "DB::Open"));
   out.db.reset(db);

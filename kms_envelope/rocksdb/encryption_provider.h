@@ -26,8 +26,9 @@
 // accidental corruption and most blind tampering, but they are not keyed, so a targeted
 // edit that also fixes up the checksum is not detected. It also does not hide file sizes,
 // names, or access patterns. Two files bypass the encrypted file system in RocksDB 7.8: the
-// empty LOCK file and the info log (LOG, written by the base Env's logger; it holds options and
-// statistics, not keys or values). See docs/rocksdb.md.
+// empty LOCK file and, unless UseEncryptedInfoLog (encrypted_info_log.h) is called, the info log
+// (LOG, written by the base Env's logger; it can hold keys in hex: manual compactions log their
+// range). See docs/rocksdb.md.
 //
 // Errors surface as rocksdb::Status::Corruption (header problems, keys the provider refuses to
 // unwrap) or rocksdb::Status::IOError (KMS unreachable / throttled), with the KMS code and a

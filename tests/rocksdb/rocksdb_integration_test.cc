@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "kms_envelope/cache/caching_key_provider.h"
 #include "kms_envelope/internal/encoding.h"
+#include "kms_envelope/rocksdb/encrypted_info_log.h"
 #include "kms_envelope/rocksdb/encryption_provider.h"
 #include "kms_envelope/rocksdb/file_header.h"
 #include "kms_envelope/rocksdb/rewrap.h"
@@ -77,8 +78,11 @@ rocksdb::Status OpenDb(std::shared_ptr<KmsEncryptionProvider> provider, const st
                        EncryptedDb* out) {
   out->provider = provider;
   out->env.reset(rocksdb::NewEncryptedEnv(rocksdb::Env::Default(), provider));
+  rocksdb::Options options = DbOptions(out->env.get());
+  absl::Status log = UseEncryptedInfoLog(path, &options);
+  if (!log.ok()) return rocksdb::Status::IOError(std::string(log.message()));
   rocksdb::DB* db = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(DbOptions(out->env.get()), path, &db);
+  rocksdb::Status s = rocksdb::DB::Open(options, path, &db);
   out->db.reset(db);
   return s;
 }
@@ -119,19 +123,19 @@ void ExpectKeys(rocksdb::DB* db, int begin, int end) {
   EXPECT_EQ(bad, 0);
 }
 
-// RocksDB 7.8's encrypted Env does not wrap NewLogger: the info log (LOG, LOG.old.*) is written
-// in clear by the base Env. It must still hold no keys or values (checked below).
+// RocksDB 7.8's encrypted Env does not wrap NewLogger, so OpenDb routes the info log (LOG,
+// LOG.old.*) through the encrypted Env with UseEncryptedInfoLog: it is encrypted like the rest.
 bool IsInfoLog(const std::string& name) { return name.compare(0, 3, "LOG") == 0; }
 
-// No raw file in `dir` contains the marker or a key; every file except LOCK and the info log
-// carries a kms_envelope header.
+// No raw file in `dir` contains the marker or a key; every file except LOCK (created by
+// RocksDB's lock call, empty) carries a kms_envelope header.
 void ExpectNoPlaintextOnDisk(const std::string& dir, size_t* encrypted_files) {
   *encrypted_files = 0;
   for (const std::string& name : ListFiles(dir)) {
     const std::string bytes = ReadWholeFile(dir + "/" + name);
     EXPECT_EQ(bytes.find(kMarker), std::string::npos) << name << " holds a value in clear";
     EXPECT_EQ(bytes.find("user-key-"), std::string::npos) << name << " holds a key in clear";
-    if (name == "LOCK" || IsInfoLog(name)) continue;
+    if (name == "LOCK") continue;
     ASSERT_GE(bytes.size(), kFilePrefixSize) << name;
     EXPECT_EQ(bytes.compare(0, kFileHeaderMagic.size(), std::string(kFileHeaderMagic)), 0) << name;
     ++*encrypted_files;
@@ -159,6 +163,56 @@ std::string FirstFileWithSuffix(const std::string& dir, const std::string& suffi
     }
   }
   return "";
+}
+
+// The keys' bytes as RocksDB's DebugString(hex=true) prints them (upper-case hex).
+std::string HexUpper(const std::string& s) {
+  static const char kDigits[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 15]);
+  }
+  return out;
+}
+
+TEST(RocksDbEncryption, AManualCompactionOfAKeyRangeLeavesNoKeyInTheInfoLog) {
+  auto kms = NewTestKms("kms-range");
+  ASSERT_TRUE(kms.ok()) << kms.status();
+  const std::string path = TempPath("db-range");
+  {
+    EncryptedDb edb;
+    rocksdb::Status s = OpenDb(NewProvider(*kms), path, &edb);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    WriteKeys(edb.db.get(), 0, 20000);
+    ASSERT_TRUE(edb.db->Flush(rocksdb::FlushOptions()).ok());
+    WriteKeys(edb.db.get(), 10000, 30000);
+    ASSERT_TRUE(edb.db->Flush(rocksdb::FlushOptions()).ok());
+    const std::string begin = Key(1000), end = Key(25000);
+    rocksdb::Slice b(begin), e(end);
+    s = edb.db->CompactRange(rocksdb::CompactRangeOptions(), &b, &e);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    ASSERT_TRUE(edb.db->Close().ok());
+  }
+  // On disk: no key, in clear or in hex, in any file (the info log included).
+  const std::string hex_prefix = HexUpper("user-key-");
+  int logs = 0;
+  for (const std::string& name : ListFiles(path)) {
+    const std::string bytes = ReadWholeFile(path + "/" + name);
+    EXPECT_EQ(bytes.find("user-key-"), std::string::npos) << name << " holds a key in clear";
+    EXPECT_EQ(bytes.find(hex_prefix), std::string::npos) << name << " holds a key in hex";
+    logs += IsInfoLog(name);
+  }
+  EXPECT_EQ(logs, 1);
+  // Through the encrypted Env the log reads back, and it does record the compaction's range
+  // in hex: this is what used to be on disk in clear.
+  std::unique_ptr<rocksdb::Env> env(rocksdb::NewEncryptedEnv(rocksdb::Env::Default(),
+                                                             NewProvider(*kms)));
+  std::string text;
+  rocksdb::Status read = rocksdb::ReadFileToString(env.get(), path + "/LOG", &text);
+  ASSERT_TRUE(read.ok()) << read.ToString();
+  EXPECT_NE(text.find("Manual compaction"), std::string::npos);
+  EXPECT_NE(text.find(hex_prefix), std::string::npos);
 }
 
 TEST(RocksDbEncryption, WritesCompactsReopensAndReadsEveryKeyWithNoPlaintextOnDisk) {
@@ -291,7 +345,7 @@ TEST(RocksDbEncryption, RewrapUnderARotatedCmkKeepsEveryKeyReadable) {
   EXPECT_EQ(read_errors.load(), 0);
   EXPECT_GE(report->files_rewrapped, 4u);
   for (const std::string& name : report->not_encrypted) {
-    EXPECT_TRUE(name == "LOCK" || IsInfoLog(name)) << name;
+    EXPECT_TRUE(name == "LOCK") << name;
   }
   ExpectKeys(edb.db.get(), 0, kKeys);
   ASSERT_TRUE(edb.db->Close().ok());
@@ -300,7 +354,7 @@ TEST(RocksDbEncryption, RewrapUnderARotatedCmkKeepsEveryKeyReadable) {
   // Every encrypted file's two header slots now name the new version.
   size_t checked = 0;
   for (const std::string& name : ListFiles(path)) {
-    if (name == "LOCK" || IsInfoLog(name)) continue;
+    if (name == "LOCK") continue;
     for (const FileHeader& h : ReadHeaders(path + "/" + name)) {
       EXPECT_EQ(h.key_id, kms->key_id) << name;
       EXPECT_EQ(h.key_version_id, *new_version) << name;
@@ -433,7 +487,7 @@ TEST(RocksDbEncryption, WorksOverACachingKeyProviderThatReusesDataKeysAcrossFile
   // Files that share a blob (data key) still differ in salt.
   std::map<std::string, std::set<std::string>> salts_by_blob;
   for (const std::string& name : ListFiles(path)) {
-    if (name == "LOCK" || IsInfoLog(name)) continue;
+    if (name == "LOCK") continue;
     for (const FileHeader& h : ReadHeaders(path + "/" + name)) {
       salts_by_blob[h.ciphertext_blob].insert(std::string(h.file_salt.begin(), h.file_salt.end()));
       break;
