@@ -87,7 +87,10 @@ void UnnamedFile::Release() {
 absl::StatusOr<UnnamedFile> UnnamedFile::Create(const std::string& directory,
                                                 std::string_view hint, mode_t mode, Kind kind) {
   const std::string dir = directory.empty() ? "." : directory;
-  if (kind == Kind::kPreferAnonymous) {
+  // Naming an O_TMPFILE file later needs /proc/self/fd (or CAP_DAC_READ_SEARCH): without /proc
+  // (some chroots and sandboxes) use the named fallback from the start rather than fail at the
+  // end with the whole output written.
+  if (kind == Kind::kPreferAnonymous && ::access("/proc/self/fd", F_OK) == 0) {
     const int fd = ::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
     if (fd >= 0) {
       ::fchmod(fd, mode);

@@ -15,8 +15,8 @@
 // - Create makes the file in `directory` (same filesystem as the final name) with `mode`
 //   (default 0600, applied with fchmod so the umask cannot narrow it into uselessness or the
 //   caller's intent be changed). Where the filesystem has no O_TMPFILE (EOPNOTSUPP, EISDIR,
-//   EINVAL) it falls back to a hidden named file `.<hint>.kmse-tmp-<random>`; anonymous() says
-//   which. The fallback is removed by the destructor unless it was named.
+//   EINVAL), or /proc/self/fd is missing (needed to name the file later), it falls back to a
+//   hidden named file `.<hint>.kmse-tmp-<random>`; anonymous() says which. The fallback is removed by the destructor unless it was named.
 // - Replace(path): fsync, then the file appears at `path` in one step (rename), replacing what
 //   was there; the directory is fsynced. With O_TMPFILE and no file at `path` it is linked
 //   there directly. Otherwise it gets a hidden random name first and is renamed over `path`: a

@@ -147,7 +147,7 @@ class FileCrashSafety : public ::testing::Test {
     ASSERT_EQ(again.exit_code, 0) << again.err;
     ASSERT_TRUE(complete(ReadFileOrEmpty(output)));
     std::printf("%s: kills=%d runs=%d after-kill: absent=%d old_kept=%d complete=%d "
-                "leftover_partial_files=%d max_delay=%.0fms\n",
+                "leftover_hidden_files=%d (each checked complete) max_delay=%.0fms\n",
                 what, kills, runs, absent, old_kept, complete_outputs,
                 CheckLeftovers(complete, what),
                 max_delay_us / 1e3);
