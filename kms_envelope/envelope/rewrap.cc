@@ -35,13 +35,6 @@ struct Fd {
   }
 };
 
-absl::Status FsyncDir(const std::string& dir) {
-  Fd d{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
-  if (d.fd < 0) return Errno("open directory", dir);
-  if (::fsync(d.fd) != 0) return Errno("fsync directory", dir);
-  return absl::OkStatus();
-}
-
 std::string TargetsFingerprint(const Envelope& envelope) {
   const EnvelopeOptions& o = envelope.options();
   std::string s = "targets";
@@ -176,7 +169,7 @@ absl::StatusOr<RewrapDirectoryResult> RewrapDirectory(const Envelope& envelope,
   }
   if (result.failed.empty()) {
     ::unlink(journal_path.c_str());
-    KMS_RETURN_IF_ERROR(FsyncDir(dir));
+    KMS_RETURN_IF_ERROR(internal::FsyncDirectory(dir));
   }
   return result;
 }

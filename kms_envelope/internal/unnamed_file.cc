@@ -44,6 +44,8 @@ std::string DirectoryOf(const std::string& path) {
   return path.substr(0, slash);
 }
 
+}  // namespace
+
 absl::Status FsyncDirectory(const std::string& directory) {
   const int d = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (d < 0) return ErrnoStatus("cannot open directory", directory, errno);
@@ -54,8 +56,6 @@ absl::Status FsyncDirectory(const std::string& directory) {
   if (rc != 0 && err != EINVAL) return ErrnoStatus("cannot fsync directory", directory, err);
   return absl::OkStatus();
 }
-
-}  // namespace
 
 UnnamedFile::UnnamedFile(int fd, std::string directory, std::string temp_path)
     : fd_(fd), directory_(std::move(directory)), temp_path_(std::move(temp_path)) {}
@@ -148,6 +148,7 @@ absl::Status UnnamedFile::LinkAsNew(const std::string& path) {
 
 absl::Status UnnamedFile::Replace(const std::string& path) {
   if (absl::Status s = SyncForNaming(); !s.ok()) return s;
+  bool hidden_here = false;  // the anonymous file got a hidden name below, for the rename
   if (temp_path_.empty()) {
     // Nothing at `path` yet: one link, no intermediate name at all.
     absl::Status direct = LinkAnonymousTo(path);
@@ -156,26 +157,27 @@ absl::Status UnnamedFile::Replace(const std::string& path) {
       return FsyncDirectory(DirectoryOf(path));
     }
     if (!absl::IsAlreadyExists(direct)) return direct;
-    // Something is there: link under a hidden name, then rename over it (atomic replace).
-    std::string hidden;
+    // Something is there: link under a hidden name, then rename over it like the fallback.
+    const std::string base = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
     absl::Status linked;
     for (int attempt = 0; attempt < kNameAttempts; ++attempt) {
-      std::string base = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
-      hidden = RandomHiddenName(DirectoryOf(path), base);
-      linked = LinkAnonymousTo(hidden);
+      temp_path_ = RandomHiddenName(DirectoryOf(path), base);
+      linked = LinkAnonymousTo(temp_path_);
       if (!absl::IsAlreadyExists(linked)) break;
     }
-    if (!linked.ok()) return linked;
-    if (::rename(hidden.c_str(), path.c_str()) != 0) {
-      const int err = errno;
-      ::unlink(hidden.c_str());
-      return ErrnoStatus("cannot rename onto", path, err);
+    if (!linked.ok()) {
+      temp_path_.clear();
+      return linked;
     }
-    Release();
-    return FsyncDirectory(DirectoryOf(path));
+    hidden_here = true;
   }
   if (::rename(temp_path_.c_str(), path.c_str()) != 0) {
-    return ErrnoStatus("cannot rename onto", path, errno);
+    const int err = errno;
+    if (hidden_here) {  // back to unnamed: the hidden name must not outlive this call
+      ::unlink(temp_path_.c_str());
+      temp_path_.clear();
+    }
+    return ErrnoStatus("cannot rename onto", path, err);
   }
   temp_path_.clear();  // the name moved to `path`: do not unlink it
   Release();

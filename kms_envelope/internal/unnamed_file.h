@@ -41,6 +41,10 @@
 namespace kms_envelope {
 namespace internal {
 
+// fsync(2) of a directory, so that a rename or link in it is durable. A filesystem that cannot
+// fsync directories (EINVAL) counts as success.
+[[nodiscard]] absl::Status FsyncDirectory(const std::string& directory);
+
 class UnnamedFile {
  public:
   enum class Kind {

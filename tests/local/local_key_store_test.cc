@@ -171,13 +171,21 @@ absl::Status OpenBlobOf(LocalKeyStore& store, const std::string& blob) {
                         &plaintext);
 }
 
+// Opens a store whose clock reads `*clock` (tests move it forward).
+std::unique_ptr<LocalKeyStore> OpenWithClock(LocalKeyStoreOptions options,
+                                             std::shared_ptr<absl::Time> clock) {
+  options.now = [clock] { return *clock; };
+  auto store = LocalKeyStore::Open(options);
+  EXPECT_TRUE(store.ok()) << store.status();
+  return store.ok() ? *std::move(store) : nullptr;
+}
+
 TEST(LocalKeyStore, PurgeDestroysOnlyThePendingDeletionKeysWhoseDeleteDateHasPassed) {
   const std::string dir = TestDir("purge");
   auto clock = std::make_shared<absl::Time>(absl::FromUnixSeconds(1'800'000'000));
   LocalKeyStoreOptions options;
   options.directory = dir;
-  options.now = [clock] { return *clock; };
-  auto store = *LocalKeyStore::Open(options);
+  auto store = OpenWithClock(options, clock);
   const std::string doomed = store->CreateKey("doomed")->key_id;
   const std::string later = store->CreateKey("later")->key_id;
   const std::string kept = store->CreateKey("kept")->key_id;
@@ -230,8 +238,7 @@ TEST(LocalKeyStore, ACancelledDeletionIsNeverPurged) {
   auto clock = std::make_shared<absl::Time>(absl::FromUnixSeconds(1'800'000'000));
   LocalKeyStoreOptions options;
   options.in_memory = true;
-  options.now = [clock] { return *clock; };
-  auto store = *LocalKeyStore::Open(options);
+  auto store = OpenWithClock(options, clock);
   const std::string id = store->CreateKey("")->key_id;
   ASSERT_TRUE(store->ScheduleKeyDeletion(id, 7).ok());
   ASSERT_TRUE(store->CancelKeyDeletion(id).ok());
