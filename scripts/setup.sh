@@ -34,3 +34,15 @@ if ((${#missing[@]})); then
 else
   echo "setup: all packages present"
 fi
+
+# Node.js and npm (Debian's) for the SDK conformance suite (tests/compat: Alibaba Cloud's
+# official Node SDKs from npm against `kms-envelope serve`). Skipped when an npm is already on
+# PATH (e.g. a NodeSource nodejs, which bundles npm and conflicts with Debian's npm package).
+if ! command -v npm >/dev/null 2>&1; then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  echo "setup: installing nodejs npm"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm
+fi
+bash "$(dirname "$0")/compat_setup.sh"
