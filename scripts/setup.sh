@@ -17,6 +17,9 @@ PACKAGES=(
   libcpp-httplib-dev       # KMS-compatible HTTP server
   libcurl4-openssl-dev     # HTTP client of RemoteKeyProvider
   librocksdb-dev           # RocksDB encryption-at-rest integration
+  protobuf-compiler        # protoc: generates the KMS 3.0 instance API messages at build time
+  libprotobuf-dev          # protobuf runtime for the instance API (kms_envelope/instance)
+  openssl                  # openssl CLI: instance tests check signatures and make ClientKeys
   python3 gnuplot-nox      # docs/performance.md chart
   ca-certificates
 )

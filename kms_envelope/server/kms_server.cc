@@ -775,7 +775,16 @@ absl::Status KmsServer::Start() {
       }
       in.headers[lower] = value;
     }
-    Outgoing out = impl_->Handle(in);
+    Outgoing out;
+    ExtensionReply ext;
+    if (body_error_status == 0 && impl_->options.extension &&
+        impl_->options.extension(in.headers, in.body, &ext)) {
+      out.status = ext.status;
+      out.body = ext.body;
+      out.content_type = ext.content_type;
+    } else {
+      out = impl_->Handle(in);
+    }
     remote::WipeString(&in.body);  // may hold an Encrypt plaintext
     remote::WipeString(&in.target);
     res.status = out.status;

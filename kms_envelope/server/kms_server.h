@@ -44,15 +44,18 @@
 
 #include <cstddef>
 #include <functional>
+#include <map>
 #include <memory>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "kms_envelope/local/local_key_store.h"
+#include "kms_envelope/remote/wiped_string.h"
 #include "kms_envelope/server/access_policy.h"
 
 namespace kms_envelope {
@@ -77,6 +80,17 @@ struct InjectedFault {
   int count = 1;
 };
 
+// A second API answered on the same listener (kms_envelope/instance: the KMS 3.0 instance
+// gateway API). Called first with every request whose body was read (header names lower case);
+// returns true when it answered, filling `reply`.
+struct ExtensionReply {
+  int status = 200;
+  std::string content_type;
+  std::shared_ptr<remote::WipedString> body;  // wiped once sent
+};
+using RequestExtension = std::function<bool(const std::map<std::string, std::string>& headers,
+                                            std::string_view body, ExtensionReply* reply)>;
+
 struct KmsServerOptions {
   std::shared_ptr<local::LocalKeyStore> store;
   AccessPolicy policy;
@@ -95,6 +109,7 @@ struct KmsServerOptions {
   std::vector<InjectedFault> faults;
   std::ostream* access_log = nullptr;  // null: no access log
   std::string host_id = "kms.local";
+  RequestExtension extension;  // null: none
 };
 
 class KmsServer {

@@ -1,0 +1,85 @@
+// ClientKey files as Alibaba Cloud delivers them ({"KeyId", "PrivateKeyData": base64 PKCS#12}
+// plus a password file), written here by the openssl CLI in both the OpenSSL 3 default format
+// and the legacy RC2-40/3DES format that Java and Go PKCS#12 readers use.
+#include "kms_envelope/instance/client_key.h"
+
+#include <openssl/crypto.h>
+
+#include "gtest/gtest.h"
+#include "kms_envelope/instance/request_signer.h"
+#include "kms_envelope/kms_error.h"
+#include "tests/instance/instance_test_util.h"
+
+namespace kms_envelope {
+namespace instance {
+namespace {
+
+using testing::ClientKeyFiles;
+using testing::FreshDir;
+using testing::MakeClientKeyFiles;
+using testing::ReadFile;
+using testing::WriteFile;
+
+TEST(ClientKeyTest, LoadsAnOpensslWrittenClientKeyAndSignsVerifiably) {
+  std::string dir = FreshDir("ck_modern");
+  absl::StatusOr<ClientKeyFiles> f = MakeClientKeyFiles(dir, "KAAP.modern");
+  ASSERT_TRUE(f.ok()) << f.status();
+  // CRYPTO_secure_used() dereferences the heap lock: only call it once the heap exists.
+  const size_t secure_before = CRYPTO_secure_malloc_initialized() ? CRYPTO_secure_used() : 0;
+  absl::StatusOr<ClientKey> key = ClientKey::FromFiles(f->json_path, f->password_path);
+  ASSERT_TRUE(key.ok()) << key.status();
+  EXPECT_EQ(key->key_id(), "KAAP.modern");
+  if (key->secure_heap()) {
+    // The private RSA components were decoded into OpenSSL's secure heap.
+    EXPECT_GT(CRYPTO_secure_used(), secure_before);
+  }
+  absl::StatusOr<EvpPkeyPtr> pub = PublicKeyFromPem(f->public_pem);
+  ASSERT_TRUE(pub.ok());
+  absl::StatusOr<std::string> auth = SignStringToSign(key->private_key(), "text");
+  ASSERT_TRUE(auth.ok());
+  EXPECT_TRUE(VerifyAuthorization(pub->get(), "text", *auth));
+}
+
+TEST(ClientKeyTest, LoadsTheLegacyRc2And3DesPkcs12ThatGoAndJavaReadersUse) {
+  std::string dir = FreshDir("ck_legacy");
+  absl::StatusOr<ClientKeyFiles> f = MakeClientKeyFiles(dir, "KAAP.legacy", /*legacy=*/true);
+  ASSERT_TRUE(f.ok()) << f.status();
+  absl::StatusOr<ClientKey> key = ClientKey::FromFiles(f->json_path, f->password_path);
+  ASSERT_TRUE(key.ok()) << key.status();
+  EXPECT_EQ(key->key_id(), "KAAP.legacy");
+}
+
+TEST(ClientKeyTest, RefusesWrongPasswordUnknownMembersAndMissingFields) {
+  std::string dir = FreshDir("ck_bad");
+  absl::StatusOr<ClientKeyFiles> f = MakeClientKeyFiles(dir, "KAAP.bad");
+  ASSERT_TRUE(f.ok());
+  absl::StatusOr<std::string> json = ReadFile(f->json_path);
+  ASSERT_TRUE(json.ok());
+  EXPECT_EQ(GetKmsErrorCode(ClientKey::FromJson(*json, "wrong").status()), "InvalidParameter");
+  EXPECT_TRUE(ClientKey::FromJson(*json, f->password).ok());
+  std::string extra = *json;
+  extra.insert(1, "\"Region\": \"cn-hangzhou\", ");
+  EXPECT_FALSE(ClientKey::FromJson(extra, f->password).ok());
+  EXPECT_FALSE(ClientKey::FromJson("{\"KeyId\": \"KAAP.x\"}", f->password).ok());
+  EXPECT_FALSE(ClientKey::FromJson("{\"KeyId\": \"KAAP.x\", \"PrivateKeyData\": \"@@\"}",
+                                   f->password).ok());
+  EXPECT_FALSE(ClientKey::FromJson("[]", f->password).ok());
+  EXPECT_FALSE(ClientKey::FromJson(*json, "").ok());
+  EXPECT_FALSE(ClientKey::FromFiles(dir + "/missing.json", f->password_path).ok());
+}
+
+TEST(ClientKeyTest, RefusesRsaKeysShorterThan2048Bits) {
+  std::string dir = FreshDir("ck_short");
+  absl::StatusOr<ClientKeyFiles> f =
+      MakeClientKeyFiles(dir, "KAAP.short", /*legacy=*/false, /*bits=*/1024);
+  ASSERT_TRUE(f.ok());
+  absl::StatusOr<ClientKey> key = ClientKey::FromFiles(f->json_path, f->password_path);
+  ASSERT_FALSE(key.ok());
+  EXPECT_NE(key.status().message().find("2048"), std::string::npos);
+  EXPECT_FALSE(PublicKeyFromPem(f->public_pem).ok());
+  EXPECT_FALSE(PublicKeyFromPem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n").ok());
+}
+
+}  // namespace
+}  // namespace instance
+}  // namespace kms_envelope
