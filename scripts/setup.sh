@@ -22,6 +22,8 @@ PACKAGES=(
   openssl                  # openssl CLI: instance tests check signatures and make ClientKeys
   python3 gnuplot-nox      # docs/performance.md chart
   ca-certificates
+  libpq-dev                # libpq: the PostgreSQL branch key store (kms_envelope/branch)
+  postgresql               # a real server for tests/branch (each test starts its own, on loopback)
 )
 
 missing=()

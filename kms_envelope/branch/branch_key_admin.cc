@@ -1,6 +1,10 @@
 #include "kms_envelope/branch/branch_key_admin.h"
 
+#include <algorithm>
+#include <chrono>
+#include <random>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -48,6 +52,7 @@ absl::StatusOr<BranchKeyVersion> CreateBranchKey(KeyProvider& kms, std::string_v
 absl::StatusOr<BranchKeyVersion> RotateBranchKey(KeyProvider& kms, std::string_view cmk_key_id,
                                                  BranchKeyStore& store, std::string_view id) {
   absl::Status last;
+  std::minstd_rand rng(std::random_device{}());
   for (int attempt = 0; attempt < kMaxRotateAttempts; ++attempt) {
     KMS_ASSIGN_OR_RETURN(std::vector<BranchKeyVersion> versions, store.ListVersions(id));
     const BranchKeyVersion* active = nullptr;
@@ -62,6 +67,9 @@ absl::StatusOr<BranchKeyVersion> RotateBranchKey(KeyProvider& kms, std::string_v
       return added;
     }
     last = added.status();
+    // Another writer took that version: back off a random while so racing writers spread out.
+    std::uniform_int_distribution<int> jitter(1, 2 << std::min(attempt, 6));
+    std::this_thread::sleep_for(std::chrono::milliseconds(jitter(rng)));
   }
   return last;
 }

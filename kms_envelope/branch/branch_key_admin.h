@@ -7,7 +7,7 @@
 // under the CMK with the encryption context BranchKeyWrapContext(id, version), so the wrapped
 // key only unwraps for that id and version. The store then adds it and makes it active in one
 // transaction (branch_key_store.h); a concurrent rotation elsewhere makes RotateBranchKey read
-// the new newest version and try again (at most kMaxRotateAttempts times).
+// the new newest version and try again after a random pause (at most kMaxRotateAttempts times).
 //
 // Errors: those of the KMS and the store; CreateBranchKey on an existing id fails with
 // Rejected.StateModifiedFailed. Thread safe when the KMS and store are.
@@ -25,7 +25,7 @@
 namespace kms_envelope {
 namespace branch {
 
-inline constexpr int kMaxRotateAttempts = 8;
+inline constexpr int kMaxRotateAttempts = 16;
 
 [[nodiscard]] absl::StatusOr<BranchKeyVersion> CreateBranchKey(KeyProvider& kms,
                                                                std::string_view cmk_key_id,

@@ -27,24 +27,32 @@ using StoreFactory = std::function<std::unique_ptr<branch::BranchKeyStore>()>;
 
 // Returns how many versions the rotating children created in all.
 inline uint32_t KillRotatorsAndCheck(const StoreFactory& open_store, const LocalKms& kms,
-                                     const std::string& id, int rounds) {
+                                     const std::string& id, int rounds,
+                                     int spread_us = 50000) {
   std::mt19937 rng(12345);
   std::unique_ptr<branch::BranchKeyStore> store = open_store();
   auto created = branch::CreateBranchKey(*kms.real, kms.cmk, *store, id);
   EXPECT_TRUE(created.ok()) << created.status();
   uint32_t newest = 1;
   for (int round = 0; round < rounds; ++round) {
+    int ready[2];
+    EXPECT_EQ(::pipe(ready), 0);
     const pid_t pid = ::fork();
     if (pid == 0) {
       LocalKms child_kms = OpenLocalKms(kms.directory, kms.cmk);
       std::unique_ptr<branch::BranchKeyStore> child_store = open_store();
       if (child_kms.real == nullptr || child_store == nullptr) ::_exit(2);
+      if (::write(ready[1], "r", 1) != 1) ::_exit(4);
       for (;;) {
         if (!branch::RotateBranchKey(*child_kms.real, "", *child_store, id).ok()) ::_exit(3);
       }
     }
-    // Opening the stores takes a few ms; kill somewhere in the rotations after that.
-    std::this_thread::sleep_for(std::chrono::microseconds(5000 + rng() % 40000));
+    // Kill somewhere in the rotations, once the child has opened its KMS and store.
+    ::close(ready[1]);
+    char byte = 0;
+    EXPECT_EQ(::read(ready[0], &byte, 1), 1);
+    ::close(ready[0]);
+    std::this_thread::sleep_for(std::chrono::microseconds(1000 + rng() % spread_us));
     ::kill(pid, SIGKILL);
     int status = 0;
     ::waitpid(pid, &status, 0);
