@@ -2,6 +2,7 @@
 // subcommands.
 #include <CLI/CLI.hpp>
 
+#include "kms_envelope/cli/branch_key_commands.h"
 #include "kms_envelope/cli/cli_common.h"
 
 int main(int argc, char** argv) {
@@ -18,6 +19,7 @@ int main(int argc, char** argv) {
   RegisterKeyCommands(app, options);
   RegisterEnvelopeCommands(app, options);
   RegisterServeCommand(app, options);
+  RegisterBranchKeyCommands(app, options);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,5 +1,7 @@
 #include "kms_envelope/branch/branch_key_provider.h"
 
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -9,6 +11,7 @@
 #include "kms_envelope/branch/branch_key_blob.h"
 #include "kms_envelope/branch/file_branch_key_store.h"
 #include "kms_envelope/envelope/envelope.h"
+#include "kms_envelope/envelope/rewrap.h"
 #include "kms_envelope/kms_error.h"
 #include "tests/branch/branch_test_util.h"
 
@@ -270,6 +273,53 @@ TEST_F(BranchKeyProviderTest, EncryptWrapsKeysForRewrapAndReEncryptIsUnsupported
   ereq.plaintext = B(big);
   EXPECT_KMS_CODE(provider->Encrypt(ereq).status(), kms_code::kInvalidParameter);
   EXPECT_KMS_CODE(provider->ReEncrypt(ReEncryptRequest{}).status(), kms_code::kUnsupportedOperation);
+}
+
+}  // namespace
+}  // namespace branch
+}  // namespace kms_envelope
+
+namespace kms_envelope {
+namespace branch {
+namespace {
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+TEST_F(BranchKeyProviderTest, RewrapMovesAFileFromACmkToABranchKeyAndBack) {
+  Create("tenant-a");
+  std::shared_ptr<KeyProvider> branch_provider = NewProvider(true);
+  const EncryptionContext a = Ctx({{"tenant", "a"}});
+  envelope::EnvelopeOptions by_cmk;
+  by_cmk.primary = {kms_.real, kms_.cmk};
+  auto cmk_env = envelope::Envelope::New(by_cmk).value();
+  const std::string path = TestDir("file") + ".kmse";
+  {
+    auto sealed = cmk_env->Seal(std::string_view("payload"), a);
+    ASSERT_TRUE(sealed.ok());
+    std::ofstream(path, std::ios::binary) << *sealed;
+  }
+  envelope::EnvelopeOptions to_branch;
+  to_branch.primary = {branch_provider, std::string(kBranchKeyFromContext)};
+  to_branch.decrypt_providers = {kms_.real};
+  auto branch_env = envelope::Envelope::New(to_branch).value();
+  ASSERT_TRUE(envelope::RewrapFile(*branch_env, path, nullptr).ok());
+  envelope::EnvelopeOptions branch_only;
+  branch_only.decrypt_providers = {branch_provider};
+  auto reader = envelope::Envelope::New(branch_only).value();
+  auto opened = reader->Open(std::string_view(ReadAll(path)), a);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  EXPECT_EQ(*opened, "payload");
+
+  envelope::EnvelopeOptions back;
+  back.primary = {kms_.real, kms_.cmk};
+  back.decrypt_providers = {branch_provider};
+  ASSERT_TRUE(envelope::RewrapFile(*envelope::Envelope::New(back).value(), path, nullptr).ok());
+  auto again = cmk_env->Open(std::string_view(ReadAll(path)), a);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*again, "payload");
 }
 
 }  // namespace
