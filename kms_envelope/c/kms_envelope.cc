@@ -15,6 +15,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "kms_envelope/branch/branch_key_admin.h"
+#include "kms_envelope/branch/branch_key_store_spec.h"
 #include "kms_envelope/c/provider_factory.h"
 #include "kms_envelope/encryption_context.h"
 #include "kms_envelope/envelope/byte_stream.h"
@@ -470,6 +472,78 @@ kmse_status kmse_envelope_open_stream(const kmse_envelope* envelope, kmse_read_f
     if (!result.ok()) return Report(err, result.status());
     if (plaintext_bytes != nullptr) *plaintext_bytes = result->plaintext_size;
     return Ok(err);
+  });
+}
+
+// ---- Branch keys ----
+
+kmse_status kmse_branch_key_create(kmse_provider* kms, const char* store, const char* cmk_key_id,
+                                   const char* branch_key_id, uint32_t* version, kmse_error* err) {
+  return Guard(err, [&] {
+    if (kms == nullptr || store == nullptr || cmk_key_id == nullptr || branch_key_id == nullptr) {
+      return InvalidArgument(err, "kms, store, cmk_key_id and branch_key_id are required");
+    }
+    auto opened = kms_envelope::branch::OpenBranchKeyStore(store);
+    if (!opened.ok()) return Report(err, opened.status());
+    auto v = kms_envelope::branch::CreateBranchKey(kms->handle->provider(), cmk_key_id, **opened,
+                                                   branch_key_id);
+    if (!v.ok()) return Report(err, v.status());
+    if (version != nullptr) *version = v->version;
+    return Ok(err);
+  });
+}
+
+kmse_status kmse_branch_key_rotate(kmse_provider* kms, const char* store, const char* cmk_key_id,
+                                   const char* branch_key_id, uint32_t* version, kmse_error* err) {
+  return Guard(err, [&] {
+    if (kms == nullptr || store == nullptr || branch_key_id == nullptr) {
+      return InvalidArgument(err, "kms, store and branch_key_id are required");
+    }
+    auto opened = kms_envelope::branch::OpenBranchKeyStore(store);
+    if (!opened.ok()) return Report(err, opened.status());
+    auto v = kms_envelope::branch::RotateBranchKey(
+        kms->handle->provider(), cmk_key_id != nullptr ? cmk_key_id : "", **opened, branch_key_id);
+    if (!v.ok()) return Report(err, v.status());
+    if (version != nullptr) *version = v->version;
+    return Ok(err);
+  });
+}
+
+kmse_status kmse_branch_key_list(const char* store, const char* branch_key_id, uint32_t* versions,
+                                 size_t cap, size_t* count, uint32_t* active, kmse_error* err) {
+  return Guard(err, [&] {
+    if (store == nullptr || branch_key_id == nullptr) {
+      return InvalidArgument(err, "store and branch_key_id are required");
+    }
+    auto opened = kms_envelope::branch::OpenBranchKeyStore(store);
+    if (!opened.ok()) return Report(err, opened.status());
+    auto list = (*opened)->ListVersions(branch_key_id);
+    if (!list.ok()) return Report(err, list.status());
+    if (count != nullptr) *count = list->size();
+    if (versions == nullptr || cap < list->size()) {
+      return TooSmall(err, list->size(), count, "versions");
+    }
+    for (size_t i = 0; i < list->size(); ++i) {
+      versions[i] = (*list)[i].version;
+      if ((*list)[i].active && active != nullptr) *active = (*list)[i].version;
+    }
+    return Ok(err);
+  });
+}
+
+kmse_status kmse_branch_provider_open(kmse_provider* kms, const char* store,
+                                      const char* tenant_field, const char* tenant_prefix,
+                                      uint32_t cache_ttl_ms, kmse_provider** out,
+                                      kmse_error* err) {
+  return Guard(err, [&] {
+    if (kms == nullptr || store == nullptr || out == nullptr) {
+      return InvalidArgument(err, "kms, store and out are required");
+    }
+    *out = nullptr;
+    return WrapProvider(kms_envelope::c_api::OpenBranchProvider(
+                            kms->handle, store, tenant_field != nullptr ? tenant_field : "",
+                            tenant_prefix != nullptr ? tenant_prefix : "", cache_ttl_ms),
+                        out, err);
   });
 }
 

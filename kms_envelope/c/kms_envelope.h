@@ -159,6 +159,29 @@ kmse_status kmse_envelope_open_stream(const kmse_envelope* envelope, kmse_read_f
                                       const char* context_json, uint64_t* plaintext_bytes,
                                       kmse_error* err);
 
+/* ---- Branch keys (docs/branch-keys.md) ----
+ * `store` names the branch key store: "file:<directory>" or "postgresql:<libpq connection
+ * string>". `kms` is the provider whose CMK wraps the branch keys (any provider handle). */
+
+/* Creates `branch_key_id` (version 1, active) wrapped under `cmk_key_id`; *version = 1. */
+kmse_status kmse_branch_key_create(kmse_provider* kms, const char* store, const char* cmk_key_id,
+                                   const char* branch_key_id, uint32_t* version, kmse_error* err);
+/* Adds a new active version (cmk_key_id NULL = the active version's CMK); *version = it. */
+kmse_status kmse_branch_key_rotate(kmse_provider* kms, const char* store, const char* cmk_key_id,
+                                   const char* branch_key_id, uint32_t* version, kmse_error* err);
+/* The version numbers of `branch_key_id`, oldest first, into versions[0..cap); *count = how many
+ * there are (KMSE_ERR_BUFFER_TOO_SMALL when cap < *count); *active = the active one. */
+kmse_status kmse_branch_key_list(const char* store, const char* branch_key_id, uint32_t* versions,
+                                 size_t cap, size_t* count, uint32_t* active, kmse_error* err);
+/* A provider whose data keys are wrapped under branch keys (no KMS call per data key). With
+ * `tenant_field` NULL the request's key_id names the branch key; otherwise the branch key is
+ * `tenant_prefix` (NULL = "") + context[tenant_field], key_id must be NULL/"",
+ * "branch-key/from-context" or that id, and Decrypt refuses another tenant's blob.
+ * `cache_ttl_ms` 0 = 5 minutes. The new provider keeps `kms` alive. */
+kmse_status kmse_branch_provider_open(kmse_provider* kms, const char* store,
+                                      const char* tenant_field, const char* tenant_prefix,
+                                      uint32_t cache_ttl_ms, kmse_provider** out, kmse_error* err);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -3,6 +3,7 @@
 #ifndef KMS_ENVELOPE_C_PROVIDER_FACTORY_H_
 #define KMS_ENVELOPE_C_PROVIDER_FACTORY_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -40,6 +41,12 @@ class ProviderHandle {
 [[nodiscard]] absl::StatusOr<std::shared_ptr<ProviderHandle>> OpenRemoteProvider(
     const std::string& endpoint, const std::string& access_key_id,
     const std::string& access_key_secret, bool from_environment);
+
+// A branch key provider (docs/branch-keys.md) over `kms` (kept alive) and the store `spec`
+// names ("file:<dir>" / "postgresql:<conninfo>"); `tenant_field` "" = KeyId names the branch key.
+[[nodiscard]] absl::StatusOr<std::shared_ptr<ProviderHandle>> OpenBranchProvider(
+    std::shared_ptr<ProviderHandle> kms, std::string_view spec, const std::string& tenant_field,
+    const std::string& tenant_prefix, uint32_t cache_ttl_ms);
 
 }  // namespace c_api
 }  // namespace kms_envelope
