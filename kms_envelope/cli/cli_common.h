@@ -35,6 +35,12 @@ struct GlobalOptions {
   // id such as cn-hangzhou for https://kms.<region>.aliyuncs.com); credentials from the
   // environment (ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET/SECURITY_TOKEN).
   std::string kms_endpoint;
+  // KMS 3.0 instance provider (docs/kms-instance.md): the gateway URL, the ClientKey file and
+  // its password file, and the instance CA (PEM).
+  std::string kms_instance_endpoint;
+  std::string client_key_file;
+  std::string client_key_password_file;
+  std::string ca_file;
   // Set by the command actually run (its exit status).
   int exit_code = kExitOk;
 };

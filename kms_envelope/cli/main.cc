@@ -16,6 +16,12 @@ int main(int argc, char** argv) {
                  "file holding the local store passphrase (Argon2id) instead of a root key file");
   app.add_option("--kms-endpoint", options.kms_endpoint,
                  "use a remote KMS (URL or region id) instead of the local store");
+  app.add_option("--kms-instance-endpoint", options.kms_instance_endpoint,
+                 "use a KMS 3.0 instance gateway (https://<instance>.cryptoservice.kms.aliyuncs.com)");
+  app.add_option("--client-key-file", options.client_key_file, "instance ClientKey JSON file");
+  app.add_option("--client-key-password-file", options.client_key_password_file,
+                 "file holding the ClientKey password");
+  app.add_option("--ca-file", options.ca_file, "instance CA certificate (PEM)");
   RegisterKeyCommands(app, options);
   RegisterEnvelopeCommands(app, options);
   RegisterServeCommand(app, options);

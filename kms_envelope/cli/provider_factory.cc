@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "kms_envelope/instance/instance_key_provider.h"
 #include "kms_envelope/internal/status_macros.h"
 #include "kms_envelope/kms_error.h"
 #include "kms_envelope/local/local_key_provider.h"
@@ -50,12 +51,33 @@ absl::StatusOr<std::string> ReadPassphraseFile(const std::string& path) {
   return passphrase;
 }
 
+// The KMS 3.0 instance provider (docs/kms-instance.md); its flags never combine with others.
+absl::StatusOr<std::unique_ptr<KeyProvider>> MakeInstanceProvider(const GlobalOptions& options) {
+  if (!options.kms_endpoint.empty() || options.kms_instance_endpoint.empty() ||
+      options.client_key_file.empty() || options.client_key_password_file.empty()) {
+    return KmsError(kms_code::kInvalidParameter,
+                    "--kms-instance-endpoint needs --client-key-file and "
+                    "--client-key-password-file (and --ca-file for the instance CA), and "
+                    "excludes --kms-endpoint");
+  }
+  KMS_ASSIGN_OR_RETURN(instance::ClientKey key,
+                       instance::ClientKey::FromFiles(options.client_key_file,
+                                                      options.client_key_password_file));
+  instance::InstanceKeyProviderOptions o;
+  o.endpoint = options.kms_instance_endpoint;
+  o.ca_file = options.ca_file;
+  KMS_ASSIGN_OR_RETURN(std::unique_ptr<instance::InstanceKeyProvider> provider,
+                       instance::InstanceKeyProvider::New(std::move(o), std::move(key)));
+  return std::unique_ptr<KeyProvider>(std::move(provider));
+}
+
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<local::LocalKeyStore>> OpenLocalStore(const GlobalOptions& options) {
-  if (!options.kms_endpoint.empty()) {
+  if (!options.kms_endpoint.empty() || !options.kms_instance_endpoint.empty()) {
     return KmsError(kms_code::kInvalidParameter,
-                    "key administration works on the local store only; drop --kms-endpoint");
+                    "key administration works on the local store only; drop --kms-endpoint / "
+                    "--kms-instance-endpoint");
   }
   local::LocalKeyStoreOptions store_options;
   store_options.directory = ResolveHome(options);
@@ -72,6 +94,12 @@ absl::StatusOr<std::shared_ptr<local::LocalKeyStore>> OpenLocalStore(const Globa
 }
 
 absl::StatusOr<std::unique_ptr<KeyProvider>> MakeProvider(const GlobalOptions& options) {
+  const bool instance_flags = !options.client_key_file.empty() ||
+                              !options.client_key_password_file.empty() ||
+                              !options.ca_file.empty();
+  if (!options.kms_instance_endpoint.empty() || instance_flags) {
+    return MakeInstanceProvider(options);
+  }
   if (!options.kms_endpoint.empty()) {
     // ---- REMOTE PROVIDER BRANCH (owned by the remote helper) ----
     // A RemoteKeyProvider for options.kms_endpoint (URL or region id) with credentials from the

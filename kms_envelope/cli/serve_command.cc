@@ -20,6 +20,7 @@
 #include "absl/strings/numbers.h"
 #include "kms_envelope/cli/cli_common.h"
 #include "kms_envelope/cli/provider_factory.h"
+#include "kms_envelope/instance/server_extension.h"
 #include "kms_envelope/kms_error.h"
 #include "kms_envelope/server/access_policy.h"
 #include "kms_envelope/server/kms_server.h"
@@ -36,6 +37,7 @@ struct ServeOptions {
   std::string access_log;
   size_t threads = 8;
   std::vector<std::string> faults;
+  bool instance_api = false;
 };
 
 absl::StatusOr<server::InjectedFault> ParseFault(const std::string& spec) {
@@ -94,6 +96,18 @@ int RunServe(const GlobalOptions& global, const ServeOptions& opts) {
   }
   const bool tls = !opts.tls_cert.empty();
   const std::string host = options.listen_host;
+  std::unique_ptr<instance::InstanceHandler> instance_handler;  // outlives the server
+  if (opts.instance_api) {
+    if (!tls) {
+      return ReportError(KmsError(kms_code::kInvalidParameter,
+                                  "--instance-api needs --tls-cert/--tls-key (HTTPS only)"));
+    }
+    absl::StatusOr<std::unique_ptr<instance::InstanceHandler>> h =
+        instance::NewHandlerForServe(opts.access_file, options.store, options.faults);
+    if (!h.ok()) return ReportError(h.status());
+    instance_handler = std::move(h).value();
+    options.extension = instance::ServerExtension(instance_handler.get());
+  }
 
   // Block the stop signals in every thread (the server's threads inherit the mask); this thread
   // waits for them synchronously.
@@ -136,6 +150,9 @@ void RegisterServeCommand(CLI::App& app, GlobalOptions& options) {
   serve->add_option("--access-log", opts->access_log, "access log file (default stderr)");
   serve->add_option("--inject-fault", opts->faults,
                     "answer the first COUNT requests with CODE:HTTP_STATUS:COUNT (testing)");
+  serve->add_flag("--instance-api", opts->instance_api,
+                  "also answer the KMS 3.0 instance API (protobuf, ClientKeys from the access "
+                  "file; docs/kms-instance.md) on the same HTTPS listener");
   serve->callback([&options, opts] { options.exit_code = RunServe(options, *opts); });
 }
 

@@ -7,6 +7,11 @@
 #ifndef KMS_ENVELOPE_INSTANCE_SERVER_EXTENSION_H_
 #define KMS_ENVELOPE_INSTANCE_SERVER_EXTENSION_H_
 
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
 #include "kms_envelope/instance/instance_handler.h"
 #include "kms_envelope/server/kms_server.h"
 
@@ -14,6 +19,12 @@ namespace kms_envelope {
 namespace instance {
 
 server::RequestExtension ServerExtension(InstanceHandler* handler);
+
+// For `serve --instance-api`: a handler over `store` accepting the ClientKeys of `access_file`,
+// with the server's injected faults (counted separately from the 2016-01-20 API's).
+[[nodiscard]] absl::StatusOr<std::unique_ptr<InstanceHandler>> NewHandlerForServe(
+    const std::string& access_file, std::shared_ptr<local::LocalKeyStore> store,
+    const std::vector<server::InjectedFault>& faults);
 
 }  // namespace instance
 }  // namespace kms_envelope
