@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "kms_envelope/internal/encoding.h"
 #include "kms_envelope/internal/strings.h"
+#include "kms_envelope/internal/utf8.h"
 #include "kms_envelope/kms_error.h"
 
 namespace kms_envelope {
@@ -15,32 +16,6 @@ namespace {
 
 absl::Status Invalid(std::string_view why) {
   return KmsError(kms_code::kInvalidParameter, absl::StrCat("EncryptionContext: ", internal::Av(why)));
-}
-
-bool IsValidUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = s[i];
-    size_t n;
-    uint32_t cp;
-    if (c < 0x80) { ++i; continue; }
-    if ((c & 0xE0) == 0xC0) { n = 1; cp = c & 0x1F; }
-    else if ((c & 0xF0) == 0xE0) { n = 2; cp = c & 0x0F; }
-    else if ((c & 0xF8) == 0xF0) { n = 3; cp = c & 0x07; }
-    else return false;
-    if (i + n >= s.size()) return false;  // continuation bytes missing
-    for (size_t k = 1; k <= n; ++k) {
-      unsigned char cc = s[i + k];
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = cp << 6 | (cc & 0x3F);
-    }
-    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return false;
-    }
-    i += n + 1;
-  }
-  return true;
 }
 
 absl::Status CheckPair(const std::string& key, const std::string& value) {
@@ -51,7 +26,7 @@ absl::Status CheckPair(const std::string& key, const std::string& value) {
   if (value.size() > EncryptionContext::kMaxValueSize) {
     return Invalid(absl::StrCat("value longer than ", EncryptionContext::kMaxValueSize, " bytes"));
   }
-  if (!IsValidUtf8(key) || !IsValidUtf8(value)) return Invalid("keys and values must be UTF-8");
+  if (!internal::IsValidUtf8(key) || !internal::IsValidUtf8(value)) return Invalid("keys and values must be UTF-8");
   return absl::OkStatus();
 }
 

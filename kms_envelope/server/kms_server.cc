@@ -9,10 +9,10 @@
 #include <cctype>
 #include <chrono>
 #include <cstdlib>
+#include <exception>
 #include <functional>
 #include <map>
 #include <mutex>
-#include <set>
 #include <thread>
 #include <utility>
 
@@ -20,18 +20,18 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "kms_envelope/encryption_context.h"
-#include "kms_envelope/internal/encoding.h"
 #include "kms_envelope/internal/status_macros.h"
 #include "kms_envelope/internal/strings.h"
-#include "kms_envelope/key_provider.h"
 #include "kms_envelope/kms_error.h"
 #include "kms_envelope/local/local_key_provider.h"
 #include "kms_envelope/remote/signer.h"
 #include "kms_envelope/remote/uuid.h"
 #include "kms_envelope/remote/wiped_string.h"
+#include "kms_envelope/server/actions.h"
 #include "kms_envelope/server/elastic_thread_pool.h"
+#include "kms_envelope/server/key_policy.h"
 #include "kms_envelope/server/nonce_cache.h"
+#include "kms_envelope/server/request_params.h"
 
 namespace kms_envelope {
 namespace server {
@@ -40,27 +40,13 @@ namespace {
 using internal::Av;
 using remote::QueryParam;
 using remote::WipedString;
-using WipedJson = nlohmann::basic_json<std::map, std::vector, WipedString>;
 
 constexpr std::string_view kApiVersion = "2016-01-20";
-
-// Base64 of a plaintext key, built straight into a buffer that is wiped when freed.
-WipedString Base64Wiped(const SecretBytes& plaintext) {
-  WipedString b64;
-  b64.resize(internal::Base64EncodedSize(plaintext.size()));
-  internal::Base64EncodeTo(plaintext.span(),
-                           absl::MakeSpan(reinterpret_cast<uint8_t*>(b64.data()), b64.size()));
-  return b64;
-}
 
 std::string Lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
-}
-
-std::string IsoTime(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
 }
 
 // One incoming request, as the handler sees it.
@@ -73,6 +59,15 @@ struct Incoming {
   // Set when the body could not be read (too large, or the client stopped sending): answered
   // with this HTTP status and an InvalidParameter error, without looking at the request.
   int body_error_status = 0;
+
+  std::string_view Header(const char* name) const {
+    auto it = headers.find(name);
+    return it == headers.end() ? std::string_view() : std::string_view(it->second);
+  }
+  std::string_view Query() const {
+    size_t q = target.find('?');
+    return q == std::string::npos ? std::string_view() : std::string_view(target).substr(q + 1);
+  }
 };
 
 struct Outgoing {
@@ -89,82 +84,23 @@ struct LogFields {
   std::string code;
 };
 
-// Parses `a=b&c=d` into params (percent-decoded, '+' as space). Refuses duplicates and breaks of
-// the limits.
-absl::Status ParseParams(std::string_view text, std::vector<QueryParam>* out) {
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t amp = text.find('&', pos);
-    if (amp == std::string_view::npos) amp = text.size();
-    std::string_view pair = text.substr(pos, amp - pos);
-    pos = amp + 1;
-    if (pair.empty()) continue;
-    size_t eq = pair.find('=');
-    std::string_view name = pair.substr(0, eq);
-    std::string_view value = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
-    if (out->size() >= kMaxRequestParams) {
-      return KmsError(kms_code::kInvalidParameter, "too many parameters");
-    }
-    if (value.size() > 3 * kMaxParamValueSize || name.size() > 256) {
-      return KmsError(kms_code::kInvalidParameter, "parameter too long");
-    }
-    absl::StatusOr<WipedString> n = remote::PercentDecode(name, true);
-    absl::StatusOr<WipedString> v = remote::PercentDecode(value, true);
-    if (!n.ok() || !v.ok()) return KmsError(kms_code::kInvalidParameter, "malformed encoding");
-    if (v->size() > kMaxParamValueSize) {
-      return KmsError(kms_code::kInvalidParameter, "parameter too long");
-    }
-    std::string key(n->data(), n->size());
-    for (const auto& [k, _] : *out) {
-      if (k == key) return KmsError(kms_code::kInvalidParameter, "duplicate parameter " + key);
-    }
-    out->emplace_back(std::move(key), std::move(*v));
-  }
-  return absl::OkStatus();
-}
+// A request whose signature verified, before its nonce is recorded.
+struct Caller {
+  const AccessKey* key = nullptr;
+  std::string action;
+  std::string access_key_id;
+  std::string nonce;
+  absl::Time timestamp;
+};
 
-class Params {
- public:
-  explicit Params(const std::vector<QueryParam>* all) : all_(all) {}
-  const WipedString* Find(std::string_view name) const {
-    for (const auto& [k, v] : *all_) {
-      if (k == name) return &v;
-    }
-    return nullptr;
-  }
-  std::string_view Get(std::string_view name) const {
-    const WipedString* v = Find(name);
-    return v == nullptr ? std::string_view() : std::string_view(*v);
-  }
-  absl::StatusOr<std::string_view> Required(std::string_view name) const {
-    const WipedString* v = Find(name);
-    if (v == nullptr || v->empty()) {
-      return KmsError(kms_code::kMissingParameter, absl::StrCat("missing ", Av(name)));
-    }
-    return std::string_view(*v);
-  }
-  absl::StatusOr<std::optional<int64_t>> Int(std::string_view name, int64_t lo, int64_t hi) const {
-    const WipedString* v = Find(name);
-    if (v == nullptr || v->empty()) return std::optional<int64_t>();
-    int64_t value = 0;
-    if (v->size() > 18) return KmsError(kms_code::kInvalidParameter, absl::StrCat(Av(name), " is not a number"));
-    for (char c : *v) {
-      if (c < '0' || c > '9') {
-        return KmsError(kms_code::kInvalidParameter, absl::StrCat(Av(name), " is not a number"));
-      }
-      value = value * 10 + (c - '0');
-    }
-    if (value < lo || value > hi) {
-      return KmsError(kms_code::kInvalidParameter, absl::StrCat(Av(name), " is out of range"));
-    }
-    return std::optional<int64_t>(value);
-  }
-  absl::StatusOr<EncryptionContext> Context(std::string_view name) const {
-    return EncryptionContext::FromJson(Get(name));
-  }
-
- private:
-  const std::vector<QueryParam>* all_;
+// The parts of a request the pipeline fills in as it goes.
+struct Exchange {
+  std::vector<QueryParam> query_params;  // the query string alone (V3 signs only these)
+  std::vector<QueryParam> all_params;    // query and form body
+  bool xml = false;
+  int http_status = 0;  // set by the transport-level errors that fix it
+  Caller caller;
+  LogFields log;
 };
 
 absl::StatusOr<absl::Time> ParseTimestamp(std::string_view s) {
@@ -213,23 +149,14 @@ void ToXml(const std::string& name, const WipedJson& v, WipedString* out) {
   out->append("</").append(name.data(), name.size()).append(">");
 }
 
-WipedJson KeyMetadataJson(const local::KeyMetadata& m) {
-  WipedJson j = WipedJson::object();
-  j["KeyId"] = m.key_id;
-  j["Description"] = m.description;
-  j["KeyState"] = m.key_state;
-  j["CreationDate"] = m.creation_date;
-  if (!m.delete_date.empty()) j["DeleteDate"] = m.delete_date;
-  j["PrimaryKeyVersion"] = m.primary_key_version;
-  j["LastRotationDate"] = m.last_rotation_date;
-  j["KeySpec"] = m.key_spec;
-  j["KeyUsage"] = m.key_usage;
-  j["Origin"] = m.origin;
-  j["ProtectionLevel"] = m.protection_level;
-  j["Arn"] = m.arn;
-  j["Creator"] = "kms-envelope";
-  j["AutomaticRotation"] = "Disabled";
-  return j;
+// Format=JSON or XML (any case; absent: JSON). Anything else is refused, in JSON.
+absl::StatusOr<bool> WantsXml(const Params& params) {
+  const WipedString* format = params.Find("Format");
+  if (format == nullptr) return false;
+  std::string f = Lower(*format);
+  if (f == "xml") return true;
+  if (f == "json") return false;
+  return KmsError(kms_code::kInvalidParameter, "Format must be JSON or XML");
 }
 
 }  // namespace
@@ -248,420 +175,226 @@ struct KmsServer::Impl {
   std::mutex log_mu;
 
   explicit Impl(KmsServerOptions o)
-      : options(std::move(o)), nonces(options.nonce_capacity, kNonceTtl) {}
+      : options(std::move(o)), nonces(options.nonce_capacity_per_key) {}
 
   absl::Time Now() const { return options.now ? options.now() : absl::Now(); }
 
   Outgoing Handle(const Incoming& in);
-  absl::Status Authenticate(const Incoming& in, std::string_view query,
-                            const std::vector<QueryParam>& query_params,
-                            const std::vector<QueryParam>& all_params, const Params& params,
-                            const AccessKey** key, std::string* action, LogFields* log);
-  // The access key `access_key_id` names, if the request `timestamp` is within
+  // Everything between the raw request and the response fields.
+  absl::StatusOr<WipedJson> Process(const Incoming& in, Exchange* x);
+  absl::Status ReadParams(const Incoming& in, Exchange* x);
+  bool TakeInjectedFault(absl::Status* status, int* http_status);
+  absl::Status Authenticate(const Incoming& in, Exchange* x);
+  absl::Status AuthenticateV3(const Incoming& in, Exchange* x);
+  absl::Status AuthenticateV1(const Incoming& in, Exchange* x);
+  // Sets caller->key and caller->timestamp if the key exists and `timestamp` is within
   // max_clock_skew of the server time.
-  absl::StatusOr<const AccessKey*> FindFreshKey(const std::string& access_key_id,
-                                                std::string_view timestamp);
-  absl::Status CheckKey(const AccessKey& key, std::string_view requested);
-  absl::StatusOr<WipedJson> Dispatch(std::string_view action, const Params& p,
-                                     const AccessKey& key);
+  absl::Status FindFreshKey(std::string_view timestamp, Caller* caller);
+  absl::Status RecordNonce(const Caller& caller);
+  absl::StatusOr<WipedJson> RunAction(const Params& params, const Caller& caller);
+  void WriteResponse(const absl::Status& status, WipedJson result, const Exchange& x,
+                     const std::string& request_id, Outgoing* out);
   void Log(const Incoming& in, const Outgoing& out, const LogFields& f, const std::string& request_id,
            absl::Duration latency);
 };
 
-absl::StatusOr<const AccessKey*> KmsServer::Impl::FindFreshKey(const std::string& access_key_id,
-                                                               std::string_view timestamp) {
-  const AccessKey* key = options.policy.Find(access_key_id);
-  if (key == nullptr) {
+absl::Status KmsServer::Impl::FindFreshKey(std::string_view timestamp, Caller* caller) {
+  caller->key = options.policy.Find(caller->access_key_id);
+  if (caller->key == nullptr) {
     return KmsError(kms_code::kInvalidAccessKeyIdNotFound, "the AccessKeyId is not known");
   }
-  KMS_ASSIGN_OR_RETURN(absl::Time t, ParseTimestamp(timestamp));
-  if (absl::AbsDuration(Now() - t) > options.max_clock_skew) {
+  KMS_ASSIGN_OR_RETURN(caller->timestamp, ParseTimestamp(timestamp));
+  if (absl::AbsDuration(Now() - caller->timestamp) > options.max_clock_skew) {
     return KmsError(kms_code::kInvalidTimeStampExpired,
                     "the request time is more than 15 minutes off the server time");
   }
-  return key;
+  return absl::OkStatus();
 }
 
-absl::Status KmsServer::Impl::Authenticate(const Incoming& in, std::string_view query,
-                                           const std::vector<QueryParam>& query_params,
-                                           const std::vector<QueryParam>& all_params,
-                                           const Params& params, const AccessKey** key_out,
-                                           std::string* action, LogFields* log) {
-  auto header = [&](const char* name) -> std::string_view {
-    auto it = in.headers.find(name);
-    return it == in.headers.end() ? std::string_view() : std::string_view(it->second);
-  };
-  std::string_view authorization = header("authorization");
-  const bool v3 = !authorization.empty();
-  log->auth = v3 ? "V3" : "V1";
-  std::string access_key_id, nonce;
-  std::string_view timestamp;
-  if (v3) {
-    *action = std::string(header("x-acs-action"));
-    if (action->empty()) *action = std::string(params.Get("Action"));
-  } else {
-    *action = std::string(params.Get("Action"));
+absl::Status KmsServer::Impl::AuthenticateV3(const Incoming& in, Exchange* x) {
+  Caller& caller = x->caller;
+  absl::StatusOr<remote::V3Authorization> auth =
+      remote::ParseV3Authorization(in.Header("authorization"));
+  if (!auth.ok()) return KmsError(kms_code::kIncompleteSignature, std::string(auth.status().message()));
+  caller.access_key_id = auth->access_key_id;
+  x->log.access_key_id = caller.access_key_id.substr(0, 128);
+  caller.nonce = std::string(in.Header("x-acs-signature-nonce"));
+  std::string_view timestamp = in.Header("x-acs-date");
+  bool signs_host = false;
+  for (const std::string& h : auth->signed_headers) signs_host |= (h == "host");
+  if (caller.nonce.empty() || timestamp.empty() || in.Header("x-acs-version").empty() ||
+      !signs_host) {
+    return KmsError(kms_code::kIncompleteSignature,
+                    "V3 requests need x-acs-date, x-acs-signature-nonce, x-acs-version and a "
+                    "signed host header");
   }
-  log->action = action->substr(0, 64);
-  if (action->empty()) return KmsError(kms_code::kMissingParameter, "missing Action");
+  if (in.Header("x-acs-version") != kApiVersion) {
+    return KmsError(kms_code::kInvalidParameter, "unsupported Version (use 2016-01-20)");
+  }
+  KMS_RETURN_IF_ERROR(FindFreshKey(timestamp, &caller));
+  remote::V3Request req;
+  req.method = in.method;
+  req.canonical_uri = in.target.substr(0, in.target.find('?'));
+  if (req.canonical_uri.empty()) req.canonical_uri = "/";
+  req.query = x->query_params;
+  for (const std::string& h : auth->signed_headers) req.headers[h] = std::string(in.Header(h.c_str()));
+  req.hashed_payload = remote::HexSha256(in.body);
+  std::string_view claimed = in.Header("x-acs-content-sha256");
+  if (!claimed.empty() && !remote::SignatureEquals(claimed, req.hashed_payload)) {
+    return KmsError(kms_code::kSignatureDoesNotMatch, "x-acs-content-sha256 does not match the body");
+  }
+  // The signed-header set is the client's: recompute over exactly those headers.
+  std::string signed_list;
+  for (const std::string& h : auth->signed_headers) {
+    if (!signed_list.empty()) signed_list.push_back(';');
+    signed_list += h;
+  }
+  if (signed_list != remote::SignedHeadersV3(req.headers)) {
+    return KmsError(kms_code::kIncompleteSignature,
+                    "SignedHeaders must list host, content-type (if sent) and x-acs-* headers in order");
+  }
+  KMS_ASSIGN_OR_RETURN(std::string expected, remote::SignV3(req, caller.key->access_key_secret));
+  if (!remote::SignatureEquals(expected, auth->signature)) {
+    return KmsError(kms_code::kSignatureDoesNotMatch, "the request signature does not match");
+  }
+  return absl::OkStatus();
+}
 
-  if (v3) {
-    absl::StatusOr<remote::V3Authorization> auth = remote::ParseV3Authorization(authorization);
-    if (!auth.ok()) return KmsError(kms_code::kIncompleteSignature, std::string(auth.status().message()));
-    access_key_id = auth->access_key_id;
-    log->access_key_id = access_key_id.substr(0, 128);
-    nonce = std::string(header("x-acs-signature-nonce"));
-    timestamp = header("x-acs-date");
-    bool signs_host = false;
-    for (const std::string& h : auth->signed_headers) signs_host |= (h == "host");
-    if (nonce.empty() || timestamp.empty() || header("x-acs-version").empty() || !signs_host) {
-      return KmsError(kms_code::kIncompleteSignature,
-                      "V3 requests need x-acs-date, x-acs-signature-nonce, x-acs-version and a "
-                      "signed host header");
-    }
-    if (header("x-acs-version") != kApiVersion) {
-      return KmsError(kms_code::kInvalidParameter, "unsupported Version (use 2016-01-20)");
-    }
-    KMS_ASSIGN_OR_RETURN(const AccessKey* key, FindFreshKey(access_key_id, timestamp));
-    remote::V3Request req;
-    req.method = in.method;
-    size_t q = in.target.find('?');
-    req.canonical_uri = in.target.substr(0, q);
-    if (req.canonical_uri.empty()) req.canonical_uri = "/";
-    req.query = query_params;
-    for (const std::string& h : auth->signed_headers) req.headers[h] = std::string(header(h.c_str()));
-    req.hashed_payload = remote::HexSha256(in.body);
-    std::string_view claimed = header("x-acs-content-sha256");
-    if (!claimed.empty() && !remote::SignatureEquals(claimed, req.hashed_payload)) {
-      return KmsError(kms_code::kSignatureDoesNotMatch, "x-acs-content-sha256 does not match the body");
-    }
-    // The signed-header set is the client's: recompute over exactly those headers.
-    std::string signed_list;
-    for (const std::string& h : auth->signed_headers) {
-      if (!signed_list.empty()) signed_list.push_back(';');
-      signed_list += h;
-    }
-    if (signed_list != remote::SignedHeadersV3(req.headers)) {
-      return KmsError(kms_code::kIncompleteSignature,
-                      "SignedHeaders must list host, content-type (if sent) and x-acs-* headers in order");
-    }
-    KMS_ASSIGN_OR_RETURN(std::string expected, remote::SignV3(req, key->access_key_secret));
-    if (!remote::SignatureEquals(expected, auth->signature)) {
-      return KmsError(kms_code::kSignatureDoesNotMatch, "the request signature does not match");
-    }
-    *key_out = key;
-  } else {
-    std::string_view signature = params.Get("Signature");
-    access_key_id = std::string(params.Get("AccessKeyId"));
-    log->access_key_id = access_key_id.substr(0, 128);
-    nonce = std::string(params.Get("SignatureNonce"));
-    timestamp = params.Get("Timestamp");
-    if (signature.empty() || access_key_id.empty() || nonce.empty() || timestamp.empty() ||
-        params.Get("SignatureMethod").empty()) {
-      return KmsError(kms_code::kIncompleteSignature,
-                      "Signature, AccessKeyId, SignatureMethod, SignatureNonce and Timestamp are "
-                      "required");
-    }
-    if (params.Get("SignatureMethod") != remote::kSignatureMethodV1 ||
-        (!params.Get("SignatureVersion").empty() &&
-         params.Get("SignatureVersion") != remote::kSignatureVersionV1)) {
-      return KmsError(kms_code::kIncompleteSignature, "only HMAC-SHA1 / 1.0 is supported for V1");
-    }
-    if (params.Get("Version") != kApiVersion) {
-      return KmsError(kms_code::kInvalidParameter, "unsupported Version (use 2016-01-20)");
-    }
-    KMS_ASSIGN_OR_RETURN(const AccessKey* key, FindFreshKey(access_key_id, timestamp));
-    std::vector<QueryParam> unsigned_params;
-    unsigned_params.reserve(all_params.size());
-    for (const auto& kv : all_params) {
-      if (kv.first != "Signature") unsigned_params.push_back(kv);
-    }
-    KMS_ASSIGN_OR_RETURN(std::string expected,
-                         remote::SignV1(in.method, unsigned_params, key->access_key_secret));
-    if (!remote::SignatureEquals(expected, signature)) {
-      return KmsError(kms_code::kSignatureDoesNotMatch, "the request signature does not match");
-    }
-    *key_out = key;
+absl::Status KmsServer::Impl::AuthenticateV1(const Incoming& in, Exchange* x) {
+  Caller& caller = x->caller;
+  Params params(&x->all_params);
+  std::string_view signature = params.Get("Signature");
+  caller.access_key_id = std::string(params.Get("AccessKeyId"));
+  x->log.access_key_id = caller.access_key_id.substr(0, 128);
+  caller.nonce = std::string(params.Get("SignatureNonce"));
+  std::string_view timestamp = params.Get("Timestamp");
+  if (signature.empty() || caller.access_key_id.empty() || caller.nonce.empty() ||
+      timestamp.empty() || params.Get("SignatureMethod").empty()) {
+    return KmsError(kms_code::kIncompleteSignature,
+                    "Signature, AccessKeyId, SignatureMethod, SignatureNonce and Timestamp are "
+                    "required");
   }
-  // Only a verified request may consume a nonce (else anyone could burn them).
-  switch (nonces.Insert(absl::StrCat(Av(access_key_id), "\n", Av(nonce)), Now())) {
+  if (params.Get("SignatureMethod") != remote::kSignatureMethodV1 ||
+      (params.Find("SignatureVersion") != nullptr &&
+       params.Get("SignatureVersion") != remote::kSignatureVersionV1)) {
+    return KmsError(kms_code::kIncompleteSignature, "only HMAC-SHA1 / 1.0 is supported for V1");
+  }
+  if (params.Get("Version") != kApiVersion) {
+    return KmsError(kms_code::kInvalidParameter, "unsupported Version (use 2016-01-20)");
+  }
+  KMS_RETURN_IF_ERROR(FindFreshKey(timestamp, &caller));
+  std::vector<QueryParam> unsigned_params;
+  unsigned_params.reserve(x->all_params.size());
+  for (const auto& kv : x->all_params) {
+    if (kv.first != "Signature") unsigned_params.push_back(kv);
+  }
+  KMS_ASSIGN_OR_RETURN(std::string expected,
+                       remote::SignV1(in.method, unsigned_params, caller.key->access_key_secret));
+  if (!remote::SignatureEquals(expected, signature)) {
+    return KmsError(kms_code::kSignatureDoesNotMatch, "the request signature does not match");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status KmsServer::Impl::Authenticate(const Incoming& in, Exchange* x) {
+  const bool v3 = !in.Header("authorization").empty();
+  x->log.auth = v3 ? "V3" : "V1";
+  Params params(&x->all_params);
+  std::string_view action = params.Get("Action");
+  if (v3) {
+    std::string_view header = in.Header("x-acs-action");
+    if (!header.empty() && !action.empty() && header != action) {
+      return KmsError(kms_code::kInvalidParameter, "x-acs-action and Action differ");
+    }
+    if (!header.empty()) action = header;
+  }
+  x->caller.action = std::string(action);
+  x->log.action = x->caller.action.substr(0, 64);
+  if (action.empty()) return KmsError(kms_code::kMissingParameter, "missing Action");
+  return v3 ? AuthenticateV3(in, x) : AuthenticateV1(in, x);
+}
+
+// A nonce is remembered only for requests that passed every check before the action runs
+// (signature, action, parameters, key policy), in the caller's own table, until the request's
+// Timestamp stops being acceptable.
+absl::Status KmsServer::Impl::RecordNonce(const Caller& caller) {
+  const absl::Time now = Now();
+  const absl::Time expiry = std::max(now, caller.timestamp) + options.max_clock_skew;
+  switch (nonces.Insert(caller.access_key_id, caller.nonce, now, expiry)) {
     case NonceCache::Result::kFresh:
       return absl::OkStatus();
     case NonceCache::Result::kReused:
       return KmsError(kms_code::kSignatureNonceUsed, "the SignatureNonce was already used");
     case NonceCache::Result::kFull:
-      return KmsError(kms_code::kThrottling, "too many requests in the replay window");
+      return KmsError(kms_code::kThrottling,
+                      "too many requests of this AccessKey in the replay window");
   }
   return absl::OkStatus();
 }
 
-absl::Status KmsServer::Impl::CheckKey(const AccessKey& key, std::string_view requested) {
-  if (key.AllowsAllKeys()) return absl::OkStatus();
-  absl::StatusOr<std::string> guid = options.store->ResolveKeyId(requested);
-  for (const std::string& entry : key.keys) {
-    if (entry == requested) return absl::OkStatus();
-    if (!guid.ok()) continue;
-    if (entry == *guid) return absl::OkStatus();
-    if (entry.compare(0, 6, "alias/") == 0) {
-      absl::StatusOr<std::string> target = options.store->ResolveKeyId(entry);
-      if (target.ok() && *target == *guid) return absl::OkStatus();
-    }
+absl::StatusOr<WipedJson> KmsServer::Impl::RunAction(const Params& params, const Caller& caller) {
+  const AccessKey& key = *caller.key;
+  if (!key.AllowsAction(caller.action)) {
+    return KmsError(kms_code::kNoPermission, "this AccessKey may not call " + caller.action);
   }
-  return KmsError(kms_code::kNoPermission, "this AccessKey may not use that CMK");
+  const ActionSpec* spec = FindAction(caller.action);
+  if (spec == nullptr) return KmsError(kms_code::kInvalidAction, "unknown Action");
+  KMS_RETURN_IF_ERROR(params.CheckAccepted(spec->name, spec->params, spec->map_params));
+  ActionEnv env{*options.store, *provider, key, Now()};
+  KeyPolicy policy(*options.store, key);
+  KMS_RETURN_IF_ERROR(spec->check_keys(env, params, policy));
+  KMS_RETURN_IF_ERROR(RecordNonce(caller));
+  return spec->handler(env, params, policy);
 }
 
-absl::StatusOr<WipedJson> KmsServer::Impl::Dispatch(std::string_view action, const Params& p,
-                                                    const AccessKey& key) {
-  static const std::set<std::string_view> kActions = {
-      "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "Decrypt", "Encrypt", "ReEncrypt",
-      "CreateKey", "DescribeKey", "ListKeys", "CreateAlias", "ListAliases", "EnableKey",
-      "DisableKey", "ScheduleKeyDeletion", "CancelKeyDeletion", "CreateKeyVersion"};
-  if (kActions.count(action) == 0) return KmsError(kms_code::kInvalidAction, "unknown Action");
-  WipedJson out = WipedJson::object();
-  local::LocalKeyStore& store = *options.store;
-  auto key_metadata_response = [&](const absl::StatusOr<local::KeyMetadata>& m)
-      -> absl::StatusOr<WipedJson> {
-    if (!m.ok()) return m.status();
-    out["KeyMetadata"] = KeyMetadataJson(*m);
-    return out;
-  };
-  if (action == "GenerateDataKey" || action == "GenerateDataKeyWithoutPlaintext") {
-    KMS_ASSIGN_OR_RETURN(std::string_view key_id, p.Required("KeyId"));
-    KMS_RETURN_IF_ERROR(CheckKey(key, key_id));
-    KMS_ASSIGN_OR_RETURN(std::optional<int64_t> n,
-                         p.Int("NumberOfBytes", 0, 1 << 20));
-    KMS_ASSIGN_OR_RETURN(EncryptionContext ctx, p.Context("EncryptionContext"));
-    GenerateDataKeyRequest req;
-    req.key_id = key_id;
-    req.key_spec = p.Get("KeySpec");
-    req.number_of_bytes = n;
-    req.encryption_context = &ctx;
-    if (action == "GenerateDataKeyWithoutPlaintext") {
-      KMS_ASSIGN_OR_RETURN(GenerateDataKeyWithoutPlaintextResponse r,
-                           provider->GenerateDataKeyWithoutPlaintext(req));
-      out["KeyId"] = r.key_id;
-      out["KeyVersionId"] = r.key_version_id;
-      out["CiphertextBlob"] = internal::Base64Encode(r.ciphertext_blob);
-      return out;
-    }
-    GenerateDataKeyResponse r;
-    KMS_RETURN_IF_ERROR(provider->GenerateDataKeyInto(req, &r));
-    out["KeyId"] = r.key_id;
-    out["KeyVersionId"] = r.key_version_id;
-    out["CiphertextBlob"] = internal::Base64Encode(r.ciphertext_blob);
-    out["Plaintext"] = Base64Wiped(r.plaintext);
-    return out;
+absl::Status KmsServer::Impl::ReadParams(const Incoming& in, Exchange* x) {
+  if (in.body_error_status != 0) {
+    x->http_status = in.body_error_status;
+    return KmsError(kms_code::kInvalidParameter,
+                    in.body_error_status == 413
+                        ? absl::StrCat("request body is larger than ", kMaxRequestBodySize, " bytes")
+                        : std::string("incomplete request body"));
   }
-  if (action == "Decrypt") {
-    KMS_ASSIGN_OR_RETURN(std::string_view blob_b64, p.Required("CiphertextBlob"));
-    absl::StatusOr<std::string> blob = internal::Base64Decode(blob_b64, kMaxCiphertextBlobSize);
-    if (!blob.ok()) return KmsError(kms_code::kInvalidCiphertext, "CiphertextBlob is not valid base64");
-    KMS_ASSIGN_OR_RETURN(EncryptionContext ctx, p.Context("EncryptionContext"));
-    DecryptRequest req;
-    req.ciphertext_blob = internal::Bytes(*blob);
-    req.encryption_context = &ctx;
-    DecryptResponse r;
-    KMS_RETURN_IF_ERROR(provider->DecryptInto(req, &r));
-    absl::Status allowed = CheckKey(key, r.key_id);
-    if (!allowed.ok()) return allowed;  // r.plaintext is wiped when r goes away
-    out["KeyId"] = r.key_id;
-    out["KeyVersionId"] = r.key_version_id;
-    out["Plaintext"] = Base64Wiped(r.plaintext);
-    return out;
+  if (in.method != "GET" && in.method != "POST") {
+    return KmsError(kms_code::kInvalidParameter, "use GET or POST");
   }
-  if (action == "Encrypt") {
-    KMS_ASSIGN_OR_RETURN(std::string_view key_id, p.Required("KeyId"));
-    KMS_ASSIGN_OR_RETURN(std::string_view plain_b64, p.Required("Plaintext"));
-    KMS_RETURN_IF_ERROR(CheckKey(key, key_id));
-    if (plain_b64.size() > internal::Base64EncodedSize(kMaxEncryptPlaintextSize)) {
-      return KmsError(kms_code::kInvalidParameter, "Plaintext is longer than 6 KiB");
-    }
-    absl::StatusOr<SecretBytes> plain =
-        internal::Base64DecodeSecret(internal::Bytes(plain_b64), kMaxEncryptPlaintextSize);
-    if (!plain.ok()) {
-      return KmsError(kms_code::kInvalidParameter, "Plaintext must be base64 of at most 6 KiB");
-    }
-    KMS_ASSIGN_OR_RETURN(EncryptionContext ctx, p.Context("EncryptionContext"));
-    EncryptRequest req;
-    req.key_id = key_id;
-    req.plaintext = plain->span();
-    req.encryption_context = &ctx;
-    KMS_ASSIGN_OR_RETURN(EncryptResponse r, provider->Encrypt(req));
-    out["KeyId"] = r.key_id;
-    out["KeyVersionId"] = r.key_version_id;
-    out["CiphertextBlob"] = internal::Base64Encode(r.ciphertext_blob);
-    return out;
+  KMS_RETURN_IF_ERROR(ParseParams(in.Query(), &x->query_params));
+  x->all_params = x->query_params;
+  if (!in.body.empty() &&
+      in.Header("content-type").find("application/x-www-form-urlencoded") != std::string::npos) {
+    KMS_RETURN_IF_ERROR(ParseParams(in.body, &x->all_params));
   }
-  if (action == "ReEncrypt") {
-    KMS_ASSIGN_OR_RETURN(std::string_view blob_b64, p.Required("CiphertextBlob"));
-    KMS_ASSIGN_OR_RETURN(std::string_view dest, p.Required("DestinationKeyId"));
-    KMS_RETURN_IF_ERROR(CheckKey(key, dest));
-    absl::StatusOr<std::string> blob = internal::Base64Decode(blob_b64, kMaxCiphertextBlobSize);
-    if (!blob.ok()) return KmsError(kms_code::kInvalidCiphertext, "CiphertextBlob is not valid base64");
-    KMS_ASSIGN_OR_RETURN(EncryptionContext src_ctx, p.Context("SourceEncryptionContext"));
-    KMS_ASSIGN_OR_RETURN(EncryptionContext dst_ctx, p.Context("DestinationEncryptionContext"));
-    ReEncryptRequest req;
-    req.ciphertext_blob = internal::Bytes(*blob);
-    req.source_encryption_context = &src_ctx;
-    req.destination_key_id = dest;
-    req.destination_encryption_context = &dst_ctx;
-    KMS_ASSIGN_OR_RETURN(ReEncryptResponse r, provider->ReEncrypt(req));
-    // The new blob is released only if the caller may also use the source CMK.
-    KMS_RETURN_IF_ERROR(CheckKey(key, r.source_key_id));
-    out["KeyId"] = r.key_id;
-    out["KeyVersionId"] = r.key_version_id;
-    out["SourceKeyId"] = r.source_key_id;
-    out["SourceKeyVersionId"] = r.source_key_version_id;
-    out["CiphertextBlob"] = internal::Base64Encode(r.ciphertext_blob);
-    return out;
-  }
-  if (action == "CreateKey") {
-    std::string_view description = p.Get("Description");
-    return key_metadata_response(store.CreateKey(description));
-  }
-  if (action == "ListKeys" || action == "ListAliases") {
-    KMS_ASSIGN_OR_RETURN(std::optional<int64_t> page, p.Int("PageNumber", 1, 1 << 30));
-    KMS_ASSIGN_OR_RETURN(std::optional<int64_t> size, p.Int("PageSize", 1, kMaxPageSize));
-    int64_t page_number = page.value_or(1), page_size = size.value_or(kDefaultPageSize);
-    WipedJson items = WipedJson::array();
-    size_t total = 0;
-    if (action == "ListKeys") {
-      KMS_ASSIGN_OR_RETURN(std::vector<local::KeyMetadata> keys, store.ListKeys());
-      total = keys.size();
-      for (size_t i = static_cast<size_t>((page_number - 1) * page_size);
-           i < keys.size() && i < static_cast<size_t>(page_number * page_size); ++i) {
-        items.push_back({{"KeyId", keys[i].key_id}, {"KeyArn", keys[i].arn}});
-      }
-      out["Keys"] = {{"Key", std::move(items)}};
-    } else {
-      KMS_ASSIGN_OR_RETURN(std::vector<local::AliasMetadata> aliases, store.ListAliases());
-      total = aliases.size();
-      for (size_t i = static_cast<size_t>((page_number - 1) * page_size);
-           i < aliases.size() && i < static_cast<size_t>(page_number * page_size); ++i) {
-        items.push_back({{"AliasName", aliases[i].alias_name},
-                         {"AliasArn", aliases[i].alias_arn},
-                         {"KeyId", aliases[i].key_id}});
-      }
-      out["Aliases"] = {{"Alias", std::move(items)}};
-    }
-    out["TotalCount"] = total;
-    out["PageNumber"] = page_number;
-    out["PageSize"] = page_size;
-    return out;
-  }
-  if (action == "CreateAlias") {
-    KMS_ASSIGN_OR_RETURN(std::string_view alias, p.Required("AliasName"));
-    KMS_ASSIGN_OR_RETURN(std::string_view key_id, p.Required("KeyId"));
-    KMS_RETURN_IF_ERROR(CheckKey(key, key_id));
-    KMS_RETURN_IF_ERROR(store.CreateAlias(alias, key_id));
-    return out;
-  }
-  // The remaining actions name one CMK.
-  KMS_ASSIGN_OR_RETURN(std::string_view key_id, p.Required("KeyId"));
-  if (action == "DescribeKey" || action == "EnableKey" || action == "DisableKey" ||
-      action == "ScheduleKeyDeletion" || action == "CancelKeyDeletion" ||
-      action == "CreateKeyVersion") {
-    KMS_RETURN_IF_ERROR(CheckKey(key, key_id));
-  }
-  if (action == "DescribeKey") return key_metadata_response(store.DescribeKey(key_id));
-  if (action == "EnableKey") {
-    KMS_RETURN_IF_ERROR(store.EnableKey(key_id).status());
-    return out;
-  }
-  if (action == "DisableKey") {
-    KMS_RETURN_IF_ERROR(store.DisableKey(key_id).status());
-    return out;
-  }
-  if (action == "ScheduleKeyDeletion") {
-    KMS_ASSIGN_OR_RETURN(std::optional<int64_t> days, p.Int("PendingWindowInDays", 0, 365));
-    if (!days.has_value()) return KmsError(kms_code::kMissingParameter, "missing PendingWindowInDays");
-    KMS_RETURN_IF_ERROR(store.ScheduleKeyDeletion(key_id, static_cast<int>(*days)).status());
-    return out;
-  }
-  if (action == "CancelKeyDeletion") {
-    KMS_RETURN_IF_ERROR(store.CancelKeyDeletion(key_id).status());
-    return out;
-  }
-  if (action == "CreateKeyVersion") {
-    KMS_ASSIGN_OR_RETURN(std::string version, store.RotateKey(key_id));
-    KMS_ASSIGN_OR_RETURN(std::string guid, store.ResolveKeyId(key_id));
-    out["KeyVersion"] = {{"KeyId", guid}, {"KeyVersionId", version},
-                         {"CreationDate", IsoTime(Now())}};
-    return out;
-  }
-  return KmsError(kms_code::kInvalidAction, "unknown Action");
+  KMS_ASSIGN_OR_RETURN(x->xml, WantsXml(Params(&x->all_params)));
+  return absl::OkStatus();
 }
 
-Outgoing KmsServer::Impl::Handle(const Incoming& in) {
-  const absl::Time start = absl::Now();
-  requests.fetch_add(1, std::memory_order_relaxed);
-  const std::string request_id = remote::NewUuidV4(remote::UuidCase::kUpper);
-  LogFields log;
-  Outgoing out;
-  out.body = std::make_shared<WipedString>();
+bool KmsServer::Impl::TakeInjectedFault(absl::Status* status, int* http_status) {
+  std::lock_guard<std::mutex> lock(faults_mu);
+  if (options.faults.empty()) return false;
+  InjectedFault& f = options.faults.front();
+  *status = KmsError(f.code, "injected fault");
+  *http_status = f.http_status;
+  if (--f.count <= 0) options.faults.erase(options.faults.begin());
+  return true;
+}
 
-  std::vector<QueryParam> query_params, all_params;
-  size_t q = in.target.find('?');
-  std::string_view query =
-      q == std::string::npos ? std::string_view() : std::string_view(in.target).substr(q + 1);
-  absl::Status status;
-  bool xml = false;
-  WipedJson result;
-  const AccessKey* key = nullptr;
-  std::string action;
-  do {
-    if (in.body_error_status != 0) {
-      status = KmsError(kms_code::kInvalidParameter,
-                        in.body_error_status == 413
-                            ? absl::StrCat("request body is larger than ", kMaxRequestBodySize,
-                                           " bytes")
-                            : std::string("incomplete request body"));
-      out.status = in.body_error_status;
-      break;
-    }
-    if (in.method != "GET" && in.method != "POST") {
-      status = KmsError(kms_code::kInvalidParameter, "use GET or POST");
-      break;
-    }
-    status = ParseParams(query, &query_params);
-    if (!status.ok()) break;
-    all_params = query_params;
-    auto ct = in.headers.find("content-type");
-    if (!in.body.empty() && ct != in.headers.end() &&
-        ct->second.find("application/x-www-form-urlencoded") != std::string::npos) {
-      status = ParseParams(in.body, &all_params);
-      if (!status.ok()) break;
-    }
-    Params params(&all_params);
-    xml = Lower(params.Get("Format")) == "xml";
-    {
-      std::lock_guard<std::mutex> lock(faults_mu);
-      if (!options.faults.empty()) {
-        InjectedFault& f = options.faults.front();
-        status = KmsError(f.code, "injected fault");
-        out.status = f.http_status;
-        if (--f.count <= 0) options.faults.erase(options.faults.begin());
-        break;
-      }
-    }
-    status = Authenticate(in, query, query_params, all_params, params, &key, &action, &log);
-    if (!status.ok()) break;
-    if (!key->AllowsAction(action)) {
-      status = KmsError(kms_code::kNoPermission, "this AccessKey may not call " + action);
-      break;
-    }
-    absl::StatusOr<WipedJson> r = Dispatch(action, params, *key);
-    status = r.status();
-    if (r.ok()) result = std::move(r).value();
-  } while (false);
+absl::StatusOr<WipedJson> KmsServer::Impl::Process(const Incoming& in, Exchange* x) {
+  KMS_RETURN_IF_ERROR(ReadParams(in, x));
+  absl::Status fault;
+  if (TakeInjectedFault(&fault, &x->http_status)) return fault;
+  KMS_RETURN_IF_ERROR(Authenticate(in, x));
+  return RunAction(Params(&x->all_params), x->caller);
+}
 
+void KmsServer::Impl::WriteResponse(const absl::Status& status, WipedJson result,
+                                    const Exchange& x, const std::string& request_id,
+                                    Outgoing* out) {
   if (status.ok()) {
-    out.status = 200;
+    out->status = 200;
     result["RequestId"] = request_id;
   } else {
     std::string code = KmsCodeOrDefault(status);
-    log.code = code;
-    if (out.status == 200) out.status = KmsCodeToHttpStatus(code);
+    out->status = x.http_status != 0 ? x.http_status : KmsCodeToHttpStatus(code);
     std::string message(status.message());
     std::string prefix = code + ": ";
     if (message.compare(0, prefix.size(), prefix) == 0) message = message.substr(prefix.size());
@@ -672,25 +405,47 @@ Outgoing KmsServer::Impl::Handle(const Incoming& in) {
     result["Message"] = message;
     result["Recommend"] = "https://next.api.aliyun.com/troubleshoot?q=" + code;
   }
-  if (xml) {
-    out.content_type = "text/xml;charset=utf-8";
-    out.body->append("<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
-    std::string root = status.ok() ? action + "Response" : "Error";
-    ToXml(root, result, out.body.get());
+  if (x.xml) {
+    out->content_type = "text/xml;charset=utf-8";
+    out->body->append("<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
+    ToXml(status.ok() ? x.caller.action + "Response" : "Error", result, out->body.get());
   } else {
-    out.content_type = "application/json;charset=utf-8";
-    // Error messages echo request parameters, which may be invalid UTF-8: the strict handler
-    // would throw type_error.316 out of the handler (httplib then answers 500 with its text).
-    *out.body = result.dump(-1, ' ', false, WipedJson::error_handler_t::replace);
+    out->content_type = "application/json;charset=utf-8";
+    // Parameters are UTF-8 (ParseParams), but the replacing handler keeps a stray byte from
+    // anywhere else (a store error message) from throwing out of the handler.
+    *out->body = result.dump(-1, ' ', false, WipedJson::error_handler_t::replace);
   }
-  Log(in, out, log, request_id, absl::Now() - start);
+}
+
+Outgoing KmsServer::Impl::Handle(const Incoming& in) {
+  const absl::Time start = absl::Now();
+  requests.fetch_add(1, std::memory_order_relaxed);
+  const std::string request_id = remote::NewUuidV4(remote::UuidCase::kUpper);
+  Outgoing out;
+  out.body = std::make_shared<WipedString>();
+  Exchange x;
+  absl::Status status;
+  WipedJson result;
+  try {
+    absl::StatusOr<WipedJson> r = Process(in, &x);
+    status = r.status();
+    if (r.ok()) result = *std::move(r);
+  } catch (const std::exception&) {
+    // Last line of defence: an answer and a log line instead of httplib's empty 500.
+    status = KmsError(kms_code::kInternalFailure, "the request could not be processed");
+    x.http_status = 0;
+    x.xml = false;
+  }
+  if (!status.ok()) x.log.code = KmsCodeOrDefault(status);
+  WriteResponse(status, std::move(result), x, request_id, &out);
+  Log(in, out, x.log, request_id, absl::Now() - start);
   return out;
 }
 
 void KmsServer::Impl::Log(const Incoming& in, const Outgoing& out, const LogFields& f,
                           const std::string& request_id, absl::Duration latency) {
   if (options.access_log == nullptr) return;
-  nlohmann::json j = {{"time", IsoTime(absl::Now())},
+  nlohmann::json j = {{"time", local::FormatIsoDate(absl::Now())},
                       {"remote", in.remote},
                       {"method", in.method},
                       {"action", f.action},

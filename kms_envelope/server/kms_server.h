@@ -20,15 +20,21 @@
 // Authentication, in order: MissingParameter (no Action), IncompleteSignature (signature
 // parts missing), InvalidAccessKeyId.NotFound, InvalidTimeStamp.Format,
 // InvalidTimeStamp.Expired (more than max_clock_skew off), SignatureDoesNotMatch (constant-time
-// compare), SignatureNonceUsed (nonces are recorded only once the signature verified, per
-// AccessKeyId, for kNonceTtl). Then the key's policy: Forbidden.NoPermission for an action or CMK
-// it does not allow (Decrypt/ReEncrypt check the CMK the blob names before anything is
-// returned). Errors are {RequestId, HostId, Code, Message, Recommend} with the HTTP status of
-// KmsCodeToHttpStatus.
+// compare). Then, per action (actions.h, the one table of actions): Forbidden.NoPermission for
+// an action the key may not call, InvalidAction.NotFound, InvalidParameter for any parameter the
+// action does not accept (request_params.h: nothing is ignored; map parameters such as
+// EncryptionContext come as a JSON string or flattened `EncryptionContext.<key>`), and the key
+// policy (key_policy.h) on every CMK the request names, including the CMK a CiphertextBlob
+// names, before anything is decrypted: one Forbidden.NoPermission for every CMK the key may not
+// use. Only then is the SignatureNonce recorded (SignatureNonceUsed on reuse), in the access
+// key's own table (at most nonce_capacity_per_key live nonces: Throttling for that key beyond),
+// until the later of arrival and Timestamp plus max_clock_skew. Errors are {RequestId, HostId,
+// Code, Message, Recommend} with the HTTP status of KmsCodeToHttpStatus; an exception that
+// escapes an action is InternalFailure, answered and logged like any other error.
 //
 // Limits: request body at most kMaxRequestBodySize (larger: HTTP 413, InvalidParameter), at
-// most kMaxRequestParams parameters, each value at most kMaxParamValueSize; duplicate parameters
-// are InvalidParameter.
+// most kMaxRequestParams parameters, each value at most kMaxParamValueSize; duplicate, non-UTF-8
+// parameters and a Format other than JSON/XML are InvalidParameter.
 //
 // Secrets: response bodies are built in WipedString and streamed to httplib through a content
 // provider that wipes them when sent; decoded request plaintext (Encrypt) is SecretBytes.
@@ -57,19 +63,18 @@
 #include "kms_envelope/local/local_key_store.h"
 #include "kms_envelope/remote/wiped_string.h"
 #include "kms_envelope/server/access_policy.h"
+#include "kms_envelope/server/actions.h"
+#include "kms_envelope/server/nonce_cache.h"
+#include "kms_envelope/server/request_params.h"
 
 namespace kms_envelope {
 namespace server {
 
 inline constexpr size_t kMaxRequestBodySize = 256 * 1024;
-inline constexpr size_t kMaxRequestParams = 64;
-inline constexpr size_t kMaxParamValueSize = 96 * 1024;
 // Each connection holds a worker thread while it is open; the pool grows from `threads` up to
 // this many when connections would otherwise wait (slow clients cannot starve the others below
 // that). Reads and writes time out after 5 s without progress.
 inline constexpr size_t kMaxServerThreads = 128;
-inline constexpr int kDefaultPageSize = 10;
-inline constexpr int kMaxPageSize = 100;
 
 // Fault injection: the first `count` requests (in order of arrival, before authentication) are
 // answered with this error, e.g. {"Throttling", 400, 3} or {"ServiceUnavailableTemporary", 503,
@@ -104,7 +109,9 @@ struct KmsServerOptions {
   std::string tls_key_file;
   size_t threads = 8;
   absl::Duration max_clock_skew = absl::Minutes(15);
-  size_t nonce_capacity = 1 << 20;
+  // Live nonces remembered per access key (NonceCache); memory is at most about 100 bytes x
+  // this x the number of access keys that sign requests.
+  size_t nonce_capacity_per_key = kDefaultNonceCapacityPerKey;
   std::function<absl::Time()> now;  // null: absl::Now
   std::vector<InjectedFault> faults;
   std::ostream* access_log = nullptr;  // null: no access log

@@ -1,63 +1,90 @@
-// NonceCache: remembers (AccessKeyId, SignatureNonce) pairs so a signed request cannot be
-// replayed while its Timestamp is still inside the accepted skew window.
+// NonceCache: remembers the SignatureNonces of accepted requests, per access key, so a signed
+// request cannot be replayed while its Timestamp is still acceptable.
 //
-//   NonceCache cache(/*capacity=*/100000, /*ttl=*/absl::Minutes(16));
-//   switch (cache.Insert(key_id + "\n" + nonce, now)) { case kFresh: ...; case kReused: ...; }
+//   NonceCache cache(/*per_key_capacity=*/1 << 18);
+//   // expiry: the last instant the request's Timestamp is still accepted
+//   switch (cache.Insert(access_key_id, nonce, now, expiry)) { case kFresh: ...; }
 //
-// Contract: an entry lives `ttl` (longer than the 15-minute skew window, so any request whose
-// timestamp is still acceptable is caught). At most `capacity` live entries: when full and the
-// oldest entry has not expired, Insert answers kFull (the server then answers Throttling, a
-// retryable error) instead of forgetting a nonce that could still be replayed.
-// Thread safe (one std::mutex: Debian's Abseil is not built with TSan annotations, so an
-// absl::Mutex there is invisible to ThreadSanitizer and every Insert looked like a race).
+// Contract:
+// - An entry lives until its own `expiry` (inclusive): the server passes the later of arrival
+//   and Timestamp plus the skew window, so a request whose Timestamp lies in the future is
+//   remembered for as long as that Timestamp stays valid.
+// - Each access key has its own table of at most `per_key_capacity` live entries. When one is
+//   full and none of its entries has expired, Insert answers kFull for that key only (the server
+//   answers Throttling, a retryable error) instead of forgetting a nonce that could still be
+//   replayed; other keys are unaffected. Memory is bounded by keys x capacity; a key whose table
+//   empties is dropped.
+// - Thread safe (one std::mutex: Debian's Abseil is not built with TSan annotations, so an
+//   absl::Mutex there is invisible to ThreadSanitizer and every Insert looked like a race).
 #ifndef KMS_ENVELOPE_SERVER_NONCE_CACHE_H_
 #define KMS_ENVELOPE_SERVER_NONCE_CACHE_H_
 
 #include <cstddef>
-#include <deque>
+#include <functional>
+#include <map>
 #include <mutex>
+#include <queue>
 #include <string>
+#include <string_view>
 #include <unordered_set>
 #include <utility>
+#include <vector>
 
 #include "absl/time/time.h"
 
 namespace kms_envelope {
 namespace server {
 
-inline constexpr size_t kDefaultNonceCapacity = 1 << 20;
-inline constexpr absl::Duration kNonceTtl = absl::Minutes(16);
+inline constexpr size_t kDefaultNonceCapacityPerKey = 1 << 18;
 
 class NonceCache {
  public:
   enum class Result { kFresh, kReused, kFull };
 
-  NonceCache(size_t capacity, absl::Duration ttl) : capacity_(capacity), ttl_(ttl) {}
+  explicit NonceCache(size_t per_key_capacity) : capacity_(per_key_capacity) {}
 
-  Result Insert(const std::string& nonce, absl::Time now) {
+  Result Insert(std::string_view access_key_id, std::string_view nonce, absl::Time now,
+                absl::Time expiry) {
     std::lock_guard<std::mutex> lock(mu_);
-    while (!order_.empty() && order_.front().first <= now) {
-      seen_.erase(order_.front().second);
-      order_.pop_front();
+    auto it = keys_.find(access_key_id);
+    if (it == keys_.end()) it = keys_.emplace(std::string(access_key_id), Table()).first;
+    Table& t = it->second;
+    while (!t.by_expiry.empty() && t.by_expiry.top().first < now) {
+      t.seen.erase(t.by_expiry.top().second);
+      t.by_expiry.pop();
     }
-    if (seen_.count(nonce) > 0) return Result::kReused;
-    if (seen_.size() >= capacity_) return Result::kFull;
-    seen_.insert(nonce);
-    order_.emplace_back(now + ttl_, nonce);
-    return Result::kFresh;
+    std::string key(nonce);
+    Result result = Result::kFresh;
+    if (t.seen.count(key) > 0) {
+      result = Result::kReused;
+    } else if (t.seen.size() >= capacity_) {
+      result = Result::kFull;
+    } else {
+      t.seen.insert(key);
+      t.by_expiry.emplace(expiry, std::move(key));
+    }
+    if (t.seen.empty()) keys_.erase(it);
+    return result;
   }
 
-  size_t size() {
+  // Live entries of one key (tests).
+  size_t size(std::string_view access_key_id) {
     std::lock_guard<std::mutex> lock(mu_);
-    return seen_.size();
+    auto it = keys_.find(access_key_id);
+    return it == keys_.end() ? 0 : it->second.seen.size();
   }
 
  private:
+  using Entry = std::pair<absl::Time, std::string>;
+  struct Table {
+    std::unordered_set<std::string> seen;
+    // Earliest expiry on top (Timestamps arrive in any order).
+    std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> by_expiry;
+  };
+
   const size_t capacity_;
-  const absl::Duration ttl_;
   std::mutex mu_;
-  std::unordered_set<std::string> seen_;
-  std::deque<std::pair<absl::Time, std::string>> order_;  // expiry order (time is monotone enough)
+  std::map<std::string, Table, std::less<>> keys_;
 };
 
 }  // namespace server

@@ -43,27 +43,55 @@ TEST(AccessPolicy, DeniesByDefaultAndRefusesMalformedFiles) {
   }
 }
 
-TEST(NonceCache, RefusesAReusedNonceUntilItExpires) {
-  NonceCache cache(10, absl::Minutes(16));
+TEST(NonceCache, RefusesAReusedNonceUntilItsOwnExpiry) {
+  NonceCache cache(10);
   absl::Time t0 = absl::FromUnixSeconds(1000000);
-  EXPECT_EQ(cache.Insert("k\nn1", t0), NonceCache::Result::kFresh);
-  EXPECT_EQ(cache.Insert("k\nn1", t0 + absl::Minutes(15)), NonceCache::Result::kReused);
-  EXPECT_EQ(cache.Insert("k\nn2", t0 + absl::Minutes(15)), NonceCache::Result::kFresh);
-  // After the TTL the first entry is forgotten (its timestamp is then out of the skew window).
-  EXPECT_EQ(cache.Insert("k\nn1", t0 + absl::Minutes(16)), NonceCache::Result::kFresh);
-  EXPECT_EQ(cache.size(), 2u);
+  absl::Time expiry = t0 + absl::Minutes(15);
+  EXPECT_EQ(cache.Insert("k", "n1", t0, expiry), NonceCache::Result::kFresh);
+  EXPECT_EQ(cache.Insert("k", "n1", expiry, expiry), NonceCache::Result::kReused);  // inclusive
+  EXPECT_EQ(cache.Insert("k", "n2", t0, t0 + absl::Minutes(30)), NonceCache::Result::kFresh);
+  // Past its own expiry the first entry is forgotten; the later-expiring one is not.
+  absl::Time later = expiry + absl::Seconds(1);
+  EXPECT_EQ(cache.Insert("k", "n1", later, later + absl::Minutes(15)), NonceCache::Result::kFresh);
+  EXPECT_EQ(cache.Insert("k", "n2", later, later), NonceCache::Result::kReused);
+  EXPECT_EQ(cache.size("k"), 2u);
+}
+
+TEST(NonceCache, KeepsAnEarlyInsertedLateExpiringNonceBehindAnEarlierExpiringOne) {
+  NonceCache cache(10);
+  absl::Time t0 = absl::FromUnixSeconds(1000000);
+  EXPECT_EQ(cache.Insert("k", "future", t0, t0 + absl::Minutes(29)), NonceCache::Result::kFresh);
+  EXPECT_EQ(cache.Insert("k", "now", t0, t0 + absl::Minutes(15)), NonceCache::Result::kFresh);
+  absl::Time t1 = t0 + absl::Minutes(16);
+  EXPECT_EQ(cache.Insert("k", "future", t1, t1), NonceCache::Result::kReused);
+  EXPECT_EQ(cache.Insert("k", "now", t1, t1), NonceCache::Result::kFresh);
 }
 
 TEST(NonceCache, ReportsFullRatherThanForgettingALiveNonce) {
-  NonceCache cache(3, absl::Minutes(16));
+  NonceCache cache(3);
   absl::Time t0 = absl::FromUnixSeconds(1000000);
+  absl::Time expiry = t0 + absl::Minutes(15);
   for (int i = 0; i < 3; ++i) {
-    EXPECT_EQ(cache.Insert("n" + std::to_string(i), t0), NonceCache::Result::kFresh);
+    EXPECT_EQ(cache.Insert("k", "n" + std::to_string(i), t0, expiry), NonceCache::Result::kFresh);
   }
-  EXPECT_EQ(cache.Insert("n3", t0 + absl::Minutes(1)), NonceCache::Result::kFull);
-  EXPECT_EQ(cache.Insert("n0", t0 + absl::Minutes(1)), NonceCache::Result::kReused);
-  EXPECT_EQ(cache.Insert("n3", t0 + absl::Minutes(17)), NonceCache::Result::kFresh);
-  EXPECT_EQ(cache.size(), 1u);
+  EXPECT_EQ(cache.Insert("k", "n3", t0 + absl::Minutes(1), expiry), NonceCache::Result::kFull);
+  EXPECT_EQ(cache.Insert("k", "n0", t0 + absl::Minutes(1), expiry), NonceCache::Result::kReused);
+  EXPECT_EQ(cache.Insert("k", "n3", expiry + absl::Seconds(1), expiry + absl::Minutes(16)),
+            NonceCache::Result::kFresh);
+  EXPECT_EQ(cache.size("k"), 1u);
+}
+
+TEST(NonceCache, AFullKeyDoesNotThrottleAnotherKey) {
+  NonceCache cache(2);
+  absl::Time t0 = absl::FromUnixSeconds(1000000);
+  absl::Time expiry = t0 + absl::Minutes(15);
+  EXPECT_EQ(cache.Insert("noisy", "a", t0, expiry), NonceCache::Result::kFresh);
+  EXPECT_EQ(cache.Insert("noisy", "b", t0, expiry), NonceCache::Result::kFresh);
+  EXPECT_EQ(cache.Insert("noisy", "c", t0, expiry), NonceCache::Result::kFull);
+  // The same nonce text under another key is another nonce.
+  EXPECT_EQ(cache.Insert("quiet", "a", t0, expiry), NonceCache::Result::kFresh);
+  EXPECT_EQ(cache.size("quiet"), 1u);
+  EXPECT_EQ(cache.size("noisy"), 2u);
 }
 
 }  // namespace

@@ -6,10 +6,13 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <atomic>
 #include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "absl/time/clock.h"
 #include "kms_envelope/internal/encoding.h"
@@ -68,6 +71,36 @@ class ServerFixture : public ::testing::Test {
     store_ = kms->store;
     server_ = std::move(kms->server);
   }
+  // Starts the server of `o` (custom policy, CMKs, limits) on a clock the test moves with
+  // Advance(); its store, server and CMK ids become the fixture's.
+  void StartCustomServer(TestKmsServerOptions o) {
+    o.server.now = [this] { return absl::Now() + absl::Seconds(clock_offset_s_.load()); };
+    o.server.access_log = &access_log_;
+    auto kms = StartTestKmsServer(std::move(o));
+    ASSERT_TRUE(kms.ok()) << kms.status();
+    store_ = kms->store;
+    server_ = std::move(kms->server);
+    key_ids_ = kms->key_ids;
+  }
+  void Advance(absl::Duration d) { clock_offset_s_ += absl::ToInt64Seconds(d); }
+  absl::Time ServerNow() const { return absl::Now() + absl::Seconds(clock_offset_s_.load()); }
+
+  // A V1-signed POST with `params` (Action included) in a form body; returns the JSON answer
+  // (a "ParseError" object if the body is not JSON) and sets *http_status.
+  nlohmann::json PostSigned(std::vector<remote::QueryParam> params, const std::string& id,
+                            const std::string& secret, absl::Time when = absl::Time(),
+                            std::string nonce = "", int* http_status = nullptr) {
+    if (when == absl::Time()) when = ServerNow();
+    std::string body = SignedV1Query(std::move(params), "POST", id, secret, when, nonce);
+    httplib::Client http("127.0.0.1", server_->port());
+    auto res = http.Post("/", body, "application/x-www-form-urlencoded");
+    if (!res) return {{"Code", "NoResponse"}};
+    if (http_status != nullptr) *http_status = res->status;
+    auto j = nlohmann::json::parse(res->body, nullptr, false);
+    if (j.is_discarded()) return {{"Code", "ParseError"}, {"Body", res->body}};
+    return j;
+  }
+
   void TearDown() override {
     if (server_ != nullptr) server_->Stop();
   }
@@ -98,7 +131,11 @@ class ServerFixture : public ::testing::Test {
   static std::string SignedV1Query(std::vector<remote::QueryParam> params, const std::string& method,
                                    const std::string& id, const std::string& secret,
                                    absl::Time when = absl::Now(), std::string nonce = "") {
-    if (nonce.empty()) nonce = "nonce-" + std::to_string(absl::ToUnixNanos(absl::Now()));
+    static std::atomic<uint64_t> counter{0};
+    if (nonce.empty()) {
+      nonce = "nonce-" + std::to_string(absl::ToUnixNanos(absl::Now())) + "-" +
+              std::to_string(counter++);
+    }
     params.emplace_back("Version", "2016-01-20");
     params.emplace_back("AccessKeyId", remote::ToWiped(id));
     params.emplace_back("SignatureMethod", "HMAC-SHA1");
@@ -115,6 +152,8 @@ class ServerFixture : public ::testing::Test {
 
   std::shared_ptr<local::LocalKeyStore> store_;
   std::unique_ptr<server::KmsServer> server_;
+  std::vector<std::string> key_ids_;  // StartCustomServer's CMKs
+  std::atomic<int64_t> clock_offset_s_{0};
   std::ostringstream access_log_;
 };
 
