@@ -92,15 +92,16 @@ class Kms20160120Client {
 // @alicloud/openapi-client callApi: V1 (signatureAlgorithm "v2" -> doRPCRequest) or V3
 // (the default in this version: doRequest, ACS3-HMAC-SHA256).
 class OpenApiClient {
-  constructor(host, creds, v3, contextStyle) {
+  // `algorithm` overrides the V3 signature algorithm (the client also offers ACS3-HMAC-SM3).
+  constructor(host, creds, v3, algorithm) {
     this.sdk = new OpenApi.default(new OpenApi.Config({
       ...creds, endpoint: host, protocol: 'http', regionId: 'cn-hangzhou',
-      signatureAlgorithm: v3 ? 'ACS3-HMAC-SHA256' : 'v2',
+      signatureAlgorithm: algorithm || (v3 ? 'ACS3-HMAC-SHA256' : 'v2'),
     }));
     this.v3 = v3;
     this.id = `openapi-${v3 ? 'v3' : 'v1'}`;
     this.packages = `@alicloud/openapi-client ${versionOf('@alicloud/openapi-client')}`;
-    this.signature = v3 ? 'V3 ACS3-HMAC-SHA256' : 'V1 HMAC-SHA1';
+    this.signature = v3 ? 'V3 ACS3-HMAC-SHA256 (its ACS3-HMAC-SM3: refused)' : 'V1 HMAC-SHA1';
     this.contextStyles = ['json', 'flat'];
     this.contextStyle = 'json and flat (OpenApiUtil)';
     this.canXml = true;
@@ -174,10 +175,10 @@ function allClients(host, creds) {
   ];
 }
 
-// The same variant as `client`, with other credentials.
-function sameKind(client, host, creds) {
+// The same variant as `client`, with other credentials (and for V3, another `algorithm`).
+function sameKind(client, host, creds, algorithm) {
   if (client instanceof Kms20160120Client) return new Kms20160120Client(host, creds);
-  if (client instanceof OpenApiClient) return new OpenApiClient(host, creds, client.v3);
+  if (client instanceof OpenApiClient) return new OpenApiClient(host, creds, client.v3, algorithm);
   return new PopCoreClient(host, creds, client.post);
 }
 
