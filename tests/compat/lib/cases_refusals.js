@@ -7,9 +7,14 @@ const { check, eq, refusedWith } = require('./harness');
 const { sameKind } = require('./clients');
 const { ok, bytesOf, creds } = require('./cases');
 
-// The RequestId a caller got is the one the server logged for that refusal.
-function checkLogged(env, err, code) {
-  const entry = env.server.accessLog().find((e) => e.request_id === err.requestId);
+// The RequestId a caller got is the one the server logged for that refusal (the line may be
+// written just after the answer: waits up to 2 s for it).
+async function checkLogged(env, err, code) {
+  let entry;
+  for (let i = 0; i < 40 && !entry; i++) {
+    entry = env.server.accessLog().find((e) => e.request_id === err.requestId);
+    if (!entry) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   check(entry, `RequestId ${err.requestId} is not in the server's access log`);
   eq(entry.code, code, 'logged code');
   eq(entry.status, err.status, 'logged HTTP status');
@@ -86,7 +91,7 @@ async function credentialsAndPolicy(suite, client, env) {
                   'IncompleteSignature', 400]);
     }
     for (const [fn, code, status] of cases) {
-      checkLogged(env, await refusedWith(client, fn, code, status, code), code);
+      await checkLogged(env, await refusedWith(client, fn, code, status, code), code);
     }
   });
   await suite.test(client, 'access policy: allowed through its alias only; other keys and actions Forbidden.NoPermission',

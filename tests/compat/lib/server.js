@@ -38,6 +38,7 @@ class Server {
         if (out.includes('\n')) { clearTimeout(timer); resolve(out.split('\n')[0]); }
       });
       proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`serve exited ${code}: ${stderr}`)); });
+      proc.on('error', (e) => { clearTimeout(timer); reject(e); });
     });
     return new Server(proc, JSON.parse(line).Port, log);
   }
