@@ -4,6 +4,9 @@
 #include "kms_envelope/instance/client_key.h"
 
 #include <openssl/crypto.h>
+#include <openssl/pem.h>
+
+#include <nlohmann/json.hpp>
 
 #include "gtest/gtest.h"
 #include "kms_envelope/instance/request_signer.h"
@@ -78,6 +81,34 @@ TEST(ClientKeyTest, RefusesRsaKeysShorterThan2048Bits) {
   EXPECT_NE(key.status().message().find("2048"), std::string::npos);
   EXPECT_FALSE(PublicKeyFromPem(f->public_pem).ok());
   EXPECT_FALSE(PublicKeyFromPem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n").ok());
+}
+
+// Alibaba's own vectors: the Java instance SDK's unit test signs "string to sign" with a PEM key
+// and with a ClientKey (PKCS#12 written by Alibaba's tooling, certificates under
+// pbeWithSHA1And40BitRC2-CBC, password "1234") and records both "Bearer ..." values. RSA
+// PKCS#1 v1.5 is deterministic, so our signer must produce exactly those strings.
+TEST(ClientKeyTest, ReproducesTheJavaSdksSignatureVectorsWithItsClientKey) {
+  absl::StatusOr<std::string> text =
+      ReadFile("tests/instance/testdata/java_sdk_signature_vector.json");
+  ASSERT_TRUE(text.ok()) << text.status();
+  nlohmann::json v = nlohmann::json::parse(*text);
+  const std::string sts = v["string_to_sign"];
+  absl::StatusOr<ClientKey> key =
+      ClientKey::FromJson(v["client_key"].dump(), v["client_key_password"].get<std::string>());
+  ASSERT_TRUE(key.ok()) << key.status();
+  EXPECT_EQ(key->key_id(), "key_for_unit_test");
+  absl::StatusOr<std::string> auth = SignStringToSign(key->private_key(), sts);
+  ASSERT_TRUE(auth.ok());
+  EXPECT_EQ(*auth, v["client_key_signature"].get<std::string>());
+
+  const std::string pem = v["private_key_pem"];
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  EvpPkeyPtr pkcs1(PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr));
+  BIO_free(bio);
+  ASSERT_NE(pkcs1, nullptr);
+  auth = SignStringToSign(pkcs1.get(), sts);
+  ASSERT_TRUE(auth.ok());
+  EXPECT_EQ(*auth, v["signature"].get<std::string>());
 }
 
 }  // namespace
