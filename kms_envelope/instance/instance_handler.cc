@@ -260,9 +260,14 @@ absl::StatusOr<WipedString> InstanceHandler::Decrypt(std::string_view body,
                                                      const ClientKeyEntry& entry) {
   api::AdvanceDecryptRequest req;
   KMS_RETURN_IF_ERROR(ParseRequest(body, &req));
-  KMS_RETURN_IF_ERROR(CheckCipherFields(req.algorithm(), req.iv(), req.paddingmode()));
+  KMS_RETURN_IF_ERROR(CheckCipherFields(req.algorithm(), "", req.paddingmode()));
   if (req.ciphertextblob().empty() || req.ciphertextblob().size() > kMaxCiphertextBlobSize) {
     return KmsError(kms_code::kInvalidCiphertext, "CiphertextBlob is empty or too long");
+  }
+  // The SDKs' envelope sample sends back the Iv AdvanceGenerateDataKey returned: accepted when
+  // it is the blob's own.
+  if (!req.iv().empty() && req.iv() != IvOf(req.ciphertextblob())) {
+    return Invalid("Iv is not the IV of this CiphertextBlob");
   }
   KMS_ASSIGN_OR_RETURN(EncryptionContext ctx, ContextOf(req.aad()));
   DecryptRequest d;

@@ -20,8 +20,8 @@
 //     within max_clock_skew (RequestTimeTooSkewed), signature verifies against the ClientKey's
 //     public key (SignatureDoesNotMatch);
 //  5. API known (InvalidAction.NotFound); body parses as the API's request message with no
-//     unknown fields and no unsupported field set (Algorithm other than AES_GCM, Iv,
-//     PaddingMode: InvalidParameter);
+//     unknown fields and no unsupported field set (Algorithm other than AES_GCM, PaddingMode,
+//     an Iv for AdvanceEncrypt, an AdvanceDecrypt Iv other than the blob's: InvalidParameter);
 //  6. the ClientKey may use the CMK (Forbidden.NoPermission) — for AdvanceDecrypt the CMK the
 //     blob names, checked after authentication of the blob and before any plaintext leaves.
 //     A KeyId sent with AdvanceDecrypt must name that same CMK (Rejected.KeyIdNotMatch).

@@ -192,6 +192,11 @@ TEST_F(InstanceHandlerTest, DecryptChecksTheBlobsCmkAndAnyKeyIdSent) {
   d.set_keyid(key1_);
   std::string reply;
   EXPECT_EQ(Call("AdvanceDecrypt", d.SerializeAsString(), &reply), "");
+  d.set_iv(dk.iv());  // the Iv AdvanceGenerateDataKey returned, as the SDKs' sample sends it
+  EXPECT_EQ(Call("AdvanceDecrypt", d.SerializeAsString(), &reply), "");
+  d.set_iv("0123456789ab");
+  EXPECT_EQ(Call("AdvanceDecrypt", d.SerializeAsString(), &reply), "InvalidParameter");
+  d.clear_iv();
   d.set_keyid("alias/a");  // names another (allowed) CMK than the blob's
   EXPECT_EQ(Call("AdvanceDecrypt", d.SerializeAsString(), &reply), "Rejected.KeyIdNotMatch");
   EXPECT_EQ(reply.find(dk.plaintext()), std::string::npos);

@@ -119,6 +119,7 @@ absl::StatusOr<InstanceTestServer> StartInstanceServer(const std::string& dir,
   o.store = s.store;
   o.tls_cert_file = s.tls.cert_path;
   o.tls_key_file = s.tls.key_path;
+  if (options.rpc_access_key) KMS_RETURN_IF_ERROR(o.policy.Add("rpc", "rpc-secret", {"*"}, {"*"}));
   o.threads = 2;
   o.extension = instance::ServerExtension(s.handler.get());
   KMS_ASSIGN_OR_RETURN(s.server, server::KmsServer::New(std::move(o)));

@@ -61,6 +61,9 @@ struct InstanceTestServerOptions {
   std::vector<instance::InstanceFault> faults;
   std::function<absl::Time()> now;
   std::string store_directory;  // empty: in memory
+  // An AccessKey {"rpc", "rpc-secret", all actions, all CMKs} for the 2016-01-20 API on the same
+  // listener (multi-CMK tests).
+  bool rpc_access_key = false;
 };
 
 struct InstanceTestServer {
