@@ -547,4 +547,20 @@ kmse_status kmse_branch_provider_open(kmse_provider* kms, const char* store,
   });
 }
 
+kmse_status kmse_instance_provider_open(const char* endpoint, const char* client_key_file,
+                                        const char* password_file, const char* ca_file,
+                                        kmse_provider** out, kmse_error* err) {
+  return Guard(err, [&] {
+    if (endpoint == nullptr || client_key_file == nullptr || password_file == nullptr ||
+        out == nullptr) {
+      return InvalidArgument(err, "endpoint, client_key_file, password_file and out are required");
+    }
+    *out = nullptr;
+    return WrapProvider(kms_envelope::c_api::OpenInstanceProvider(
+                            endpoint, client_key_file, password_file,
+                            ca_file != nullptr ? ca_file : ""),
+                        out, err);
+  });
+}
+
 }  // extern "C"

@@ -182,6 +182,14 @@ kmse_status kmse_branch_provider_open(kmse_provider* kms, const char* store,
                                       const char* tenant_field, const char* tenant_prefix,
                                       uint32_t cache_ttl_ms, kmse_provider** out, kmse_error* err);
 
+/* A KMS 3.0 instance gateway (docs/kms-instance.md): `endpoint`
+ * "https://<instance-id>.cryptoservice.kms.aliyuncs.com" (or `kms-envelope serve --instance-api`),
+ * the ClientKey JSON file and its password file, and the instance CA (PEM; NULL = the system
+ * store). All but `ca_file` are required. */
+kmse_status kmse_instance_provider_open(const char* endpoint, const char* client_key_file,
+                                        const char* password_file, const char* ca_file,
+                                        kmse_provider** out, kmse_error* err);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

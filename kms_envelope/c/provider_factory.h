@@ -48,6 +48,11 @@ class ProviderHandle {
     std::shared_ptr<ProviderHandle> kms, std::string_view spec, const std::string& tenant_field,
     const std::string& tenant_prefix, uint32_t cache_ttl_ms);
 
+// A KMS 3.0 instance gateway with the ClientKey in `client_key_file` / `password_file`.
+[[nodiscard]] absl::StatusOr<std::shared_ptr<ProviderHandle>> OpenInstanceProvider(
+    const std::string& endpoint, const std::string& client_key_file,
+    const std::string& password_file, const std::string& ca_file);
+
 }  // namespace c_api
 }  // namespace kms_envelope
 

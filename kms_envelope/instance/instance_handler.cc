@@ -69,6 +69,16 @@ absl::StatusOr<EncryptionContext> ContextOf(std::string_view aad) {
   return EncryptionContext::FromPairs({{"Aad", internal::Base64Encode(aad)}});
 }
 
+// Error text may echo request bytes (a header name); proto3 strings must be UTF-8 or the
+// client cannot parse the Error, so anything but printable ASCII becomes '?'.
+std::string PrintableAscii(std::string_view s) {
+  std::string out(s.substr(0, 1024));
+  for (char& c : out) {
+    if (c < 0x20 || c > 0x7e) c = '?';
+  }
+  return out;
+}
+
 std::string IvOf(std::string_view blob) {
   if (blob.size() < local::kKeyVersionIdSize + local::kBlobIvSize) return std::string();
   return std::string(blob.substr(local::kKeyVersionIdSize, local::kBlobIvSize));
@@ -126,8 +136,8 @@ InstanceReply InstanceHandler::Handle(const std::map<std::string, std::string>& 
   if (reply.http_status == 200) reply.http_status = KmsCodeToHttpStatus(reply.code);
   api::Error error;
   error.set_statuscode(reply.http_status);
-  error.set_errorcode(reply.code);
-  error.set_errormessage(std::string(status.message()));
+  error.set_errorcode(PrintableAscii(reply.code));
+  error.set_errormessage(PrintableAscii(internal::Sv(status.message())));
   error.set_requestid(request_id);
   reply.body = std::make_shared<WipedString>(Serialize(error));
   return reply;

@@ -183,6 +183,10 @@ TEST_F(InstanceHandlerTest, HeaderChecks) {
   h = Signed("AdvanceGenerateDataKey", body);
   h["date"] = "yesterday";
   EXPECT_EQ(Code(h, body), "InvalidParameter");
+  // Request bytes echoed in the message stay valid UTF-8, so the Error still parses (fuzz find).
+  h = Signed("AdvanceGenerateDataKey", body);
+  h["x-kms-a\xff\xfe"] = "1";
+  EXPECT_EQ(Code(h, body), "InvalidParameter");
 }
 
 TEST_F(InstanceHandlerTest, DecryptChecksTheBlobsCmkAndAnyKeyIdSent) {
