@@ -24,6 +24,7 @@ PACKAGES=(
   ca-certificates
   libpq-dev                # libpq: the PostgreSQL branch key store (kms_envelope/branch)
   postgresql               # a real server for tests/branch (each test starts its own, on loopback)
+  libexpat1-dev            # XML parser: RemoteKeyProvider reads Format=XML (<KMS>) answers too
 )
 
 missing=()

@@ -15,14 +15,13 @@
 #include "kms_envelope/kms_error.h"
 #include "kms_envelope/remote/uuid.h"
 #include "kms_envelope/remote/wiped_string.h"
+#include "kms_envelope/remote/xml_response.h"
 
 namespace kms_envelope {
 namespace remote {
 namespace {
 
 using internal::Av;
-// Every string the parser makes (including its token buffer) is wiped on free.
-using WipedJson = nlohmann::basic_json<std::map, std::vector, WipedString>;
 
 constexpr size_t kMaxErrorFieldSize = 1024;
 
@@ -141,6 +140,88 @@ size_t WriteBody(char* data, size_t size, size_t nmemb, void* user) {
 
 std::once_flag curl_init_once;
 
+// The signed request of one attempt: URL (query included), form body when the parameters are
+// too long for the URL, headers. The URL and body may carry a plaintext (Encrypt): wiped buffers.
+struct SignedRequest {
+  WipedString url;
+  WipedString body;
+  std::vector<std::string> headers;
+};
+
+// The outcome of one HTTP exchange.
+struct Attempt {
+  absl::Status status;
+  bool retryable = false;
+  WipedJson body;
+};
+
+// curl's failure -> status; the transient ones are retryable.
+void ClassifyTransportError(CURLcode rc, Attempt* result) {
+  std::string what = absl::StrCat("KMS request failed: ", curl_easy_strerror(rc));
+  switch (rc) {
+    case CURLE_OPERATION_TIMEDOUT:
+      result->status = absl::DeadlineExceededError(what);
+      result->retryable = true;
+      break;
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+      result->status = absl::UnavailableError(what);
+      result->retryable = true;
+      break;
+    case CURLE_WRITE_ERROR:
+      result->status = Malformed("response body larger than 64 KiB");
+      break;
+    default:  // TLS verification, bad URL, ...: final
+      result->status = absl::UnavailableError(what);
+      break;
+  }
+}
+
+// A complete HTTP answer -> the parsed body (JSON, or XML as its JSON twin) or the KMS error.
+void ClassifyResponse(const WipedString& body, long http_status,
+                      Attempt* result) {
+  if (LooksLikeXml(body)) {
+    if (!ParseXmlResponse(body, &result->body).ok()) {
+      result->body = WipedJson(WipedJson::value_t::discarded);
+    }
+  } else {
+    result->body = WipedJson::parse(body, nullptr, /*allow_exceptions=*/false);
+  }
+  const bool parsed = !result->body.is_discarded() && result->body.is_object();
+  std::string code;
+  if (parsed) {
+    auto it = result->body.find("Code");
+    if (it != result->body.end() && it->is_string()) {
+      code = std::string(std::string_view(it->get_ref<const WipedString&>()).substr(0, 128));
+    }
+  }
+  if (http_status == 200 && code.empty()) {
+    result->status = parsed ? absl::OkStatus()
+                            : Malformed("body is neither a JSON object nor a KMS XML document");
+    return;
+  }
+  result->retryable = ShouldRetryResponse(code, static_cast<int>(http_status));
+  if (code.empty()) {
+    result->status = http_status >= 500
+                         ? KmsError(kms_code::kInternalFailure,
+                                    absl::StrCat("HTTP ", http_status, " without a KMS error body"))
+                         : absl::UnknownError(absl::StrCat("KMS answered HTTP ", http_status,
+                                                           " without an error code"));
+    return;
+  }
+  std::string message, request_id;
+  OptionalField(result->body, "Message", &message);
+  OptionalField(result->body, "RequestId", &request_id);
+  if (message.size() > kMaxErrorFieldSize) message.resize(kMaxErrorFieldSize);
+  result->status = KmsError(code, absl::StrCat(message, " (RequestId: ", request_id, ")"));
+}
+
+
 }  // namespace
 
 std::string EndpointForRegion(std::string_view region, bool vpc) {
@@ -190,126 +271,134 @@ struct RemoteKeyProvider::Impl {
     curl_easy_cleanup(h);
   }
 
-  struct Attempt {
-    absl::Status status;
-    bool retryable = false;
-    WipedJson body;
-  };
-
   // One signed HTTP exchange.
   Attempt Once(std::string_view action, const std::vector<QueryParam>& params,
                absl::Duration timeout);
+  absl::Status SignV1Request(std::string_view action, const std::vector<QueryParam>& params,
+                             const std::string& nonce, const std::string& timestamp,
+                             SignedRequest* out);
+  absl::Status SignV3Request(std::string_view action, const std::vector<QueryParam>& params,
+                             const std::string& nonce, const std::string& timestamp,
+                             SignedRequest* out);
+  CURLcode Perform(const SignedRequest& req, absl::Duration timeout, WipedString* body,
+                   long* http_status);
   // The retry loop.
   absl::StatusOr<WipedJson> Invoke(std::string_view action, const std::vector<QueryParam>& params,
                                    std::atomic<uint64_t>* attempts);
 };
 
-RemoteKeyProvider::Impl::Attempt RemoteKeyProvider::Impl::Once(
+absl::Status RemoteKeyProvider::Impl::SignV1Request(std::string_view action,
+                                                    const std::vector<QueryParam>& params,
+                                                    const std::string& nonce,
+                                                    const std::string& timestamp,
+                                                    SignedRequest* out) {
+  std::vector<QueryParam> all = params;
+  all.emplace_back("Action", ToWiped(action));
+  all.emplace_back("Version", ToWiped(kKmsApiVersion));
+  all.emplace_back("Format", "JSON");
+  all.emplace_back("AccessKeyId", ToWiped(credentials.access_key_id));
+  all.emplace_back("SignatureMethod", ToWiped(kSignatureMethodV1));
+  all.emplace_back("SignatureVersion", ToWiped(kSignatureVersionV1));
+  all.emplace_back("SignatureNonce", ToWiped(nonce));
+  all.emplace_back("Timestamp", ToWiped(timestamp));
+  if (!credentials.security_token.empty()) {
+    all.emplace_back("SecurityToken", ToWiped(credentials.security_token));
+  }
+  KMS_ASSIGN_OR_RETURN(std::string sig, SignV1("POST", all, credentials.access_key_secret));
+  WipedString query = CanonicalQuery(all);
+  query.append("&Signature=");
+  AppendPercentEncoded(sig, &query);
+  if (out->url.size() + query.size() > kMaxUrlLength) {
+    out->body = std::move(query);  // the V1 signature covers parameters wherever they travel
+    out->url.resize(out->url.size() - 1);  // drop the '?'
+    out->headers.push_back("Content-Type: application/x-www-form-urlencoded");
+  } else {
+    out->url.append(query);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RemoteKeyProvider::Impl::SignV3Request(std::string_view action,
+                                                    const std::vector<QueryParam>& params,
+                                                    const std::string& nonce,
+                                                    const std::string& timestamp,
+                                                    SignedRequest* out) {
+  V3Request req;
+  req.method = "POST";
+  req.canonical_uri = "/";
+  WipedString query = CanonicalQuery(params);
+  if (out->url.size() + query.size() > kMaxUrlLength) {
+    out->body = std::move(query);
+    out->url.resize(out->url.size() - 1);
+    req.headers["content-type"] = "application/x-www-form-urlencoded";
+  } else {
+    req.query = params;
+    out->url.append(query);
+  }
+  req.hashed_payload = HexSha256(std::string_view(out->body));
+  req.headers["host"] = host;
+  req.headers["x-acs-action"] = std::string(action);
+  req.headers["x-acs-version"] = std::string(kKmsApiVersion);
+  req.headers["x-acs-date"] = timestamp;
+  req.headers["x-acs-signature-nonce"] = nonce;
+  req.headers["x-acs-content-sha256"] = req.hashed_payload;
+  if (!credentials.security_token.empty()) {
+    req.headers["x-acs-security-token"] = credentials.security_token;
+  }
+  KMS_ASSIGN_OR_RETURN(std::string sig, SignV3(req, credentials.access_key_secret));
+  for (const auto& [name, value] : req.headers) out->headers.push_back(name + ": " + value);
+  out->headers.push_back("Authorization: " +
+                         V3AuthorizationHeader(credentials.access_key_id, req, sig));
+  return absl::OkStatus();
+}
+
+Attempt RemoteKeyProvider::Impl::Once(
     std::string_view action, const std::vector<QueryParam>& params, absl::Duration timeout) {
   Attempt result;
-  const absl::Time now = options.clock.now();
   const std::string nonce = NewUuidV4(UuidCase::kLower);
   const std::string timestamp =
-      absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", now, absl::UTCTimeZone());
-
-  // The URL may carry a plaintext (Encrypt): build it in a wiped buffer, reserved up front.
+      absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", options.clock.now(), absl::UTCTimeZone());
+  SignedRequest req;
   size_t estimate = options.endpoint.size() + 512;
   for (const auto& [k, v] : params) estimate += k.size() + 3 * v.size() + 2;
-  WipedString url;
-  url.reserve(estimate);
-  url.append(options.endpoint);
-  url.append("/?");
-
-  // Set when the parameters are too long for the URL: they go in a form body instead.
-  WipedString body_out;
-  curl_slist* headers = nullptr;
-  auto add_header = [&headers](const std::string& line) {
-    headers = curl_slist_append(headers, line.c_str());
-  };
-  if (options.signature_version == SignatureVersion::kV1) {
-    std::vector<QueryParam> all = params;
-    all.emplace_back("Action", ToWiped(action));
-    all.emplace_back("Version", ToWiped(kKmsApiVersion));
-    all.emplace_back("Format", "JSON");
-    all.emplace_back("AccessKeyId", ToWiped(credentials.access_key_id));
-    all.emplace_back("SignatureMethod", ToWiped(kSignatureMethodV1));
-    all.emplace_back("SignatureVersion", ToWiped(kSignatureVersionV1));
-    all.emplace_back("SignatureNonce", ToWiped(nonce));
-    all.emplace_back("Timestamp", ToWiped(timestamp));
-    if (!credentials.security_token.empty()) {
-      all.emplace_back("SecurityToken", ToWiped(credentials.security_token));
-    }
-    absl::StatusOr<std::string> sig = SignV1("POST", all, credentials.access_key_secret);
-    if (!sig.ok()) {
-      result.status = sig.status();
-      return result;
-    }
-    WipedString query = CanonicalQuery(all);
-    query.append("&Signature=");
-    AppendPercentEncoded(*sig, &query);
-    if (url.size() + query.size() > kMaxUrlLength) {
-      body_out = std::move(query);  // the V1 signature covers parameters wherever they travel
-      url.resize(url.size() - 1);   // drop the '?'
-    } else {
-      url.append(query);
-    }
-  } else {
-    V3Request req;
-    req.method = "POST";
-    req.canonical_uri = "/";
-    WipedString query = CanonicalQuery(params);
-    if (url.size() + query.size() > kMaxUrlLength) {
-      body_out = std::move(query);
-      url.resize(url.size() - 1);
-      req.headers["content-type"] = "application/x-www-form-urlencoded";
-    } else {
-      req.query = params;
-      url.append(query);
-    }
-    req.hashed_payload = HexSha256(std::string_view(body_out));
-    req.headers["host"] = host;
-    req.headers["x-acs-action"] = std::string(action);
-    req.headers["x-acs-version"] = std::string(kKmsApiVersion);
-    req.headers["x-acs-date"] = timestamp;
-    req.headers["x-acs-signature-nonce"] = nonce;
-    req.headers["x-acs-content-sha256"] = req.hashed_payload;
-    if (!credentials.security_token.empty()) {
-      req.headers["x-acs-security-token"] = credentials.security_token;
-    }
-    absl::StatusOr<std::string> sig = SignV3(req, credentials.access_key_secret);
-    if (!sig.ok()) {
-      result.status = sig.status();
-      return result;
-    }
-    for (const auto& [name, value] : req.headers) add_header(name + ": " + value);
-    add_header("Authorization: " +
-               V3AuthorizationHeader(credentials.access_key_id, req, *sig));
-  }
-  if (!body_out.empty() && options.signature_version == SignatureVersion::kV1) {
-    add_header("Content-Type: application/x-www-form-urlencoded");
-  }
-  add_header("Accept: application/json");
-  add_header("Expect:");
-
-  CURL* h = Acquire();
-  if (h == nullptr) {
-    curl_slist_free_all(headers);
-    result.status = absl::ResourceExhaustedError("curl_easy_init failed");
-    return result;
-  }
+  req.url.reserve(estimate);
+  req.url.append(options.endpoint);
+  req.url.append("/?");
+  result.status = options.signature_version == SignatureVersion::kV1
+                      ? SignV1Request(action, params, nonce, timestamp, &req)
+                      : SignV3Request(action, params, nonce, timestamp, &req);
+  if (!result.status.ok()) return result;
+  req.headers.push_back("Accept: application/json");
+  req.headers.push_back("Expect:");
   WipedString body;
   body.reserve(kMaxResponseBodySize);  // no reallocation: one buffer, wiped on free
+  long http_status = 0;
+  CURLcode rc = Perform(req, timeout, &body, &http_status);
+  if (rc != CURLE_OK) {
+    ClassifyTransportError(rc, &result);
+    return result;
+  }
+  ClassifyResponse(body, http_status, &result);
+  return result;
+}
+
+CURLcode RemoteKeyProvider::Impl::Perform(const SignedRequest& req, absl::Duration timeout,
+                                          WipedString* body, long* http_status) {
+  CURL* h = Acquire();
+  if (h == nullptr) return CURLE_FAILED_INIT;
+  curl_slist* headers = nullptr;
+  for (const std::string& line : req.headers) headers = curl_slist_append(headers, line.c_str());
   long timeout_ms = static_cast<long>(absl::ToInt64Milliseconds(timeout));
   if (timeout_ms < 1) timeout_ms = 1;
   long connect_ms = static_cast<long>(absl::ToInt64Milliseconds(options.connect_timeout));
-  curl_easy_setopt(h, CURLOPT_URL, url.c_str());  // libcurl strdup()s it (see the header)
+  curl_easy_setopt(h, CURLOPT_URL, req.url.c_str());  // libcurl strdup()s it (see the header)
   curl_easy_setopt(h, CURLOPT_POST, 1L);
   // POSTFIELDS is not copied by libcurl: the body stays in our wiped buffer.
-  curl_easy_setopt(h, CURLOPT_POSTFIELDS, body_out.c_str());
-  curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(body_out.size()));
+  curl_easy_setopt(h, CURLOPT_POSTFIELDS, req.body.c_str());
+  curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(req.body.size()));
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &WriteBody);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect_ms < timeout_ms ? connect_ms : timeout_ms);
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -319,66 +408,10 @@ RemoteKeyProvider::Impl::Attempt RemoteKeyProvider::Impl::Once(
   curl_easy_setopt(h, CURLOPT_USERAGENT, "kms-envelope/1.0");
   if (!options.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, options.ca_file.c_str());
   CURLcode rc = curl_easy_perform(h);
-  long http_status = 0;
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &http_status);
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, http_status);
   Release(h);
   curl_slist_free_all(headers);
-
-  if (rc != CURLE_OK) {
-    std::string what = absl::StrCat("KMS request failed: ", curl_easy_strerror(rc));
-    switch (rc) {
-      case CURLE_OPERATION_TIMEDOUT:
-        result.status = absl::DeadlineExceededError(what);
-        result.retryable = true;
-        break;
-      case CURLE_COULDNT_CONNECT:
-      case CURLE_COULDNT_RESOLVE_HOST:
-      case CURLE_COULDNT_RESOLVE_PROXY:
-      case CURLE_SEND_ERROR:
-      case CURLE_RECV_ERROR:
-      case CURLE_GOT_NOTHING:
-      case CURLE_PARTIAL_FILE:
-        result.status = absl::UnavailableError(what);
-        result.retryable = true;
-        break;
-      case CURLE_WRITE_ERROR:
-        result.status = Malformed("response body larger than 64 KiB");
-        break;
-      default:  // TLS verification, bad URL, ...: final
-        result.status = absl::UnavailableError(what);
-        break;
-    }
-    return result;
-  }
-
-  result.body = WipedJson::parse(body, nullptr, /*allow_exceptions=*/false);
-  const bool parsed = !result.body.is_discarded() && result.body.is_object();
-  std::string code;
-  if (parsed) {
-    auto it = result.body.find("Code");
-    if (it != result.body.end() && it->is_string()) {
-      code = std::string(std::string_view(it->get_ref<const WipedString&>()).substr(0, 128));
-    }
-  }
-  if (http_status == 200 && parsed && code.empty()) {
-    result.status = absl::OkStatus();
-    return result;
-  }
-  result.retryable = ShouldRetryResponse(code, static_cast<int>(http_status));
-  if (code.empty()) {
-    result.status = http_status >= 500
-                        ? KmsError(kms_code::kInternalFailure,
-                                   absl::StrCat("HTTP ", http_status, " without a KMS error body"))
-                        : absl::UnknownError(absl::StrCat("KMS answered HTTP ", http_status,
-                                                          " without an error code"));
-    return result;
-  }
-  std::string message, request_id;
-  OptionalField(result.body, "Message", &message);
-  OptionalField(result.body, "RequestId", &request_id);
-  if (message.size() > kMaxErrorFieldSize) message.resize(kMaxErrorFieldSize);
-  result.status = KmsError(code, absl::StrCat(message, " (RequestId: ", request_id, ")"));
-  return result;
+  return rc;
 }
 
 absl::StatusOr<WipedJson> RemoteKeyProvider::Impl::Invoke(std::string_view action,

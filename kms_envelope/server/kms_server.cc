@@ -408,7 +408,9 @@ void KmsServer::Impl::WriteResponse(const absl::Status& status, WipedJson result
   if (x.xml) {
     out->content_type = "text/xml;charset=utf-8";
     out->body->append("<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
-    ToXml(status.ok() ? x.caller.action + "Response" : "Error", result, out->body.get());
+    // The API reference's root for every success document is <KMS> (the common-parameters page
+    // and each action's sample), errors are <Error>.
+    ToXml(status.ok() ? "KMS" : "Error", result, out->body.get());
   } else {
     out->content_type = "application/json;charset=utf-8";
     // Parameters are UTF-8 (ParseParams), but the replacing handler keeps a stray byte from

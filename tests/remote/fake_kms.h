@@ -30,6 +30,7 @@ class FakeKms {
     int status = 200;
     std::string body;
     int delay_ms = 0;
+    std::string content_type = "application/json";
   };
   struct Received {
     std::string method;
@@ -91,7 +92,7 @@ class FakeKms {
     }
     if (r.delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(r.delay_ms));
     res.status = r.status;
-    res.set_content(r.body, "application/json");
+    res.set_content(r.body, r.content_type.c_str());
   }
 
   httplib::Server server_;

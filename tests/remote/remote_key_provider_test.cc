@@ -360,6 +360,76 @@ TEST(RemoteKeyProvider, RefusesMalformedResponsesWithoutRetrying) {
   }
 }
 
+// The sample success responses of the GenerateDataKey API reference (KMS 2016-01-20), JSON and
+// the <KMS> XML document, with the reference's own values (its masked "****" blob replaced by the
+// unmasked variant the English reference prints, so that it is base64).
+constexpr char kReferenceKeyId[] = "599fa825-17de-417e-9554-bb032cc6****";
+constexpr char kReferenceBlob[] =
+    "ODZhOWVmZDktM2QxNi00ODk0LWJkNGYtMWZjNDNmM2YyYWJmS7FmDBBQ0BkKsQrtRnidtPwirmDcS0ZuJCU41xxAAWk4"
+    "Z8qsADfbV0b+i6kQmlvj79dJdGOvtX69Uycs901qOjop4bTSl0oQ";
+constexpr char kReferenceJson[] = R"({
+        "CiphertextBlob": "ODZhOWVmZDktM2QxNi00ODk0LWJkNGYtMWZjNDNmM2YyYWJmS7FmDBBQ0BkKsQrtRnidtPwirmDcS0ZuJCU41xxAAWk4Z8qsADfbV0b+i6kQmlvj79dJdGOvtX69Uycs901qOjop4bTSl0oQ",
+        "KeyId": "599fa825-17de-417e-9554-bb032cc6****",
+        "KeyVersionId": "2ab1a983-7072-4bbc-a582-584b5bd8****",
+        "Plaintext": "QmFzZTY0IGVuY29kZWQgcGxhaW50ZXh0",
+        "RequestId": "7021b6ec-4be7-4d3c-8a68-1e85d4d515a0"
+})";
+constexpr char kReferenceXml[] = R"(<KMS>
+          <CiphertextBlob>ODZhOWVmZDktM2QxNi00ODk0LWJkNGYtMWZjNDNmM2YyYWJmS7FmDBBQ0BkKsQrtRnidtPwirmDcS0ZuJCU41xxAAWk4Z8qsADfbV0b+i6kQmlvj79dJdGOvtX69Uycs901qOjop4bTSl0oQ</CiphertextBlob>
+          <KeyId>599fa825-17de-417e-9554-bb032cc6****</KeyId>
+          <KeyVersionId>2ab1a983-7072-4bbc-a582-584b5bd8****</KeyVersionId>
+          <Plaintext>QmFzZTY0IGVuY29kZWQgcGxhaW50ZXh0</Plaintext>
+          <RequestId>7021b6ec-4be7-4d3c-8a68-1e85d4d515a0</RequestId>
+</KMS>)";
+
+TEST(RemoteKeyProvider, ParsesTheGenerateDataKeyReferenceSamplesInJsonAndXml) {
+  for (const auto& [body, type] : {std::pair<const char*, const char*>{kReferenceJson, "application/json"},
+                                   {kReferenceXml, "text/xml;charset=utf-8"}}) {
+    FakeKms kms;
+    kms.Push({200, body, 0, type});
+    auto p = MakeProvider(kms.url(), nullptr);
+    GenerateDataKeyRequest req;
+    req.key_id = kReferenceKeyId;
+    req.number_of_bytes = 24;  // "Base64 encoded plaintext"
+    auto dk = p->GenerateDataKey(req);
+    ASSERT_TRUE(dk.ok()) << type << ": " << dk.status();
+    EXPECT_EQ(dk->key_id, kReferenceKeyId);
+    EXPECT_EQ(dk->key_version_id, "2ab1a983-7072-4bbc-a582-584b5bd8****");
+    EXPECT_EQ(B64(dk->ciphertext_blob), kReferenceBlob);
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(dk->plaintext.data()), dk->plaintext.size()),
+              "Base64 encoded plaintext");
+    EXPECT_EQ(dk->request_id, "7021b6ec-4be7-4d3c-8a68-1e85d4d515a0");
+  }
+}
+
+TEST(RemoteKeyProvider, ReadsAnXmlErrorDocumentAndRefusesHostileXml) {
+  FakeKms kms;
+  kms.Push({404,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><RequestId>R-1</RequestId>"
+            "<HostId>kms.local</HostId><Code>Forbidden.KeyNotFound</Code>"
+            "<Message>no &amp; such key</Message></Error>",
+            0, "text/xml"});
+  auto p = MakeProvider(kms.url(), nullptr);
+  auto nf = p->GenerateDataKey(DataKeyRequest());
+  EXPECT_EQ(GetKmsErrorCode(nf.status()), "Forbidden.KeyNotFound");
+  EXPECT_NE(nf.status().message().find("no & such key (RequestId: R-1)"), std::string::npos)
+      << nf.status();
+  for (std::string hostile : {
+           std::string("<!DOCTYPE KMS [<!ENTITY a \"aaaa\">]><KMS><KeyId>&a;</KeyId></KMS>"),
+           std::string("<KMS><KeyId id=\"1\">k</KeyId></KMS>"),
+           std::string("<KMS>text<KeyId>k</KeyId></KMS>"),
+           std::string("<KMS><KeyId>k</KeyId>"),
+           std::string(40, '<') + std::string(40, '>'),
+       }) {
+    FakeKms bad;
+    bad.Push({200, hostile, 0, "text/xml"});
+    auto q = MakeProvider(bad.url(), nullptr);
+    auto r = q->GenerateDataKey(DataKeyRequest());
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss) << hostile << ": " << r.status();
+    EXPECT_EQ(bad.count(), 1u);
+  }
+}
+
 TEST(RemoteKeyProvider, AcceptsAnAliasAnswerNamingTheGuid) {
   FakeKms kms;
   kms.Push({200, DataKeyBody(32, "ffffffff-12ab-34cd-56ef-12345678abcd")});

@@ -20,8 +20,9 @@ constexpr char kListerSecret[] = "lister-secret";
 
 class HostileRequestsTest : public ServerFixture {
  protected:
-  void Start(size_t nonce_capacity_per_key = 1000) {
+  void Start(size_t nonce_capacity_per_key = 1000, std::string store_directory = "") {
     TestKmsServerOptions o;
+    o.store_directory = store_directory;
     o.key_descriptions = {"app", "other"};
     o.server.nonce_capacity_per_key = nonce_capacity_per_key;
     o.add_access_keys = [](const std::vector<std::string>&, server::AccessPolicy& p) {
@@ -97,7 +98,8 @@ TEST_F(HostileRequestsTest, RefusedRequestsDoNotConsumeNonces) {
 }
 
 TEST_F(HostileRequestsTest, NonUtf8ParametersGetAJsonInvalidParameterAndALogLine) {
-  Start();
+  // A store on disk: writing its JSON document is where a non-UTF-8 Description used to throw.
+  Start(1000, std::string(getenv("TEST_TMPDIR")) + "/utf8-store");
   int status = 0;
   nlohmann::json r = PostSigned({{"Action", "CreateKey"}, {"Description", "caf\xff"}}, kAdminId,
                                 kAdminSecret, absl::Time(), "", &status);

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "kms_envelope/kms_error.h"
+#include "kms_envelope/remote/xml_response.h"
 #include "tests/server/server_test_util.h"
 
 namespace kms_envelope {
@@ -141,6 +142,25 @@ TEST_F(RequestRulesTest, CommonParametersOfTheSdksAreAccepted) {
                             {"SecurityToken", "sts-token"}});
   EXPECT_EQ(r["TotalCount"], 2) << r.dump();
   EXPECT_EQ(Admin({{"Action", "ListKeys"}, {"Format", "yaml"}})["Code"], "InvalidParameter");
+}
+
+TEST_F(RequestRulesTest, XmlAnswersUseTheReferenceRootAndElementNames) {
+  std::string body = SignedV1Query({{"Action", "GenerateDataKey"},
+                                    {"KeyId", ToWiped(key_ids_[0])},
+                                    {"Format", "XML"}},
+                                   "POST", kAdminId, kAdminSecret, ServerNow());
+  httplib::Client http("127.0.0.1", server_->port());
+  auto res = http.Post("/", body, "application/x-www-form-urlencoded");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(res->body.rfind("<?xml version=\"1.0\" encoding=\"UTF-8\"?><KMS><", 0), 0u)
+      << res->body;
+  remote::WipedJson parsed;
+  ASSERT_TRUE(remote::ParseXmlResponse(res->body, &parsed).ok()) << res->body;
+  std::vector<std::string> names;
+  for (auto it = parsed.begin(); it != parsed.end(); ++it) names.emplace_back(it.key());
+  EXPECT_EQ(names, (std::vector<std::string>{"CiphertextBlob", "KeyId", "KeyVersionId",
+                                             "Plaintext", "RequestId"}));
 }
 
 }  // namespace

@@ -1,0 +1,48 @@
+// ParseXmlResponse: a KMS API answer in XML (what the service sends for Format=XML) turned into
+// the JSON object its JSON twin would be, so one response reader serves both.
+//
+//   WipedJson j;
+//   KMS_RETURN_IF_ERROR(ParseXmlResponse(body, &j));
+//   // <KMS><KeyId>k</KeyId><Keys><Key><KeyId>a</KeyId></Key><Key>..</Key></Keys></KMS>
+//   //   -> {"KeyId":"k","Keys":{"Key":[{"KeyId":"a"},{..}]}}
+//
+// Contract:
+// - The root element's name is not interpreted (<KMS> in the API reference, <Error> for errors).
+//   An element with child elements becomes an object, one without becomes a string (its text,
+//   entities decoded); a name repeated among siblings becomes an array. Every value is a string
+//   (the XML carries no types: TotalCount is "3").
+// - Refused (DataLoss "malformed KMS response"): anything expat rejects, a DOCTYPE (no entity
+//   expansion at all), attributes, text beside child elements, nesting deeper than
+//   kMaxXmlDepth. The caller bounds the body (RemoteKeyProvider: kMaxResponseBodySize).
+// - Secrets: a Plaintext passes through expat's buffers; the parser is created with an
+//   allocator that wipes every block before freeing it, and all text lives in WipedString.
+// - Thread safe (no shared state).
+#ifndef KMS_ENVELOPE_REMOTE_XML_RESPONSE_H_
+#define KMS_ENVELOPE_REMOTE_XML_RESPONSE_H_
+
+#include <cstddef>
+#include <map>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/status/status.h"
+#include "kms_envelope/remote/wiped_string.h"
+
+namespace kms_envelope {
+namespace remote {
+
+using WipedJson = nlohmann::basic_json<std::map, std::vector, WipedString>;
+
+inline constexpr size_t kMaxXmlDepth = 16;
+
+// True when `body` looks like XML (its first non-blank byte is '<').
+bool LooksLikeXml(std::string_view body);
+
+[[nodiscard]] absl::Status ParseXmlResponse(std::string_view body, WipedJson* out);
+
+}  // namespace remote
+}  // namespace kms_envelope
+
+#endif  // KMS_ENVELOPE_REMOTE_XML_RESPONSE_H_
