@@ -27,9 +27,12 @@ async function ok(client, action, params, required = [], options = {}) {
   return res;
 }
 
+// Credentials of access-file entry `index` (0 admin, 1 app, 2 STS), with its SecurityToken.
 function creds(index) {
   const k = ACCESS.AccessKeys[index];
-  return { accessKeyId: k.AccessKeyId, accessKeySecret: k.AccessKeySecret };
+  const c = { accessKeyId: k.AccessKeyId, accessKeySecret: k.AccessKeySecret };
+  if (k.SecurityToken) c.securityToken = k.SecurityToken;
+  return c;
 }
 
 // Walks every page of ListKeys / ListAliases with `pageSize`; returns the items.

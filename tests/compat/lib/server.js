@@ -9,6 +9,8 @@ const ACCESS = {
     { AccessKeyId: 'compat-admin', AccessKeySecret: 'compat-admin-secret', Actions: ['*'], Keys: ['*'] },
     { AccessKeyId: 'compat-app', AccessKeySecret: 'compat-app-secret',
       Actions: ['GenerateDataKey', 'Decrypt'], Keys: ['alias/compat-app'] },
+    { AccessKeyId: 'compat-sts', AccessKeySecret: 'compat-sts-secret', SecurityToken: 'compat-sts-token',
+      Actions: ['*'], Keys: ['*'] },
   ],
 };
 
