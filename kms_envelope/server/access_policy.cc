@@ -4,6 +4,7 @@
 #include <iterator>
 
 #include <nlohmann/json.hpp>
+#include <sodium.h>
 
 #include "kms_envelope/internal/encoding.h"
 #include "kms_envelope/internal/status_macros.h"
@@ -28,8 +29,14 @@ bool AccessKey::AllowsAllKeys() const {
   return false;
 }
 
+bool AccessKey::MatchesSecurityToken(std::string_view token) const {
+  if (token.size() != security_token.size()) return false;
+  return token.empty() || sodium_memcmp(token.data(), security_token.data(), token.size()) == 0;
+}
+
 absl::Status AccessPolicy::Add(std::string_view access_key_id, std::string_view secret,
-                               std::vector<std::string> actions, std::vector<std::string> keys) {
+                               std::vector<std::string> actions, std::vector<std::string> keys,
+                               std::string_view security_token) {
   if (access_key_id.empty() || access_key_id.size() > 256) return Invalid("bad AccessKeyId");
   if (secret.empty() || secret.size() > 1024) return Invalid("bad AccessKeySecret");
   if (keys_.size() >= kMaxAccessKeys) return Invalid("too many access keys");
@@ -37,6 +44,10 @@ absl::Status AccessPolicy::Add(std::string_view access_key_id, std::string_view 
   AccessKey key;
   key.access_key_id = std::string(access_key_id);
   KMS_ASSIGN_OR_RETURN(key.access_key_secret, SecretBytes::CopyFrom(internal::Bytes(secret)));
+  if (security_token.size() > 4096) return Invalid("SecurityToken longer than 4096 bytes");
+  if (!security_token.empty()) {
+    KMS_ASSIGN_OR_RETURN(key.security_token, SecretBytes::CopyFrom(internal::Bytes(security_token)));
+  }
   key.actions.insert(actions.begin(), actions.end());
   key.keys = std::move(keys);
   keys_.emplace(key.access_key_id, std::move(key));
@@ -73,10 +84,12 @@ absl::StatusOr<AccessPolicy> AccessPolicy::FromJson(std::string_view json) {
       }
       return out;
     };
+    auto token = e.find("SecurityToken");
+    if (token != e.end() && !token->is_string()) return Invalid("SecurityToken must be a string");
     KMS_ASSIGN_OR_RETURN(std::vector<std::string> actions, strs("Actions"));
     KMS_ASSIGN_OR_RETURN(std::vector<std::string> keys, strs("Keys"));
-    KMS_RETURN_IF_ERROR(
-        policy.Add(str("AccessKeyId"), str("AccessKeySecret"), std::move(actions), std::move(keys)));
+    KMS_RETURN_IF_ERROR(policy.Add(str("AccessKeyId"), str("AccessKeySecret"), std::move(actions),
+                                   std::move(keys), str("SecurityToken")));
   }
   return policy;
 }

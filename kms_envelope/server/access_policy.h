@@ -4,7 +4,8 @@
 //   // {"AccessKeys": [
 //   //    {"AccessKeyId": "app1", "AccessKeySecret": "s3cret",
 //   //     "Actions": ["GenerateDataKey", "Decrypt"], "Keys": ["alias/app1", "<guid>"]},
-//   //    {"AccessKeyId": "admin", "AccessKeySecret": "...", "Actions": ["*"], "Keys": ["*"]}]}
+//   //    {"AccessKeyId": "admin", "AccessKeySecret": "...", "Actions": ["*"], "Keys": ["*"]},
+//    {"AccessKeyId": "STS.app1", "AccessKeySecret": "...", "SecurityToken": "tok", ...}]}
 //   KMS_ASSIGN_OR_RETURN(AccessPolicy policy, AccessPolicy::FromFile("access.json"));
 //   const AccessKey* key = policy.Find("app1");
 //   bool ok = key->AllowsAction("Decrypt");
@@ -14,6 +15,9 @@
 //   keys; ids unique; secrets non-empty. "Actions" and "Keys" default to nothing (deny); "*"
 //   allows everything. Key entries are CMK GUIDs or `alias/<name>`; the server resolves aliases
 //   when it checks (an entry `alias/x` allows the CMK the alias points at now).
+// - "SecurityToken" (optional) binds an STS token to the key: every request of that key must
+//   carry exactly it, and a request of a key without one must carry none (the server checks
+//   with MatchesSecurityToken; the token is compared in constant time).
 // - Immutable after construction; safe to share between threads.
 #ifndef KMS_ENVELOPE_SERVER_ACCESS_POLICY_H_
 #define KMS_ENVELOPE_SERVER_ACCESS_POLICY_H_
@@ -39,11 +43,14 @@ struct AccessKey {
   SecretBytes access_key_secret;
   std::set<std::string> actions;  // "*" = all
   std::vector<std::string> keys;  // CMK GUIDs / aliases, "*" = all
+  SecretBytes security_token;     // empty: the key takes no SecurityToken
 
   bool AllowsAction(std::string_view action) const {
     return actions.count("*") > 0 || actions.count(std::string(action)) > 0;
   }
   bool AllowsAllKeys() const;
+  // True when `token` (empty: none was sent) is the one bound to the key.
+  bool MatchesSecurityToken(std::string_view token) const;
 };
 
 class AccessPolicy {
@@ -57,7 +64,8 @@ class AccessPolicy {
 
   // Adds a key (tests, programmatic setup). InvalidParameter for a duplicate id or empty secret.
   [[nodiscard]] absl::Status Add(std::string_view access_key_id, std::string_view secret,
-                                 std::vector<std::string> actions, std::vector<std::string> keys);
+                                 std::vector<std::string> actions, std::vector<std::string> keys,
+                                 std::string_view security_token = {});
 
   // The key with this id, or nullptr.
   const AccessKey* Find(std::string_view access_key_id) const;

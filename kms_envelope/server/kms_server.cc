@@ -42,6 +42,7 @@ using remote::QueryParam;
 using remote::WipedString;
 
 constexpr std::string_view kApiVersion = "2016-01-20";
+constexpr std::string_view kSecurityTokenMismatch = "InvalidSecurityToken.MismatchWithAccessKey";
 
 std::string Lower(std::string_view s) {
   std::string out(s);
@@ -187,6 +188,7 @@ struct KmsServer::Impl {
   absl::Status Authenticate(const Incoming& in, Exchange* x);
   absl::Status AuthenticateV3(const Incoming& in, Exchange* x);
   absl::Status AuthenticateV1(const Incoming& in, Exchange* x);
+  absl::Status CheckSecurityToken(const Incoming& in, const Exchange& x);
   // Sets caller->key and caller->timestamp if the key exists and `timestamp` is within
   // max_clock_skew of the server time.
   absl::Status FindFreshKey(std::string_view timestamp, Caller* caller);
@@ -311,7 +313,26 @@ absl::Status KmsServer::Impl::Authenticate(const Incoming& in, Exchange* x) {
   x->caller.action = std::string(action);
   x->log.action = x->caller.action.substr(0, 64);
   if (action.empty()) return KmsError(kms_code::kMissingParameter, "missing Action");
-  return v3 ? AuthenticateV3(in, x) : AuthenticateV1(in, x);
+  KMS_RETURN_IF_ERROR(v3 ? AuthenticateV3(in, x) : AuthenticateV1(in, x));
+  return CheckSecurityToken(in, *x);
+}
+
+// The STS token (V1 parameter or V3 header, both signed) must be the one the access file binds
+// to the key, and absent when it binds none: a token is never accepted and ignored.
+absl::Status KmsServer::Impl::CheckSecurityToken(const Incoming& in, const Exchange& x) {
+  Params params(&x.all_params);
+  const remote::WipedString* param = params.Find("SecurityToken");
+  std::string_view header = in.Header("x-acs-security-token");
+  if (param != nullptr && !header.empty() && std::string_view(*param) != header) {
+    return KmsError(kSecurityTokenMismatch, "SecurityToken and x-acs-security-token differ");
+  }
+  std::string_view token = param != nullptr ? std::string_view(*param) : header;
+  if (!x.caller.key->MatchesSecurityToken(token)) {
+    return KmsError(kSecurityTokenMismatch, token.empty()
+                                                ? "this AccessKey needs its SecurityToken"
+                                                : "the SecurityToken does not belong to this AccessKey");
+  }
+  return absl::OkStatus();
 }
 
 // A nonce is remembered only for requests that passed every check before the action runs

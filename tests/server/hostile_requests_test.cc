@@ -17,6 +17,9 @@ constexpr char kNoneId[] = "none-key";  // allowed no action
 constexpr char kNoneSecret[] = "none-secret";
 constexpr char kListerId[] = "lister-key";  // may list, only alias/app
 constexpr char kListerSecret[] = "lister-secret";
+constexpr char kStsId[] = "STS.app";  // bound to a SecurityToken
+constexpr char kStsSecret[] = "sts-secret";
+constexpr char kStsToken[] = "sts-token-1";
 
 class HostileRequestsTest : public ServerFixture {
  protected:
@@ -30,6 +33,7 @@ class HostileRequestsTest : public ServerFixture {
       KMS_RETURN_IF_ERROR(p.Add(kNoneId, kNoneSecret, {}, {}));
       KMS_RETURN_IF_ERROR(p.Add(kListerId, kListerSecret, {"ListKeys", "ListAliases"},
                                 {"alias/app"}));
+      KMS_RETURN_IF_ERROR(p.Add(kStsId, kStsSecret, {"*"}, {"*"}, kStsToken));
       return p.Add(kAppId, kAppSecret,
                    {"GenerateDataKey", "Decrypt", "ReEncrypt", "DescribeKey"}, {"alias/app"});
     };
@@ -170,6 +174,35 @@ TEST_F(HostileRequestsTest, ListingsShowOnlyTheCmksThePolicyAllows) {
   ASSERT_EQ(aliases["TotalCount"], 1) << aliases.dump();
   EXPECT_EQ(aliases["Aliases"]["Alias"][0]["AliasName"], "alias/app");
   EXPECT_EQ(Admin({{"Action", "ListKeys"}})["TotalCount"], 2);
+}
+
+TEST_F(HostileRequestsTest, ASecurityTokenIsCheckedAgainstTheKeyNeverIgnored) {
+  Start();
+  auto list = [&](const char* id, const char* secret, const char* token) {
+    std::vector<QueryParam> params = {{"Action", "ListKeys"}};
+    if (token != nullptr) params.emplace_back("SecurityToken", token);
+    nlohmann::json r = PostSigned(params, id, secret);
+    return r.contains("TotalCount") ? std::string("OK") : r.value("Code", "?");
+  };
+  const std::string mismatch = "InvalidSecurityToken.MismatchWithAccessKey";
+  EXPECT_EQ(list(kStsId, kStsSecret, kStsToken), "OK");
+  EXPECT_EQ(list(kStsId, kStsSecret, "sts-token-2"), mismatch);
+  EXPECT_EQ(list(kStsId, kStsSecret, nullptr), mismatch);
+  EXPECT_EQ(list(kAdminId, kAdminSecret, "any-token"), mismatch);
+  EXPECT_EQ(list(kAdminId, kAdminSecret, nullptr), "OK");
+  // V3 carries it in the signed x-acs-security-token header.
+  for (const char* token : {kStsToken, "wrong"}) {
+    remote::RemoteKeyProviderOptions options;
+    options.endpoint = Url();
+    options.signature_version = remote::SignatureVersion::kV3;
+    auto creds = remote::Credentials::New(kStsId, kStsSecret, token);
+    ASSERT_TRUE(creds.ok());
+    auto kms = remote::RemoteKeyProvider::New(std::move(options), *std::move(creds));
+    ASSERT_TRUE(kms.ok());
+    auto r = (*kms)->Call("ListKeys", {});
+    EXPECT_EQ(r.ok() ? std::string("OK") : GetKmsErrorCode(r.status()),
+              token == kStsToken ? std::string("OK") : mismatch);
+  }
 }
 
 }  // namespace

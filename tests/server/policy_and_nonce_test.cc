@@ -31,10 +31,19 @@ TEST(AccessPolicy, DeniesByDefaultAndRefusesMalformedFiles) {
   ASSERT_TRUE(p.ok());
   EXPECT_FALSE(p->Find("a")->AllowsAction("Decrypt"));
   EXPECT_FALSE(p->Find("a")->AllowsAllKeys());
+  EXPECT_TRUE(p->Find("a")->MatchesSecurityToken(""));
+  EXPECT_FALSE(p->Find("a")->MatchesSecurityToken("t"));
+  auto sts = AccessPolicy::FromJson(
+      R"({"AccessKeys":[{"AccessKeyId":"a","AccessKeySecret":"s","SecurityToken":"tok"}]})");
+  ASSERT_TRUE(sts.ok()) << sts.status();
+  EXPECT_TRUE(sts->Find("a")->MatchesSecurityToken("tok"));
+  EXPECT_FALSE(sts->Find("a")->MatchesSecurityToken("tok2"));
+  EXPECT_FALSE(sts->Find("a")->MatchesSecurityToken(""));
   for (const char* bad : {"", "[]", "{}", R"({"AccessKeys":{}})",
                           R"({"AccessKeys":[{"AccessKeyId":"a"}]})",
                           R"({"AccessKeys":[{"AccessKeyId":"","AccessKeySecret":"s"}]})",
                           R"({"AccessKeys":[{"AccessKeyId":"a","AccessKeySecret":"s","Actions":"*"}]})",
+                          R"({"AccessKeys":[{"AccessKeyId":"a","AccessKeySecret":"s","SecurityToken":1}]})",
                           R"({"AccessKeys":[{"AccessKeyId":"a","AccessKeySecret":"s"},
                                             {"AccessKeyId":"a","AccessKeySecret":"t"}]})"}) {
     auto r = AccessPolicy::FromJson(bad);

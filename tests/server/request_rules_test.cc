@@ -138,10 +138,12 @@ TEST_F(RequestRulesTest, CreateKeyAttributesAreUnderstoodNotIgnored) {
 TEST_F(RequestRulesTest, CommonParametersOfTheSdksAreAccepted) {
   nlohmann::json r = Admin({{"Action", "ListKeys"},
                             {"Format", "json"},
-                            {"RegionId", "cn-hangzhou"},
-                            {"SecurityToken", "sts-token"}});
+                            {"RegionId", "cn-hangzhou"}});
   EXPECT_EQ(r["TotalCount"], 2) << r.dump();
   EXPECT_EQ(Admin({{"Action", "ListKeys"}, {"Format", "yaml"}})["Code"], "InvalidParameter");
+  // SecurityToken is understood too: checked against the key (hostile_requests_test).
+  EXPECT_EQ(Admin({{"Action", "ListKeys"}, {"SecurityToken", "t"}})["Code"],
+            "InvalidSecurityToken.MismatchWithAccessKey");
 }
 
 TEST_F(RequestRulesTest, XmlAnswersUseTheReferenceRootAndElementNames) {
