@@ -105,12 +105,19 @@ async function credentialsAndPolicy(suite, client, env) {
     await refusedWith(app, () => app.call('DescribeKey', { KeyId: env.setupKeyId }), 'Forbidden.NoPermission', 403,
                       'an action outside the policy');
   });
-  await suite.test(client, 'STS credentials (SecurityToken) are sent and accepted',
+  await suite.test(client, 'STS: the SecurityToken bound to the key is accepted; a wrong, missing or unexpected one refused',
                    ['GenerateDataKey', 'Decrypt'], async () => {
     const sts = sameKind(client, host, creds(2));
     const gen = await ok(sts, 'GenerateDataKey', { KeyId: env.keyId }, ['Plaintext']);
     const dec = await ok(sts, 'Decrypt', { CiphertextBlob: gen.raw.CiphertextBlob });
     eq(dec.raw.Plaintext, gen.raw.Plaintext, 'Decrypt with STS credentials');
+    const tokens = [['a wrong token', { ...creds(2), securityToken: 'compat-sts-other' }],
+                    ['no token for a key that has one', { ...creds(2), securityToken: undefined }],
+                    ['a token for a key that has none', { ...creds(0), securityToken: 'compat-sts-token' }]];
+    for (const [what, c] of tokens) {
+      await refusedWith(sts, () => sameKind(client, host, c).call('GenerateDataKey', { KeyId: env.keyId }),
+                        'InvalidSecurityToken.MismatchWithAccessKey', 400, what);
+    }
   });
 }
 
