@@ -32,6 +32,9 @@ inline constexpr std::string_view kPendingDeletion = "Rejected.PendingDeletion";
 inline constexpr std::string_view kStateModifiedFailed = "Rejected.StateModifiedFailed";
 inline constexpr std::string_view kAliasAlreadyExists = "Rejected.AliasAlreadyExists";
 inline constexpr std::string_view kKeyIdNotMatch = "Rejected.KeyIdNotMatch";
+// A quota is used up (the service: too many keys/aliases/versions; the local store: a CMK
+// version reached its wrap limit and the key does not rotate by itself).
+inline constexpr std::string_view kLimitExceeded = "Rejected.LimitExceeded";
 inline constexpr std::string_view kUnsupportedOperation = "UnsupportedOperation";
 // Authentication (server side).
 inline constexpr std::string_view kInvalidAccessKeyIdNotFound = "InvalidAccessKeyId.NotFound";

@@ -52,7 +52,9 @@ json KeyMetadataJson(const local::KeyMetadata& m) {
             {"Origin", m.origin},
             {"ProtectionLevel", m.protection_level},
             {"Arn", m.arn},
-            {"Creator", "local"}};
+            {"Creator", "local"},
+            {"AutomaticRotation", m.automatic_rotation},
+            {"PrimaryKeyVersionWrapCount", m.primary_key_version_wrap_count}};
   if (!m.delete_date.empty()) j["DeleteDate"] = m.delete_date;
   return j;
 }

@@ -45,7 +45,10 @@ using json = nlohmann::json;
 
 // ---- store file layout (docs/store-format.md) ----
 constexpr char kMagic[8] = {'K', 'M', 'S', 'E', 'S', 'T', 'O', 'R'};
-constexpr uint16_t kFormatVersion = 1;
+// 2 adds the wrap counts: a reader of version 1 only would drop them when it rewrote the file,
+// so it must refuse the file instead. Version 1 files are still read (counts start at 0).
+constexpr uint16_t kFormatVersion = 2;
+constexpr uint16_t kOldestFormatVersion = 1;
 constexpr uint8_t kRootKeyFile = 1;
 constexpr uint8_t kRootKeyArgon2id = 2;
 constexpr size_t kSaltSize = crypto_pwhash_SALTBYTES;  // 16
@@ -155,20 +158,25 @@ class WriterLock {
 
 // ---- in-memory model ----
 struct VersionKey {
+  VersionKey(SecretBytes m, internal::AeadKey a) : material(std::move(m)), aead(std::move(a)) {}
   SecretBytes material;
   internal::AeadKey aead;
+  // This process's reserved wraps; lives as long as the key schedule, across reloads.
+  mutable WrapAllowance wraps;
 };
 
 struct VersionRecord {
   std::string id;
   std::string creation_date;
   std::shared_ptr<const VersionKey> key;
+  uint64_t wraps_reserved = 0;  // by all processes (persisted)
 };
 
 struct KeyRecord {
   std::string key_id, description, state, creation_date, delete_date, last_rotation_date;
   std::vector<VersionRecord> versions;
   size_t primary = 0;  // index into versions
+  bool automatic_rotation = true;
 };
 
 struct VersionRef {
@@ -207,7 +215,7 @@ absl::StatusOr<std::shared_ptr<const VersionKey>> MakeVersionKey(SecretBytes mat
                        internal::AeadKey::New(internal::AeadAlgorithm::kAes256Gcm,
                                               material.span(), backend));
   return std::shared_ptr<const VersionKey>(
-      new VersionKey{std::move(material), std::move(aead)});
+      new VersionKey(std::move(material), std::move(aead)));
 }
 
 absl::StatusOr<std::shared_ptr<const VersionKey>> NewRandomVersionKey() {
@@ -233,6 +241,9 @@ KeyMetadata ToMetadata(const KeyRecord& k) {
   m.last_rotation_date = k.last_rotation_date;
   m.arn = KeyArn(k.key_id);
   for (const VersionRecord& v : k.versions) m.key_version_ids.push_back(v.id);
+  m.automatic_rotation = std::string(k.automatic_rotation ? kAutomaticRotationEnabled
+                                                          : kAutomaticRotationDisabled);
+  if (!k.versions.empty()) m.primary_key_version_wrap_count = k.versions[k.primary].wraps_reserved;
   return m;
 }
 
@@ -283,6 +294,27 @@ absl::Status CheckUsable(const KeyRecord& k) {
                   absl::StrCat("CMK ", k.key_id, " is PendingDeletion"));
 }
 
+// Adds `material` as the new primary version of `k` (CreateKeyVersion); returns its id.
+const std::string& AddPrimaryVersion(KeyRecord& k, std::shared_ptr<const VersionKey> material,
+                                     absl::Time now) {
+  VersionRecord v;
+  RandomUuidInto(&v.id);
+  v.creation_date = FormatIsoDate(now);
+  v.key = std::move(material);
+  k.last_rotation_date = v.creation_date;
+  k.versions.push_back(std::move(v));
+  k.primary = k.versions.size() - 1;
+  return k.versions.back().id;
+}
+
+absl::Status WrapLimitReached(const KeyRecord& k, const VersionRecord& v, uint64_t limit) {
+  return KmsError(kms_code::kLimitExceeded,
+                  absl::StrCat("CMK ", k.key_id, " version ", v.id, " has reached its limit of ",
+                               limit, " wraps (AES-GCM with random IVs) and its AutomaticRotation "
+                               "is Disabled: rotate the key or enable automatic rotation; "
+                               "Decrypt still works"));
+}
+
 // ---- JSON document ----
 void WipeString(std::string& s) {
   if (!s.empty()) sodium_memzero(s.data(), s.size());
@@ -306,7 +338,7 @@ void WipeMaterial(json& doc) {
 
 absl::StatusOr<SecretBytes> Serialize(const State& state) {
   json doc = json::object();
-  doc["FormatVersion"] = 1;
+  doc["FormatVersion"] = kFormatVersion;
   json keys = json::array();
   for (const std::string& id : state.key_order) {
     const KeyRecord& k = state.keys.at(id);
@@ -314,7 +346,8 @@ absl::StatusOr<SecretBytes> Serialize(const State& state) {
     for (const VersionRecord& v : k.versions) {
       versions.push_back({{"KeyVersionId", v.id},
                           {"CreationDate", v.creation_date},
-                          {"Material", internal::Base64Encode(v.key->material.span())}});
+                          {"Material", internal::Base64Encode(v.key->material.span())},
+                          {"WrapsReserved", v.wraps_reserved}});
     }
     keys.push_back({{"KeyId", k.key_id},
                     {"Description", k.description},
@@ -323,6 +356,8 @@ absl::StatusOr<SecretBytes> Serialize(const State& state) {
                     {"DeleteDate", k.delete_date},
                     {"LastRotationDate", k.last_rotation_date},
                     {"PrimaryKeyVersion", k.versions[k.primary].id},
+                    {"AutomaticRotation", k.automatic_rotation ? kAutomaticRotationEnabled
+                                                               : kAutomaticRotationDisabled},
                     {"Versions", std::move(versions)}});
   }
   doc["Keys"] = std::move(keys);
@@ -346,6 +381,28 @@ const std::string* Str(const json& o, const char* name) {
 
 absl::Status Corrupt(std::string_view why) {
   return absl::DataLossError(absl::StrCat("key store document is malformed: ", Av(why)));
+}
+
+// The fields format version 2 added; absent in version 1 documents (AutomaticRotation Enabled,
+// WrapsReserved 0), refused when present but malformed.
+absl::Status ParseAutomaticRotation(const json& k, KeyRecord* rec) {
+  auto it = k.find("AutomaticRotation");
+  if (it == k.end()) return absl::OkStatus();
+  const std::string* value = Str(k, "AutomaticRotation");
+  if (value != nullptr &&
+      (*value == kAutomaticRotationEnabled || *value == kAutomaticRotationDisabled)) {
+    rec->automatic_rotation = *value == kAutomaticRotationEnabled;
+    return absl::OkStatus();
+  }
+  return Corrupt("AutomaticRotation is neither Enabled nor Disabled");
+}
+
+absl::Status ParseWrapsReserved(const json& v, VersionRecord* rec) {
+  auto it = v.find("WrapsReserved");
+  if (it == v.end()) return absl::OkStatus();
+  if (!it->is_number_unsigned()) return Corrupt("WrapsReserved is not an unsigned integer");
+  rec->wraps_reserved = it->get<uint64_t>();
+  return absl::OkStatus();
 }
 
 // Builds a State from the decrypted document; reuses `previous`'s version keys when the
@@ -374,6 +431,7 @@ absl::StatusOr<std::unique_ptr<State>> ParseDocument(json& doc, const State* pre
     rec.delete_date = *fields[4];
     rec.last_rotation_date = *fields[5];
     if (!IsUuid(rec.key_id)) return Corrupt("malformed KeyId");
+    KMS_RETURN_IF_ERROR(ParseAutomaticRotation(k, &rec));
     if (rec.state != kKeyStateEnabled && rec.state != kKeyStateDisabled &&
         rec.state != kKeyStatePendingDeletion) {
       return Corrupt("unknown KeyState");
@@ -397,6 +455,7 @@ absl::StatusOr<std::unique_ptr<State>> ParseDocument(json& doc, const State* pre
       VersionRecord vr;
       vr.id = *id;
       vr.creation_date = *date;
+      KMS_RETURN_IF_ERROR(ParseWrapsReserved(v, &vr));
       if (previous != nullptr) {
         auto old = previous->by_version.find(*id);
         if (old != previous->by_version.end() &&
@@ -654,7 +713,8 @@ struct LocalKeyStore::Impl {
     if (std::memcmp(h, kMagic, sizeof(kMagic)) != 0) {
       return absl::DataLossError(absl::StrCat(path, " is not a kms-envelope key store"));
     }
-    if (internal::LoadBigEndian16(h + 8) != kFormatVersion) {
+    const uint16_t version = internal::LoadBigEndian16(h + 8);
+    if (version < kOldestFormatVersion || version > kFormatVersion) {
       return absl::DataLossError(absl::StrCat(path, " has an unsupported format version"));
     }
     Header header;
@@ -833,6 +893,43 @@ struct LocalKeyStore::Impl {
     return absl::OkStatus();
   }
 
+  // Slow path of SealWithPrimaryVersion when this process's range for `version_id` (whose
+  // VersionKey is `version`) is spent: under the store lock, reserve and persist the next range,
+  // or - when the version reached the limit and is still primary - rotate the key if its
+  // AutomaticRotation is Enabled, else fail with Rejected.LimitExceeded. True: one wrap under
+  // `version` is the caller's (so that other threads cannot starve it); false: try again (the
+  // key rotated or the version is gone).
+  absl::StatusOr<bool> ReserveWraps(const std::string& version_id, const VersionKey& version) {
+    WrapAllowance& wraps = version.wraps;
+    std::lock_guard<std::mutex> refill(wraps.refill_mutex());
+    if (wraps.TryTake()) return true;  // another thread reserved meanwhile
+    uint64_t grant = 0;
+    const absl::Status moved_on = absl::AbortedError("version no longer primary or gone");
+    absl::Status s = Mutate([&](State& state, absl::Time now) -> absl::Status {
+      auto it = state.by_version.find(version_id);
+      if (it == state.by_version.end()) return moved_on;
+      KeyRecord& k = const_cast<KeyRecord&>(*it->second.key);
+      VersionRecord& v = const_cast<VersionRecord&>(*it->second.version);
+      KMS_RETURN_IF_ERROR(CheckUsable(k));
+      grant = wraps.NextGrant(v.wraps_reserved, options.wrap_limit, options.wrap_reservation);
+      if (grant > 0) {
+        v.wraps_reserved += grant;
+        return absl::OkStatus();
+      }
+      if (&k.versions[k.primary] != &v) return moved_on;
+      if (!k.automatic_rotation) return WrapLimitReached(k, v, options.wrap_limit);
+      KMS_ASSIGN_OR_RETURN(std::shared_ptr<const VersionKey> fresh, NewRandomVersionKey());
+      AddPrimaryVersion(k, std::move(fresh), now);
+      return absl::OkStatus();
+    });
+    if (s == moved_on) return false;
+    if (GetKmsErrorCode(s) == kms_code::kLimitExceeded) wraps.MarkExhausted();
+    KMS_RETURN_IF_ERROR(s);
+    if (grant == 0) return false;  // rotated
+    wraps.Grant(grant - 1);        // the first wrap of the range is the caller's
+    return true;
+  }
+
   // Shared-lock read of the current state after a refresh.
   template <typename F>
   auto Read(F&& read) -> decltype(read(std::declval<const State&>())) {
@@ -888,6 +985,12 @@ absl::StatusOr<std::unique_ptr<LocalKeyStore>> LocalKeyStore::Open(
     KMS_ASSIGN_OR_RETURN(impl->passphrase,
                          SecretBytes::CopyFrom(internal::Bytes(options.passphrase)));
     impl->options.passphrase = "set";  // only its emptiness is consulted from here on
+  }
+  if (options.wrap_limit < 1 || options.wrap_limit > kMaxWrapLimit ||
+      options.wrap_reservation < 1) {
+    return KmsError(kms_code::kInvalidParameter,
+                    absl::StrCat("wrap_limit must be 1..", kMaxWrapLimit,
+                                 " and wrap_reservation at least 1"));
   }
   if (options.in_memory) {
     impl->state = std::make_unique<State>();
@@ -1064,17 +1167,18 @@ absl::StatusOr<std::string> LocalKeyStore::RotateKey(std::string_view key_id_or_
     KeyRecord* k = ResolveMutable(state, key_id_or_alias, &status);
     if (k == nullptr) return status;
     KMS_RETURN_IF_ERROR(CheckUsable(*k));
-    VersionRecord v;
-    RandomUuidInto(&v.id);
-    v.creation_date = FormatIsoDate(now);
-    v.key = material;
-    version_id = v.id;
-    k->last_rotation_date = v.creation_date;
-    k->versions.push_back(std::move(v));
-    k->primary = k->versions.size() - 1;
+    version_id = AddPrimaryVersion(*k, material, now);
     return absl::OkStatus();
   }));
   return version_id;
+}
+
+absl::StatusOr<KeyMetadata> LocalKeyStore::UpdateRotationPolicy(std::string_view key_id_or_alias,
+                                                                bool enable_automatic_rotation) {
+  return Transition(*impl_, key_id_or_alias, {kKeyStateEnabled, kKeyStateDisabled},
+                    "UpdateRotationPolicy", [&](KeyRecord& k, absl::Time) {
+                      k.automatic_rotation = enable_automatic_rotation;
+                    });
 }
 
 absl::Status LocalKeyStore::CreateAlias(std::string_view alias_name, std::string_view key_id) {
@@ -1163,14 +1267,41 @@ absl::Status LocalKeyStore::SealWithPrimaryVersion(std::string_view key_id_or_al
                                                    std::string* key_id,
                                                    std::string* key_version_id,
                                                    std::string* blob) {
-  return impl_->WithKey(key_id_or_alias, [&](const KeyRecord& k) -> absl::Status {
-    KMS_RETURN_IF_ERROR(CheckUsable(k));
-    const VersionRecord& v = k.versions[k.primary];
-    KMS_RETURN_IF_ERROR(SealCiphertextBlob(v.key->aead, v.id, plaintext, iv, context, blob));
-    key_id->assign(k.key_id);
-    key_version_id->assign(v.id);
-    return absl::OkStatus();
-  });
+  // Attempts: the range is spent, so reserve (or rotate, then reserve under the new version).
+  constexpr int kAttempts = 4;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    std::shared_ptr<const VersionKey> spent;  // set when this process's range is used up
+    std::string spent_version, spent_key;
+    KMS_RETURN_IF_ERROR(impl_->WithKey(key_id_or_alias, [&](const KeyRecord& k) -> absl::Status {
+      KMS_RETURN_IF_ERROR(CheckUsable(k));
+      const VersionRecord& v = k.versions[k.primary];
+      if (!v.key->wraps.TryTake()) {
+        if (v.key->wraps.exhausted() && !k.automatic_rotation) {
+          return WrapLimitReached(k, v, impl_->options.wrap_limit);
+        }
+        spent = v.key;
+        spent_version = v.id;
+        spent_key = k.key_id;
+        return absl::OkStatus();
+      }
+      KMS_RETURN_IF_ERROR(SealCiphertextBlob(v.key->aead, v.id, plaintext, iv, context, blob));
+      key_id->assign(k.key_id);
+      key_version_id->assign(v.id);
+      return absl::OkStatus();
+    }));
+    if (spent == nullptr) return absl::OkStatus();
+    KMS_ASSIGN_OR_RETURN(bool reserved_one, impl_->ReserveWraps(spent_version, *spent));
+    if (reserved_one) {
+      // The reservation checked under the store lock that the key is usable.
+      KMS_RETURN_IF_ERROR(
+          SealCiphertextBlob(spent->aead, spent_version, plaintext, iv, context, blob));
+      key_id->assign(spent_key);
+      key_version_id->assign(spent_version);
+      return absl::OkStatus();
+    }
+  }
+  return absl::UnavailableError("could not reserve wraps for the CMK's primary version (the key "
+                                "kept rotating); try again");
 }
 
 absl::Status LocalKeyStore::OpenBlob(absl::Span<const uint8_t> blob,

@@ -37,6 +37,11 @@
 // Readers pick up other processes' changes: administrative reads re-read the file when it
 // changed, the hot path (SealWithPrimaryVersion/OpenBlob) checks at most every
 // kRefreshInterval and on a miss.
+// - Wrap limit: each version wraps at most `wrap_limit` blobs (AES-GCM with random IVs,
+//   wrap_counter.h), counted across every process that uses the store through ranges reserved
+//   under the file lock. At the limit the key rotates by itself when its AutomaticRotation is
+//   Enabled (the default); otherwise GenerateDataKey / Encrypt under it fail with
+//   Rejected.LimitExceeded until it is rotated, while Decrypt goes on.
 //
 // Thread safety: all methods may be called concurrently. The hot path holds a reader lock,
 // does no disk I/O and no heap allocation when the output strings have capacity.
@@ -56,6 +61,7 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "kms_envelope/encryption_context.h"
+#include "kms_envelope/local/wrap_counter.h"
 #include "kms_envelope/secret_bytes.h"
 
 namespace kms_envelope {
@@ -78,6 +84,8 @@ inline constexpr absl::Duration kRefreshInterval = absl::Seconds(1);
 inline constexpr std::string_view kKeyStateEnabled = "Enabled";
 inline constexpr std::string_view kKeyStateDisabled = "Disabled";
 inline constexpr std::string_view kKeyStatePendingDeletion = "PendingDeletion";
+inline constexpr std::string_view kAutomaticRotationEnabled = "Enabled";
+inline constexpr std::string_view kAutomaticRotationDisabled = "Disabled";
 
 struct KeyMetadata {
   std::string key_id;               // KeyId (GUID)
@@ -93,6 +101,11 @@ struct KeyMetadata {
   std::string protection_level = "SOFTWARE";
   std::string arn;                  // Arn: acs:kms:local:0:key/<KeyId>
   std::vector<std::string> key_version_ids;  // oldest first
+  // "Enabled": the key rotates by itself when its primary version reaches the wrap limit.
+  std::string automatic_rotation = std::string(kAutomaticRotationEnabled);
+  // Wraps all processes reserved under the primary version (>= the blobs it wrapped: the
+  // unspent rest of a process's range counts as used).
+  uint64_t primary_key_version_wrap_count = 0;
 };
 
 struct AliasMetadata {
@@ -113,6 +126,11 @@ struct LocalKeyStoreOptions {
   // The clock for creation, rotation and deletion dates and for PurgeDeletedKeys; null:
   // absl::Now (tests inject one).
   std::function<absl::Time()> now;
+  // Wraps per CMK version before it rotates or refuses (1..kMaxWrapLimit), and the largest
+  // range one process reserves at a time (>= 1). Every process using a store should use the
+  // same limit: each enforces its own against the shared count.
+  uint64_t wrap_limit = kDefaultWrapLimit;
+  uint64_t wrap_reservation = kDefaultWrapReservation;
 };
 
 class LocalKeyStore {
@@ -142,6 +160,10 @@ class LocalKeyStore {
   // CreateKeyVersion: a new primary version; returns its KeyVersionId. Rejected.Disabled /
   // Rejected.PendingDeletion unless the key is Enabled.
   [[nodiscard]] absl::StatusOr<std::string> RotateKey(std::string_view key_id_or_alias);
+  // UpdateRotationPolicy: whether the key rotates by itself at the wrap limit (true) or
+  // refuses new wraps there (false). For Enabled or Disabled keys.
+  [[nodiscard]] absl::StatusOr<KeyMetadata> UpdateRotationPolicy(std::string_view key_id_or_alias,
+                                                                 bool enable_automatic_rotation);
   [[nodiscard]] absl::Status CreateAlias(std::string_view alias_name, std::string_view key_id);
   // Points an existing alias at another key (UpdateAlias).
   [[nodiscard]] absl::Status UpdateAlias(std::string_view alias_name, std::string_view key_id);
@@ -153,6 +175,8 @@ class LocalKeyStore {
   // Hot path (used by LocalKeyProvider). Wraps `plaintext` (1..kMaxEncryptPlaintextSize bytes)
   // under the primary version of an Enabled CMK into `blob` (docs/ciphertext-blob.md) with the
   // given 12-byte IV, and sets `key_id` (GUID) and `key_version_id`. Outputs reuse capacity.
+  // Counts the wrap (wrap_counter.h): one atomic decrement, plus a store write once per
+  // reserved range; at the limit rotates the key or fails with Rejected.LimitExceeded.
   [[nodiscard]] absl::Status SealWithPrimaryVersion(std::string_view key_id_or_alias,
                                                     absl::Span<const uint8_t> plaintext,
                                                     absl::Span<const uint8_t> iv,

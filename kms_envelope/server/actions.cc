@@ -44,7 +44,7 @@ WipedJson KeyMetadataJson(const local::KeyMetadata& m) {
   j["ProtectionLevel"] = m.protection_level;
   j["Arn"] = m.arn;
   j["Creator"] = "kms-envelope";
-  j["AutomaticRotation"] = "Disabled";
+  j["AutomaticRotation"] = m.automatic_rotation;
   return j;
 }
 

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gtest/gtest.h"
+#include "kms_envelope/local/wrap_counter.h"
 #include "tests/local/test_util.h"
 
 namespace kms_envelope {
@@ -218,6 +219,43 @@ TEST_F(KeyCli, PassphraseFileProtectsTheStore) {
   EXPECT_EQ(Run("key describe --key-id " + id).exit_code, 1);
   { std::ofstream(pass) << "open sesamE\n"; }
   EXPECT_EQ(Run("key describe --key-id " + id, "--passphrase-file " + Quote(pass)).exit_code, 1);
+}
+
+TEST_F(KeyCli, PassphraseFileLosesOneTrailingLfThenOneTrailingCrAndNothingElse) {
+  const std::string pass = home_ + ".pass";
+  auto with = [&](const std::string& bytes) {
+    { std::ofstream(pass, std::ios::binary | std::ios::trunc) << bytes; }
+    return "--passphrase-file " + Quote(pass);
+  };
+  Result created = Run("key create", with("pw"));
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  const std::string describe = "key describe --key-id " +
+                               created.out_json()["KeyMetadata"]["KeyId"].get<std::string>();
+  for (const char* same : {"pw\n", "pw\r\n", "pw\r"}) {
+    EXPECT_EQ(Run(describe, with(same)).exit_code, 0) << "should be the passphrase pw";
+  }
+  for (const char* other : {"pw\n\n", "pw\r\r", " pw"}) {
+    EXPECT_EQ(Run(describe, with(other)).exit_code, 1) << "must not be the passphrase pw";
+  }
+}
+
+TEST_F(KeyCli, DescribeShowsTheRotationPolicyAndThePrimaryVersionsWrapCount) {
+  Result created = Run("key create");
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  const json meta = created.out_json()["KeyMetadata"];
+  EXPECT_EQ(meta["AutomaticRotation"], "Enabled");
+  EXPECT_EQ(meta["PrimaryKeyVersionWrapCount"], 0);
+  const std::string id = meta["KeyId"];
+  const std::string plain = home_ + ".plain";
+  { std::ofstream(plain) << "counted"; }
+  ASSERT_EQ(Run("encrypt --key-id " + id + " -o " + Quote(home_ + ".kmse") + " " + Quote(plain) +
+                " >/dev/null")
+                .exit_code,
+            0);
+  // One process, one wrap: it reserved its first range.
+  EXPECT_EQ(Run("key describe --key-id " + id).out_json()["KeyMetadata"]
+                ["PrimaryKeyVersionWrapCount"],
+            kFirstWrapReservation);
 }
 
 }  // namespace
