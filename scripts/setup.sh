@@ -25,6 +25,7 @@ PACKAGES=(
   libpq-dev                # libpq: the PostgreSQL branch key store (kms_envelope/branch)
   postgresql               # a real server for tests/branch (each test starts its own, on loopback)
   libexpat1-dev            # XML parser: RemoteKeyProvider reads Format=XML (<KMS>) answers too
+  libargon2-1              # the reference Argon2 (dlopen in tests/local): checks the store's documented Argon2id parameters
 )
 
 missing=()

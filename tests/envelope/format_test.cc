@@ -230,6 +230,43 @@ TEST(EnvelopeFormat, MaximalFieldsAreAcceptedWhenTheBytesArePresent) {
   EXPECT_FALSE(ValidateHeader(h).ok());
 }
 
+// docs/format.md §1.1: kMaxHeaderSize = 157 026; a header of exactly that size is valid and
+// one more byte puts a field over its maximum.
+TEST(EnvelopeFormat, AHeaderOfExactlyTheMaximumSizeParsesAndOneByteMoreIsRefused) {
+  static_assert(kMaxHeaderSize == 157026, "docs/format.md states 157 026 bytes");
+  MessageHeader h = SampleHeader();
+  h.wrapped_keys.assign(kMaxWrappedKeys,
+                        {std::string(kMaxProviderIdSize, 'p'), std::string(kMaxKeyIdSize, 'k'),
+                         std::string(kMaxKeyVersionIdSize, 'v'), std::string(kMaxWrappedBlobSize, 'b')});
+  // 2 + (4 + 1 + 4090) * 3 + (4 + 2 + 4091) = 16 384 canonical bytes.
+  h.context = *EncryptionContext::FromPairs({{"a", std::string(4090, 'x')},
+                                             {"b", std::string(4090, 'x')},
+                                             {"c", std::string(4090, 'x')},
+                                             {"dd", std::string(4091, 'x')}});
+  ASSERT_EQ(h.context.Canonical().size(), kMaxContextSize);
+  const std::string b = SerializeHeader(h);
+  ASSERT_EQ(b.size(), kMaxHeaderSize);
+  auto parsed = ParseHeader(B(b));
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->header_size, kMaxHeaderSize);
+  // One byte more in the context or in the first CiphertextBlob (length field + 1, one byte
+  // inserted): refused as malformed, not as truncated.
+  const size_t context_length_at = kMaxHeaderSize - kHeaderTagSize - kCommitmentSize -
+                                   kMaxContextSize - 4;
+  const size_t blob_length_at = 46 + 4 + kMaxProviderIdSize + 4 + kMaxKeyIdSize + 4 +
+                                kMaxKeyVersionIdSize;
+  for (size_t at : {context_length_at, blob_length_at}) {
+    std::string longer = b;
+    uint8_t* field = reinterpret_cast<uint8_t*>(&longer[at]);
+    StoreBigEndian32(internal::LoadBigEndian32(field) + 1, field);
+    longer.insert(at + 4, 1, 'x');
+    ASSERT_EQ(longer.size(), kMaxHeaderSize + 1);
+    auto refused = ParseHeader(B(longer));
+    ASSERT_FALSE(refused.ok()) << at;
+    EXPECT_EQ(GetKmsErrorCode(refused.status()), kms_code::kInvalidCiphertext) << at;
+  }
+}
+
 TEST(EnvelopeFormat, RejectsANonCanonicalContext) {
   MessageHeader h = SampleHeader();
   std::string b = SerializeHeader(h);
@@ -255,8 +292,10 @@ TEST(EnvelopeFormat, PayloadGeometryRoundTrips) {
       ASSERT_TRUE(back.ok()) << p;
       EXPECT_EQ(*back, p);
     }
-    // Impossible lengths: less than a tag in the final frame.
-    for (uint64_t bad : {uint64_t{0}, uint64_t{15}, uint64_t{f} + 16 + 15}) {
+    // Impossible lengths (docs/format.md §6 step 1): R mod (F + 16) < 16, including 0 - the
+    // input ends after a full frame and the final frame (at least a tag) is missing.
+    for (uint64_t bad : {uint64_t{0}, uint64_t{15}, uint64_t{f} + 16, uint64_t{f} + 16 + 15,
+                         2 * (uint64_t{f} + 16)}) {
       EXPECT_FALSE(PlaintextSizeForPayload(bad, f).ok()) << bad;
     }
   }
