@@ -64,6 +64,8 @@ class Connection {
     if (!c->ok()) {
       return Unavailable(c->conn_ != nullptr ? PQerrorMessage(c->conn_) : "out of memory");
     }
+    // NOTICEs ("relation already exists, skipping") are not errors; keep them off stderr.
+    PQsetNoticeProcessor(c->conn_, [](void*, const char*) {}, nullptr);
     c->keys_ = prefix + "_keys";
     c->versions_ = prefix + "_versions";
     return c;

@@ -6,6 +6,7 @@
 #include <postgresql/libpq-fe.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -66,7 +67,9 @@ static pid_t Spawn(const std::vector<std::string>& argv, bool drop, uid_t uid, g
     ::dup2(fileno(out), 1);
     ::dup2(fileno(out), 2);
   }
-  ::setpgid(0, 0);  // a Ctrl-C of the test does not reach the server first
+  // If the test dies (a crash, a timeout kill), the server goes too instead of lingering.
+  ::prctl(PR_SET_PDEATHSIG, SIGQUIT);
+  if (::getppid() == 1) ::_exit(125);
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
