@@ -224,43 +224,39 @@ absl::StatusOr<Page> PageOf(const Params& p) {
   return Page{number.value_or(1), size.value_or(kDefaultPageSize)};
 }
 
-void AddPaging(const Page& page, size_t total, WipedJson* out) {
-  (*out)["TotalCount"] = total;
-  (*out)["PageNumber"] = page.number;
-  (*out)["PageSize"] = page.size;
-}
-
-// Both listings show only the CMKs (and aliases of CMKs) the caller's policy allows.
-absl::StatusOr<WipedJson> ListKeys(const ActionEnv& env, const Params& p, KeyPolicy& policy) {
+// One page of the entries whose CMK the caller's policy allows (both listings show only those),
+// as {list: {entry: [...]}, TotalCount, PageNumber, PageSize}.
+template <typename T, typename ToJson>
+absl::StatusOr<WipedJson> AllowedPage(const Params& p, const std::vector<T>& all,
+                                      KeyPolicy& policy, const char* list, const char* entry,
+                                      ToJson to_json) {
   KMS_ASSIGN_OR_RETURN(Page page, PageOf(p));
-  KMS_ASSIGN_OR_RETURN(std::vector<local::KeyMetadata> keys, env.store.ListKeys());
   WipedJson items = WipedJson::array();
   size_t visible = 0;
-  for (const local::KeyMetadata& k : keys) {
-    if (!policy.AllowsKeyId(k.key_id)) continue;
-    if (page.Holds(visible++)) items.push_back({{"KeyId", k.key_id}, {"KeyArn", k.arn}});
+  for (const T& e : all) {
+    if (!policy.AllowsKeyId(e.key_id)) continue;
+    if (page.Holds(visible++)) items.push_back(to_json(e));
   }
   WipedJson out = WipedJson::object();
-  out["Keys"] = {{"Key", std::move(items)}};
-  AddPaging(page, visible, &out);
+  out[list] = {{entry, std::move(items)}};
+  out["TotalCount"] = visible;
+  out["PageNumber"] = page.number;
+  out["PageSize"] = page.size;
   return out;
+}
+
+absl::StatusOr<WipedJson> ListKeys(const ActionEnv& env, const Params& p, KeyPolicy& policy) {
+  KMS_ASSIGN_OR_RETURN(std::vector<local::KeyMetadata> keys, env.store.ListKeys());
+  return AllowedPage(p, keys, policy, "Keys", "Key", [](const local::KeyMetadata& k) {
+    return WipedJson{{"KeyId", k.key_id}, {"KeyArn", k.arn}};
+  });
 }
 
 absl::StatusOr<WipedJson> ListAliases(const ActionEnv& env, const Params& p, KeyPolicy& policy) {
-  KMS_ASSIGN_OR_RETURN(Page page, PageOf(p));
   KMS_ASSIGN_OR_RETURN(std::vector<local::AliasMetadata> aliases, env.store.ListAliases());
-  WipedJson items = WipedJson::array();
-  size_t visible = 0;
-  for (const local::AliasMetadata& a : aliases) {
-    if (!policy.AllowsKeyId(a.key_id)) continue;
-    if (page.Holds(visible++)) {
-      items.push_back({{"AliasName", a.alias_name}, {"AliasArn", a.alias_arn}, {"KeyId", a.key_id}});
-    }
-  }
-  WipedJson out = WipedJson::object();
-  out["Aliases"] = {{"Alias", std::move(items)}};
-  AddPaging(page, visible, &out);
-  return out;
+  return AllowedPage(p, aliases, policy, "Aliases", "Alias", [](const local::AliasMetadata& a) {
+    return WipedJson{{"AliasName", a.alias_name}, {"AliasArn", a.alias_arn}, {"KeyId", a.key_id}};
+  });
 }
 
 absl::StatusOr<WipedJson> CreateAlias(const ActionEnv& env, const Params& p, KeyPolicy&) {
