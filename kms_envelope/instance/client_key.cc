@@ -37,7 +37,7 @@ absl::Status Invalid(std::string_view what) {
 bool EnsureSecureHeap() {
   static std::once_flag once;
   std::call_once(once, [] {
-    if (CRYPTO_secure_malloc_initialized() == 0) {
+    if (kSecureHeapInThisBuild && CRYPTO_secure_malloc_initialized() == 0) {
       CRYPTO_secure_malloc_init(kSecureHeapSize, 64);
     }
   });
