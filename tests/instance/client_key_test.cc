@@ -39,8 +39,12 @@ TEST(ClientKeyTest, LoadsAnOpensslWrittenClientKeyAndSignsVerifiably) {
   struct rlimit memlock;
   const bool can_lock = ::geteuid() == 0 || (::getrlimit(RLIMIT_MEMLOCK, &memlock) == 0 &&
                                              memlock.rlim_cur >= 2 * kSecureHeapSize);
-  if (kSecureHeapInThisBuild && can_lock) EXPECT_TRUE(key->secure_heap());
-  if (key->secure_heap()) EXPECT_GT(CRYPTO_secure_used(), secure_before);
+  if (kSecureHeapInThisBuild && can_lock) {
+    EXPECT_TRUE(key->secure_heap());
+  }
+  if (key->secure_heap()) {
+    EXPECT_GT(CRYPTO_secure_used(), secure_before);
+  }
   absl::StatusOr<EvpPkeyPtr> pub = PublicKeyFromPem(f->public_pem);
   ASSERT_TRUE(pub.ok());
   absl::StatusOr<std::string> auth = SignStringToSign(key->private_key(), "text");
