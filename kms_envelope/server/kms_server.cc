@@ -180,6 +180,9 @@ struct KmsServer::Impl {
 
   absl::Time Now() const { return options.now ? options.now() : absl::Now(); }
 
+  // The transport's entry: a request as httplib parsed it -> the response it sends.
+  void Serve(const httplib::Request& req, httplib::Response& res, std::string body,
+             int body_error_status);
   Outgoing Handle(const Incoming& in);
   // Everything between the raw request and the response fields.
   absl::StatusOr<WipedJson> Process(const Incoming& in, Exchange* x);
@@ -484,6 +487,70 @@ void KmsServer::Impl::Log(const Incoming& in, const Outgoing& out, const LogFiel
   options.access_log->flush();
 }
 
+namespace {
+
+// Reads a POST body up to kMaxRequestBodySize. Returns 0, or the HTTP status of the failure
+// (413 too large, 400 the client stopped sending) with *body wiped and empty.
+int ReadBody(const httplib::Request& req, const httplib::ContentReader& reader, std::string* body) {
+  const size_t content_length = static_cast<size_t>(
+      std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10));
+  body->reserve(std::min<size_t>(content_length, kMaxRequestBodySize));
+  bool too_big = false;
+  bool read = reader([&](const char* data, size_t n) {
+    if (body->size() + n > kMaxRequestBodySize) {
+      too_big = true;
+      return false;
+    }
+    body->append(data, n);
+    return true;
+  });
+  if (read && !too_big) return 0;
+  // httplib's reader fails without calling us when Content-Length is above
+  // set_payload_max_length; otherwise the client stopped sending (read timeout, EOF).
+  remote::WipeString(body);
+  return too_big || content_length > kMaxRequestBodySize ? 413 : 400;
+}
+
+}  // namespace
+
+void KmsServer::Impl::Serve(const httplib::Request& req, httplib::Response& res, std::string body,
+                            int body_error_status) {
+  Incoming in;
+  in.body_error_status = body_error_status;
+  in.method = req.method;
+  in.target = req.target;
+  in.body = std::move(body);
+  in.remote = req.remote_addr;
+  for (const auto& [name, value] : req.headers) {
+    std::string lower = Lower(name);
+    if (lower == "remote_addr" || lower == "remote_port" || lower == "local_addr" ||
+        lower == "local_port") {
+      continue;  // httplib's pseudo-headers
+    }
+    in.headers[lower] = value;
+  }
+  Outgoing out;
+  ExtensionReply ext;
+  if (body_error_status == 0 && options.extension && options.extension(in.headers, in.body, &ext)) {
+    out.status = ext.status;
+    out.body = ext.body;
+    out.content_type = ext.content_type;
+  } else {
+    out = Handle(in);
+  }
+  remote::WipeString(&in.body);  // may hold an Encrypt plaintext
+  remote::WipeString(&in.target);
+  res.status = out.status;
+  std::shared_ptr<WipedString> response = out.body;
+  res.set_content_provider(
+      response->size(), out.content_type,
+      [response](size_t offset, size_t length, httplib::DataSink& sink) {
+        sink.write(response->data() + offset, length);
+        return true;
+      },
+      [response](bool) { remote::WipeString(response.get()); });
+}
+
 KmsServer::KmsServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 KmsServer::~KmsServer() { Stop(); }
@@ -537,71 +604,14 @@ absl::Status KmsServer::Start() {
   s.http->set_keep_alive_timeout(2);
   // The body is read by us (not httplib), so form bodies of any size up to kMaxRequestBodySize
   // work (httplib itself refuses url-encoded bodies above 8 KiB) and can be wiped afterwards.
-  auto serve = [this](const httplib::Request& req, httplib::Response& res, std::string body,
-                      int body_error_status) {
-    Incoming in;
-    in.body_error_status = body_error_status;
-    in.method = req.method;
-    in.target = req.target;
-    in.body = std::move(body);
-    in.remote = req.remote_addr;
-    for (const auto& [name, value] : req.headers) {
-      std::string lower = Lower(name);
-      if (lower == "remote_addr" || lower == "remote_port" || lower == "local_addr" ||
-          lower == "local_port") {
-        continue;  // httplib's pseudo-headers
-      }
-      in.headers[lower] = value;
-    }
-    Outgoing out;
-    ExtensionReply ext;
-    if (body_error_status == 0 && impl_->options.extension &&
-        impl_->options.extension(in.headers, in.body, &ext)) {
-      out.status = ext.status;
-      out.body = ext.body;
-      out.content_type = ext.content_type;
-    } else {
-      out = impl_->Handle(in);
-    }
-    remote::WipeString(&in.body);  // may hold an Encrypt plaintext
-    remote::WipeString(&in.target);
-    res.status = out.status;
-    std::shared_ptr<WipedString> response = out.body;
-    res.set_content_provider(
-        response->size(), out.content_type,
-        [response](size_t offset, size_t length, httplib::DataSink& sink) {
-          sink.write(response->data() + offset, length);
-          return true;
-        },
-        [response](bool) { remote::WipeString(response.get()); });
-  };
-  s.http->Get("/", [serve](const httplib::Request& req, httplib::Response& res) {
-    serve(req, res, std::string(), 0);
+  s.http->Get("/", [impl = &s](const httplib::Request& req, httplib::Response& res) {
+    impl->Serve(req, res, std::string(), 0);
   });
-  s.http->Post("/", [serve](const httplib::Request& req, httplib::Response& res,
-                            const httplib::ContentReader& reader) {
+  s.http->Post("/", [impl = &s](const httplib::Request& req, httplib::Response& res,
+                                const httplib::ContentReader& reader) {
     std::string body;
-    const size_t content_length = static_cast<size_t>(
-        std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10));
-    body.reserve(std::min<size_t>(content_length, kMaxRequestBodySize));
-    bool too_big = false;
-    bool read = reader([&](const char* data, size_t n) {
-      if (body.size() + n > kMaxRequestBodySize) {
-        too_big = true;
-        return false;
-      }
-      body.append(data, n);
-      return true;
-    });
-    if (!read || too_big) {
-      // httplib's reader fails without calling us when Content-Length is above
-      // set_payload_max_length; otherwise the client stopped sending (read timeout, EOF).
-      remote::WipeString(&body);
-      too_big = too_big || content_length > kMaxRequestBodySize;
-      serve(req, res, std::string(), too_big ? 413 : 400);
-      return;
-    }
-    serve(req, res, std::move(body), 0);
+    int body_error_status = ReadBody(req, reader, &body);
+    impl->Serve(req, res, std::move(body), body_error_status);
   });
   int port;
   if (s.options.port == 0) {
