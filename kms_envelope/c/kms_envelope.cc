@@ -4,6 +4,7 @@
 
 #include <sodium.h>
 
+#include <chrono>
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -21,6 +22,8 @@
 #include "kms_envelope/encryption_context.h"
 #include "kms_envelope/envelope/byte_stream.h"
 #include "kms_envelope/envelope/envelope.h"
+#include "kms_envelope/envelope/format.h"
+#include "kms_envelope/envelope/header_json.h"
 #include "kms_envelope/internal/strings.h"
 #include "kms_envelope/key_provider.h"
 #include "kms_envelope/kms_error.h"
@@ -227,6 +230,10 @@ kmse_status kmse_local_create_key(kmse_provider* provider, const char* descripti
                                   size_t key_id_cap, size_t* key_id_len, kmse_error* err) {
   return Guard(err, [&] {
     if (provider == nullptr) return InvalidArgument(err, "provider is NULL");
+    // Checked before the key exists: a size query must not create a key it cannot name.
+    if (key_id == nullptr || key_id_cap < KMSE_LOCAL_ID_CAP) {
+      return TooSmall(err, KMSE_LOCAL_ID_CAP, key_id_len, "key_id");
+    }
     absl::StatusOr<std::string> id =
         provider->handle->CreateKey(description != nullptr ? description : "");
     if (!id.ok()) return Report(err, id.status());
@@ -245,6 +252,10 @@ kmse_status kmse_local_rotate_key(kmse_provider* provider, const char* key_id, c
   return Guard(err, [&] {
     if (provider == nullptr || key_id == nullptr) {
       return InvalidArgument(err, "provider and key_id are required");
+    }
+    // Checked before rotating: a size query must not rotate.
+    if (version_id != nullptr && version_id_cap < KMSE_LOCAL_ID_CAP) {
+      return TooSmall(err, KMSE_LOCAL_ID_CAP, version_id_len, "version_id");
     }
     absl::StatusOr<std::string> version = provider->handle->RotateKey(key_id);
     if (!version.ok()) return Report(err, version.status());
@@ -560,6 +571,46 @@ kmse_status kmse_instance_provider_open(const char* endpoint, const char* client
                             endpoint, client_key_file, password_file,
                             ca_file != nullptr ? ca_file : ""),
                         out, err);
+  });
+}
+
+// ---- Data-key cache, inspect ----
+
+kmse_status kmse_caching_provider_new(kmse_provider* inner, uint64_t max_age_ms,
+                                      uint64_t max_messages, uint64_t max_bytes,
+                                      kmse_provider** out, kmse_error* err) {
+  return Guard(err, [&] {
+    if (inner == nullptr || out == nullptr) return InvalidArgument(err, "inner and out are required");
+    if (max_age_ms > uint64_t{1} << 40) return InvalidArgument(err, "max_age_ms is too large");
+    kms_envelope::c_api::CacheSettings settings;
+    settings.max_age = std::chrono::milliseconds(max_age_ms);
+    settings.max_messages = max_messages;
+    settings.max_bytes = max_bytes;
+    return WrapProvider(kms_envelope::c_api::OpenCachingProvider(inner->handle, settings), out, err);
+  });
+}
+
+kmse_status kmse_inspect(const uint8_t* data, size_t len, uint64_t sealed_size, char* json,
+                         size_t json_cap, size_t* json_len, kmse_error* err) {
+  return Guard(err, [&] {
+    if (data == nullptr && len != 0) return InvalidArgument(err, "data is NULL");
+    if (sealed_size == 0) sealed_size = len;
+    if (sealed_size < len) return InvalidArgument(err, "sealed_size is smaller than len");
+    auto parsed = kms_envelope::envelope::ParseHeader(absl::MakeConstSpan(data, len));
+    if (!parsed.ok()) {
+      if (parsed.status().code() != absl::StatusCode::kOutOfRange) {
+        return Report(err, parsed.status());
+      }
+      return Fail(err, KMSE_ERR_INVALID_CIPHERTEXT, kms_code::kInvalidCiphertext,
+                  "the header does not fit in the bytes given (truncated, or pass more)");
+    }
+    const std::string text = kms_envelope::envelope::HeaderJson(*parsed, sealed_size);
+    if (json_len != nullptr) *json_len = text.size();
+    if (json == nullptr || json_cap < text.size() + 1) {
+      return TooSmall(err, text.size() + 1, json_len, "json");
+    }
+    std::memcpy(json, text.c_str(), text.size() + 1);
+    return Ok(err);
   });
 }
 

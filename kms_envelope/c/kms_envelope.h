@@ -93,7 +93,11 @@ void kmse_wipe(void* p, size_t len);
  * `root_key_file` (NULL = the store's default location). */
 kmse_status kmse_local_provider_open(const char* store_dir, const char* root_key_file,
                                      kmse_provider** out, kmse_error* err);
-/* Local store administration (KMSE_ERR_UNSUPPORTED on other providers). */
+/* Local store administration (KMSE_ERR_UNSUPPORTED on other providers). Key and version ids of
+ * the local store are UUIDs: `key_id` / `version_id` need KMSE_LOCAL_ID_CAP bytes, checked
+ * before anything changes (a smaller buffer gets KMSE_ERR_BUFFER_TOO_SMALL and creates or
+ * rotates nothing). `version_id` may be NULL when the caller does not want the new id. */
+#define KMSE_LOCAL_ID_CAP 37
 kmse_status kmse_local_create_key(kmse_provider* provider, const char* description,
                                   char* key_id, size_t key_id_cap, size_t* key_id_len,
                                   kmse_error* err);
@@ -181,6 +185,25 @@ kmse_status kmse_branch_key_list(const char* store, const char* branch_key_id, u
 kmse_status kmse_branch_provider_open(kmse_provider* kms, const char* store,
                                       const char* tenant_field, const char* tenant_prefix,
                                       uint32_t cache_ttl_ms, kmse_provider** out, kmse_error* err);
+/* ---- Data-key cache ---- */
+
+/* A provider that reuses data keys of `inner` within limits and remembers unwrapped keys
+ * (docs/cache.md): a data key serves at most `max_messages` messages and `max_bytes` bytes and
+ * lives at most `max_age_ms` milliseconds; unwrapped keys live at most `max_age_ms` too. Zero
+ * limits are refused. `inner` stays usable and may be freed first (the cache keeps it alive). */
+kmse_status kmse_caching_provider_new(kmse_provider* inner, uint64_t max_age_ms,
+                                      uint64_t max_messages, uint64_t max_bytes,
+                                      kmse_provider** out, kmse_error* err);
+
+/* ---- Inspect ---- */
+
+/* The header of a sealed message as JSON (the fields of `kms-envelope inspect`), without any
+ * decryption: nothing in it is authenticated. `data` holds the message's first `len` bytes (at
+ * least the whole header: KMSE_ERR_INVALID_CIPHERTEXT names a header that does not fit);
+ * `sealed_size` is the whole message's size (0 = `len`). The JSON is NUL-terminated and
+ * `json_len` excludes the NUL; on KMSE_ERR_BUFFER_TOO_SMALL it holds the capacity needed. */
+kmse_status kmse_inspect(const uint8_t* data, size_t len, uint64_t sealed_size, char* json,
+                         size_t json_cap, size_t* json_len, kmse_error* err);
 
 /* A KMS 3.0 instance gateway (docs/kms-instance.md): `endpoint`
  * "https://<instance-id>.cryptoservice.kms.aliyuncs.com" (or `kms-envelope serve --instance-api`),

@@ -3,6 +3,8 @@
 #ifndef KMS_ENVELOPE_C_PROVIDER_FACTORY_H_
 #define KMS_ENVELOPE_C_PROVIDER_FACTORY_H_
 
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -47,6 +49,16 @@ class ProviderHandle {
 [[nodiscard]] absl::StatusOr<std::shared_ptr<ProviderHandle>> OpenBranchProvider(
     std::shared_ptr<ProviderHandle> kms, std::string_view spec, const std::string& tenant_field,
     const std::string& tenant_prefix, uint32_t cache_ttl_ms);
+// A data-key cache in front of `inner` (which it keeps alive). Limits as CacheLimits; the
+// decrypt side lives as long as the encrypt side (max_age); capacity 0 = the default.
+struct CacheSettings {
+  std::chrono::nanoseconds max_age{0};
+  uint64_t max_messages = 0;
+  uint64_t max_bytes = 0;
+  size_t capacity = 0;
+};
+[[nodiscard]] absl::StatusOr<std::shared_ptr<ProviderHandle>> OpenCachingProvider(
+    std::shared_ptr<ProviderHandle> inner, const CacheSettings& settings);
 
 // A KMS 3.0 instance gateway with the ClientKey in `client_key_file` / `password_file`.
 [[nodiscard]] absl::StatusOr<std::shared_ptr<ProviderHandle>> OpenInstanceProvider(
