@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
-bash scripts/install.sh
+bash scripts/install.sh --cli-only
 KMS=kms-envelope
 export KMS_ENVELOPE_HOME="${KMS_ENVELOPE_HOME:-$HOME/.kms-envelope}"
 work="$(mktemp -d)"

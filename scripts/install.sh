@@ -4,6 +4,7 @@
 #
 #   bash scripts/install.sh [--prefix DIR] [--libdir DIR] [--destdir DIR]    # default /usr/local
 #   bash scripts/install.sh uninstall [--prefix DIR] [--destdir DIR]
+#   bash scripts/install.sh --cli-only [--prefix DIR]   # just the CLI and its man page
 #
 # --destdir stages the tree under DIR (as `make install DESTDIR=` does; the Debian package uses
 # it); the installed metadata names the final paths (--prefix, --libdir). What was installed is
@@ -12,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/elevate.sh
 
-action=install prefix=/usr/local libdir="" destdir="" build=1
+action=install prefix=/usr/local libdir="" destdir="" build=1 cli_only=0
 while (($#)); do
   case "$1" in
     install|uninstall) action=$1 ;;
@@ -23,6 +24,7 @@ while (($#)); do
     --destdir) destdir=$2; shift ;;
     --destdir=*) destdir=${1#*=} ;;
     --no-build) build=0 ;;
+    --cli-only) cli_only=1 ;;
     *) echo "install.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
   shift
@@ -49,12 +51,13 @@ if [ "$action" = uninstall ]; then
   exit 0
 fi
 
-if ((build)); then
+if ((build)) && ((cli_only)); then
+  bazel build -c opt --jobs="${KMS_JOBS:-2}" //:kms-envelope >&2
+elif ((build)); then
   # --force_pic: the shared library needs PIC objects; building everything so compiles it once.
   bazel build -c opt --force_pic --jobs="${KMS_JOBS:-2}" //kms_envelope/packaging >&2
 fi
 out=build/bin/kms_envelope/packaging
-headers=$(python3 scripts/lib/public_headers.py kms_envelope/packaging/BUILD.bazel)
 
 staging=$(mktemp -d)
 trap 'rm -rf "$staging"' EXIT
@@ -81,6 +84,13 @@ link() {  # target name(final path)
   echo "$2" >> "$staging/manifest"
 }
 put 0755 build/bin/kms_envelope/cli/kms-envelope "$prefix/bin/kms-envelope"
+put 0644 kms_envelope/packaging/kms-envelope.1 "$prefix/share/man/man1/kms-envelope.1"
+if ((cli_only)); then
+  run install -D -m 0644 "$staging/manifest" "$manifest"
+  echo "installed $prefix/bin/kms-envelope (manifest: $manifest_rel)" >&2
+  exit 0
+fi
+headers=$(python3 scripts/lib/public_headers.py kms_envelope/packaging/BUILD.bazel)
 put 0644 "$out/libkms_envelope.so" "$libdir/libkms_envelope.so.$version"
 link "libkms_envelope.so.$version" "$libdir/libkms_envelope.so.$major"
 link "libkms_envelope.so.$major" "$libdir/libkms_envelope.so"
@@ -92,6 +102,5 @@ put 0644 "$staging/kms_envelope.pc" "$libdir/pkgconfig/kms_envelope.pc"
 put 0644 "$staging/kms_envelopeConfig.cmake" "$libdir/cmake/kms_envelope/kms_envelopeConfig.cmake"
 put 0644 "$staging/kms_envelopeConfigVersion.cmake" \
   "$libdir/cmake/kms_envelope/kms_envelopeConfigVersion.cmake"
-put 0644 kms_envelope/packaging/kms-envelope.1 "$prefix/share/man/man1/kms-envelope.1"
 run install -D -m 0644 "$staging/manifest" "$manifest"
 echo "installed $(wc -l < "$staging/manifest") files under $destdir$prefix (manifest: $manifest_rel)" >&2

@@ -8,7 +8,6 @@
 #   5. installs with scripts/install.sh --prefix into another temp dir and uninstalls again,
 #      checking that uninstall removes exactly what install listed.
 # Prints one "ok NAME" / "FAIL NAME" line per check and ends with "N passed, N failed".
-#   KMS_PACKAGE_DIR=dir  reuse .deb files already built there (skips step 1's build)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(mktemp -d)
@@ -23,7 +22,6 @@ check() {  # check NAME CMD...
   fi
 }
 
-debs=${KMS_PACKAGE_DIR:-}
 build_debs() {
   # A copy of the working tree (tracked and new files, not ignored ones): dpkg-buildpackage
   # writes into debian/ and puts the .deb files next to the source directory.
@@ -32,10 +30,8 @@ build_debs() {
     git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$work" &&
     (cd "$work" && dpkg-buildpackage -b -us -uc) && mv "$root"/*.deb "$root/debs/"
 }
-if [ -z "$debs" ]; then
-  check deb-build build_debs
-  debs="$root/debs"
-fi
+check deb-build build_debs
+debs="$root/debs"
 check deb-lintian bash -c "lintian --fail-on error --suppress-tags-from-file debian/lintian-suppressed $debs/*.deb"
 check deb-unpack bash -c "for d in $debs/*.deb; do dpkg -x \"\$d\" $root/tree; done"
 
@@ -68,11 +64,12 @@ check python-binding env KMS_ENVELOPE_LIBRARY="$libdir/libkms_envelope.so.0" \
 
 install_uninstall() {
   local p="$root/prefix"
-  bash scripts/install.sh --prefix "$p" --no-build || return 1
+  # From the package build's tree: its build/ holds the optimized outputs install.sh copies.
+  (cd "$root/src" && bash scripts/install.sh --prefix "$p" --no-build) || return 1
   local listed; listed=$(sort "$p/share/kms_envelope/install_manifest.txt")
   local found; found=$(cd / && find "${p#/}" -type f -o -type l | sed 's|^|/|' | grep -v install_manifest | sort)
   [ "$listed" = "$found" ] || { diff <(echo "$listed") <(echo "$found"); return 1; }
-  bash scripts/install.sh uninstall --prefix "$p" || return 1
+  (cd "$root/src" && bash scripts/install.sh uninstall --prefix "$p") || return 1
   [ -z "$(find "$p" -type f -o -type l)" ] || { find "$p"; return 1; }
 }
 check install-uninstall install_uninstall

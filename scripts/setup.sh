@@ -26,6 +26,9 @@ PACKAGES=(
   postgresql               # a real server for tests/branch (each test starts its own, on loopback)
   libexpat1-dev            # XML parser: RemoteKeyProvider reads Format=XML (<KMS>) answers too
   libargon2-1              # the reference Argon2 (dlopen in tests/local): checks the store's documented Argon2id parameters
+  dpkg-dev debhelper lintian  # the Debian packages (dpkg-buildpackage) and their check
+  pkg-config cmake         # the consumer examples build against the installed library with these
+  python3-pytest           # the Python binding's tests (python/)
 )
 
 missing=()

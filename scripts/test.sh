@@ -3,6 +3,7 @@
 #   scripts/test.sh                   every test target (gcc, fastbuild)
 #   KMS_SANITIZERS=1 scripts/test.sh  then the same suite under ASan+UBSan (clang) and the
 #                                     tests tagged "concurrency" under TSan
+#   KMS_PACKAGE_CHECK=1 scripts/test.sh  then the packaging checks (scripts/package_check.sh)
 #   KMS_FUZZ_SECONDS=60 scripts/test.sh  then every libFuzzer target for that long (scripts/fuzz.sh);
 #                                     each target counts as one test case
 # Ends with "N passed, N failed" counting individual test cases over all phases.
@@ -31,6 +32,17 @@ if [ "${KMS_SANITIZERS:-0}" = "1" ]; then
   # Tests tagged "timing" (kill counts, load figures within a time budget) run in the plain phase only.
   phase asan "$HOME/.cache/bazel_kms_asan" --config=asan --test_tag_filters=-timing,-manual //...
   phase tsan "$HOME/.cache/bazel_kms_tsan" --config=tsan --test_tag_filters=concurrency //...
+fi
+
+if [ "${KMS_PACKAGE_CHECK:-0}" = "1" ]; then
+  # The library as users outside Bazel get it: .deb build + lintian, consumer examples (CMake,
+  # pkg-config, C) and the Python binding against the unpacked packages, install/uninstall.
+  echo "== phase package: scripts/package_check.sh"
+  bash scripts/package_check.sh 2>&1 | tee build/phase-package.log
+  rc=${PIPESTATUS[0]}
+  [ "$rc" -ne 0 ] && status=$rc
+  tail -n 1 build/phase-package.log | grep -E '^[0-9]+ passed, [0-9]+ failed$' > build/phase-package.txt ||
+    echo "0 passed, 1 failed" > build/phase-package.txt
 fi
 
 if [ -n "${KMS_FUZZ_SECONDS:-}" ]; then
