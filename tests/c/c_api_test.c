@@ -407,8 +407,9 @@ static void TestRemoteProvider(void) {
                                            sizeof(blob), &m, NULL, &err);
     CHECK(g == KMSE_ERR_UNAVAILABLE, "unreachable KMS: %s (%s)", kmse_status_name(g),
           err.message);
-    CHECK_STATUS(kmse_local_create_key(remote, NULL, NULL, 0, NULL, &err), KMSE_ERR_UNSUPPORTED,
-                 &err);
+    char id[KMSE_LOCAL_ID_CAP];
+    CHECK_STATUS(kmse_local_create_key(remote, NULL, id, sizeof(id), NULL, &err),
+                 KMSE_ERR_UNSUPPORTED, &err);
     kmse_provider_free(remote);
   } else {
     CHECK(0, "remote provider: %s (%s)", kmse_status_name(s), err.message);
