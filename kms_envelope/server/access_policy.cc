@@ -63,11 +63,26 @@ absl::StatusOr<AccessPolicy> AccessPolicy::FromJson(std::string_view json) {
   if (json.size() > kMaxAccessFileSize) return Invalid("access file too large");
   WipedJson j = WipedJson::parse(json.begin(), json.end(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) return Invalid("access file is not a JSON object");
+  // Every field is understood or refused: a misspelt field would otherwise be a policy that
+  // silently differs from what its author wrote. ClientKeys belongs to instance/client_key_policy.
+  for (const auto& item : j.items()) {
+    const auto& name = item.key();
+    if (name != "AccessKeys" && name != "ClientKeys") {
+      return Invalid("unknown access file field " + std::string(name.data(), name.size()));
+    }
+  }
   auto list = j.find("AccessKeys");
   if (list == j.end() || !list->is_array()) return Invalid("access file needs an AccessKeys array");
   AccessPolicy policy;
   for (const WipedJson& e : *list) {
     if (!e.is_object()) return Invalid("AccessKeys entries must be objects");
+    for (const auto& item : e.items()) {
+      const auto& name = item.key();
+      if (name != "AccessKeyId" && name != "AccessKeySecret" && name != "Actions" &&
+          name != "Keys" && name != "SecurityToken") {
+        return Invalid("unknown AccessKeys field " + std::string(name.data(), name.size()));
+      }
+    }
     auto str = [&](const char* name) -> std::string_view {
       auto it = e.find(name);
       if (it == e.end() || !it->is_string()) return {};

@@ -44,6 +44,9 @@ TEST(AccessPolicy, DeniesByDefaultAndRefusesMalformedFiles) {
                           R"({"AccessKeys":[{"AccessKeyId":"","AccessKeySecret":"s"}]})",
                           R"({"AccessKeys":[{"AccessKeyId":"a","AccessKeySecret":"s","Actions":"*"}]})",
                           R"({"AccessKeys":[{"AccessKeyId":"a","AccessKeySecret":"s","SecurityToken":1}]})",
+                          // Fields that are not understood are refused, never ignored.
+                          R"({"AccessKeys":[{"AccessKeyId":"a","AccessKeySecret":"s","Action":["*"]}]})",
+                          R"({"AccessKeys":[],"Policies":[]})",
                           R"({"AccessKeys":[{"AccessKeyId":"a","AccessKeySecret":"s"},
                                             {"AccessKeyId":"a","AccessKeySecret":"t"}]})"}) {
     auto r = AccessPolicy::FromJson(bad);
