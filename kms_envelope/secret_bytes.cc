@@ -15,17 +15,21 @@ namespace {
 
 std::atomic<SecretBytes::ReleaseObserver> g_release_observer{nullptr};
 
-// A pool of kPooledSlotSize-byte slots carved from sodium_malloc'd (locked, guard-paged) chunks.
-// Chunks are never returned to the system: the pool only grows to the peak number of live
-// small secrets. Freed slots are wiped before they go back on the free list.
+// A pool of fixed-size slots carved from sodium_malloc'd (locked, guard-paged) chunks of a
+// whole number of pages (so slots stay 64-byte aligned). Chunks are never returned to the
+// system: the pool only grows to the peak number of live secrets of its size class. Freed slots
+// are wiped before they go back on the free list.
 class LockedSlotPool {
  public:
-  static constexpr size_t kSlotsPerChunk = 1024;
-
-  static LockedSlotPool& Get() {
-    static LockedSlotPool* pool = new LockedSlotPool();  // never destroyed: secrets may outlive statics
-    return *pool;
+  // Small secrets (keys) and large ones (expanded key schedules and GHASH tables).
+  static LockedSlotPool& Get(size_t size) {
+    // Never destroyed: secrets may outlive statics.
+    static LockedSlotPool* small = new LockedSlotPool(SecretBytes::kPooledSlotSize, 1024);
+    static LockedSlotPool* large = new LockedSlotPool(SecretBytes::kLargePooledSlotSize, 64);
+    return size <= SecretBytes::kPooledSlotSize ? *small : *large;
   }
+
+  size_t slot_size() const { return slot_size_; }
 
   uint8_t* Allocate() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -41,17 +45,22 @@ class LockedSlotPool {
   }
 
  private:
+  LockedSlotPool(size_t slot_size, size_t slots_per_chunk)
+      : slot_size_(slot_size), slots_per_chunk_(slots_per_chunk) {}
+
   bool Grow() {
     if (sodium_init() < 0) return false;
-    void* chunk = sodium_malloc(kSlotsPerChunk * SecretBytes::kPooledSlotSize);
+    void* chunk = sodium_malloc(slots_per_chunk_ * slot_size_);
     if (chunk == nullptr) return false;
-    sodium_memzero(chunk, kSlotsPerChunk * SecretBytes::kPooledSlotSize);
-    free_.reserve(free_.size() + kSlotsPerChunk);
+    sodium_memzero(chunk, slots_per_chunk_ * slot_size_);
+    free_.reserve(free_.size() + slots_per_chunk_);
     auto* base = static_cast<uint8_t*>(chunk);
-    for (size_t i = kSlotsPerChunk; i-- > 0;) free_.push_back(base + i * SecretBytes::kPooledSlotSize);
+    for (size_t i = slots_per_chunk_; i-- > 0;) free_.push_back(base + i * slot_size_);
     return true;
   }
 
+  const size_t slot_size_;
+  const size_t slots_per_chunk_;
   std::mutex mu_;
   std::vector<uint8_t*> free_;
 };
@@ -68,8 +77,8 @@ absl::StatusOr<SecretBytes> SecretBytes::New(size_t size) {
         absl::StrCat("secret of ", size, " bytes exceeds the maximum of ", kMaxSize));
   }
   if (size == 0) return SecretBytes();
-  if (size <= kPooledSlotSize) {
-    uint8_t* slot = LockedSlotPool::Get().Allocate();
+  if (size <= kLargePooledSlotSize) {
+    uint8_t* slot = LockedSlotPool::Get(size).Allocate();
     if (slot == nullptr) return absl::ResourceExhaustedError("cannot allocate locked memory");
     return SecretBytes(slot, size, /*pooled=*/true);
   }
@@ -111,11 +120,11 @@ SecretBytes& SecretBytes::operator=(SecretBytes&& other) noexcept {
 
 void SecretBytes::Clear() {
   if (data_ == nullptr) return;
-  size_t wiped = pooled_ ? kPooledSlotSize : size_;
+  size_t wiped = pooled_ ? LockedSlotPool::Get(size_).slot_size() : size_;
   sodium_memzero(data_, wiped);
   if (ReleaseObserver observer = g_release_observer.load()) observer(data_, wiped);
   if (pooled_) {
-    LockedSlotPool::Get().Release(data_);
+    LockedSlotPool::Get(size_).Release(data_);
   } else {
     sodium_free(data_);  // sodium_free wipes again and unlocks
   }

@@ -7,8 +7,9 @@
 //
 // Contract:
 // - Storage comes from locked (mlock'd, never swapped), guard-paged memory obtained from
-//   libsodium (`sodium_malloc`). Buffers of up to kPooledSlotSize bytes are carved from a pool of
-//   such pages so that creating a data key costs no system call; larger buffers get their own
+//   libsodium (`sodium_malloc`). Buffers of up to kPooledSlotSize (and of up to
+//   kLargePooledSlotSize) bytes are carved from a pool of such pages so that creating a data key
+//   or its AES-GCM key schedule costs no system call; larger buffers get their own
 //   `sodium_malloc` allocation.
 // - The bytes are wiped (`sodium_memzero`) on destruction, when moved from, and on Clear().
 // - Move-only. There is no operator==, no implicit conversion to std::string or to a view that
@@ -34,6 +35,10 @@ class SecretBytes {
  public:
   // Buffers of at most this many bytes come from the locked pool.
   static constexpr size_t kPooledSlotSize = 64;
+  // Buffers of more than kPooledSlotSize and at most this many bytes come from a second locked
+  // pool (an AES-GCM key schedule with its GHASH table fits: see internal/aead); 18 * 64 bytes,
+  // so 64 slots fill whole pages and every slot is 64-byte aligned.
+  static constexpr size_t kLargePooledSlotSize = 1152;
   // The largest secret this type will allocate (bounds every attacker-influenced size).
   static constexpr size_t kMaxSize = size_t{1} << 20;
 

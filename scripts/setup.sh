@@ -8,6 +8,7 @@ PACKAGES=(
   g++ clang libclang-rt-14-dev   # compilers; clang for sanitizers and libFuzzer
   libsodium-dev            # AEAD, HMAC, secure memory
   libssl-dev               # OpenSSL libcrypto: fast AES-256-GCM bulk path, HMAC-SHA1 (KMS V1)
+  libipsec-mb-dev          # intel-ipsec-mb: VAES/AVX-512 AES-256-GCM and AES-CTR (default backend)
   libabsl-dev              # absl::Status/StatusOr, strings, synchronization
   libfmt-dev               # formatting in the CLI
   libgtest-dev libgmock-dev  # tests

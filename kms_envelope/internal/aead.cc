@@ -1,14 +1,17 @@
 #include "kms_envelope/internal/aead.h"
 
+#include <intel-ipsec-mb.h>
 #include <openssl/evp.h>
 #include <sodium.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "kms_envelope/internal/ipsec_mb.h"
 
 namespace kms_envelope {
 namespace internal {
@@ -24,7 +27,135 @@ constexpr size_t kOpenSslChunk = size_t{1} << 30;
 
 static_assert(sizeof(crypto_aead_aes256gcm_state) >= 1, "libsodium AES-GCM state");
 
+// ipsec-mb's gcm_key_data must be 64-byte aligned; the SecretBytes holding it has room to align.
+constexpr size_t kGcmKeyDataAlloc = sizeof(gcm_key_data) + 63;
+static_assert(kGcmKeyDataAlloc <= SecretBytes::kLargePooledSlotSize,
+              "the GCM key schedule must fit a pooled secret slot");
+
+const gcm_key_data* AlignedKeyData(const uint8_t* p) {
+  return reinterpret_cast<const gcm_key_data*>((reinterpret_cast<uintptr_t>(p) + 63) &
+                                               ~uintptr_t{63});
+}
+
+// ipsec-mb's parameter checks refuse null buffers even for zero lengths.
+const uint8_t* NonNull(const uint8_t* p) {
+  static const uint8_t kEmpty[1] = {0};
+  return p != nullptr ? p : kEmpty;
+}
+
+IpsecMbArch ArchOf(AeadBackend backend) {
+  switch (backend) {
+    case AeadBackend::kIpsecMbSse:
+      return IpsecMbArch::kSse;
+    case AeadBackend::kIpsecMbAvx:
+      return IpsecMbArch::kAvx;
+    case AeadBackend::kIpsecMbAvx2:
+      return IpsecMbArch::kAvx2;
+    case AeadBackend::kIpsecMbAvx512:
+      return IpsecMbArch::kAvx512;
+    default:
+      return IpsecMbArch::kAuto;
+  }
+}
+
+AeadBackend BackendOf(IpsecMbArch arch) {
+  switch (arch) {
+    case IpsecMbArch::kSse:
+      return AeadBackend::kIpsecMbSse;
+    case IpsecMbArch::kAvx:
+      return AeadBackend::kIpsecMbAvx;
+    case IpsecMbArch::kAvx2:
+      return AeadBackend::kIpsecMbAvx2;
+    case IpsecMbArch::kAvx512:
+      return AeadBackend::kIpsecMbAvx512;
+    case IpsecMbArch::kAuto:
+      break;
+  }
+  return AeadBackend::kIpsecMb;
+}
+
+bool IsIpsecMb(AeadBackend backend) {
+  return backend >= AeadBackend::kIpsecMb && backend <= AeadBackend::kIpsecMbAvx512;
+}
+
 }  // namespace
+
+std::string_view AeadBackendName(AeadBackend backend) {
+  switch (backend) {
+    case AeadBackend::kDefault:
+      return "default";
+    case AeadBackend::kLibsodium:
+      return "libsodium";
+    case AeadBackend::kOpenSsl:
+      return "openssl";
+    case AeadBackend::kIpsecMb:
+      return "ipsec-mb";
+    case AeadBackend::kIpsecMbSse:
+      return "ipsec-mb-sse";
+    case AeadBackend::kIpsecMbAvx:
+      return "ipsec-mb-avx";
+    case AeadBackend::kIpsecMbAvx2:
+      return "ipsec-mb-avx2";
+    case AeadBackend::kIpsecMbAvx512:
+      return "ipsec-mb-avx512";
+  }
+  return "unknown";
+}
+
+bool IpsecMbBackendAvailable(AeadBackend backend) {
+  return IsIpsecMb(backend) && IpsecMbManager(ArchOf(backend)) != nullptr;
+}
+
+absl::StatusOr<AeadBackend> ResolveAesGcmBackend(std::string_view forced) {
+  if (forced.empty()) {
+    return IpsecMbBackendAvailable(AeadBackend::kIpsecMb) ? BackendOf(IpsecMbAutoArch())
+                                                          : AeadBackend::kDefault;
+  }
+  if (forced == "openssl") return AeadBackend::kOpenSsl;
+  if (forced == "sodium" || forced == "libsodium") {
+    if (!LibsodiumAesGcmAvailable()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          kAeadBackendEnvVar, "=", std::string(forced), ": libsodium AES-256-GCM needs AES-NI and PCLMUL"));
+    }
+    return AeadBackend::kLibsodium;
+  }
+  for (AeadBackend b : {AeadBackend::kIpsecMb, AeadBackend::kIpsecMbSse, AeadBackend::kIpsecMbAvx,
+                        AeadBackend::kIpsecMbAvx2, AeadBackend::kIpsecMbAvx512}) {
+    if (forced != AeadBackendName(b)) continue;
+    if (!IpsecMbBackendAvailable(b)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(kAeadBackendEnvVar, "=", std::string(forced), ": this CPU cannot run it"));
+    }
+    return b == AeadBackend::kIpsecMb ? BackendOf(IpsecMbAutoArch()) : b;
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      kAeadBackendEnvVar, "=", std::string(forced),
+      " is not one of openssl, sodium, ipsec-mb, ipsec-mb-sse, ipsec-mb-avx, ipsec-mb-avx2, "
+      "ipsec-mb-avx512"));
+}
+
+absl::StatusOr<AeadBackend> DefaultAesGcmBackend() {
+  static const absl::StatusOr<AeadBackend>* resolved = [] {
+    const char* env = std::getenv(kAeadBackendEnvVar);
+    return new absl::StatusOr<AeadBackend>(ResolveAesGcmBackend(env != nullptr ? env : ""));
+  }();
+  return *resolved;
+}
+
+std::string AesGcmBackendDescription() {
+  absl::StatusOr<AeadBackend> b = DefaultAesGcmBackend();
+  if (!b.ok()) return absl::StrCat("AES-256-GCM: ", b.status().message());
+  if (IsIpsecMb(*b)) {
+    return absl::StrCat("AES-256-GCM: ", IpsecMbVersion(), " (",
+                        std::string(IpsecMbArchName(ArchOf(*b))), ")");
+  }
+  if (*b == AeadBackend::kDefault) {
+    return LibsodiumAesGcmAvailable() ? "AES-256-GCM: OpenSSL EVP (libsodium for short messages)"
+                                      : "AES-256-GCM: OpenSSL EVP";
+  }
+  return absl::StrCat("AES-256-GCM: ", std::string(AeadBackendName(*b)), " (forced by ", kAeadBackendEnvVar,
+                      ")");
+}
 
 // A small pool of EVP contexts that already hold the expanded key schedule, so an operation
 // only sets the IV (no key expansion, no allocation once the pool is warm). The pool makes
@@ -92,7 +223,19 @@ absl::StatusOr<AeadKey> AeadKey::New(AeadAlgorithm algorithm, absl::Span<const u
     return absl::InvalidArgumentError(
         absl::StrCat("AEAD key must be ", kAeadKeySize, " bytes, got ", key.size()));
   }
-  // kDefault AES-256-GCM: OpenSSL for bulk data, libsodium for short messages (see aead.h).
+  if (algorithm == AeadAlgorithm::kAes256Gcm && backend == AeadBackend::kDefault) {
+    absl::StatusOr<AeadBackend> resolved = DefaultAesGcmBackend();
+    if (!resolved.ok()) return resolved.status();
+    backend = *resolved;
+  }
+  if (IsIpsecMb(backend)) {
+    if (algorithm != AeadAlgorithm::kAes256Gcm) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          std::string(AeadAlgorithmName(algorithm)), " is only available from libsodium"));
+    }
+    return NewIpsecMb(key, backend);
+  }
+  // Fallback AES-256-GCM: OpenSSL for bulk data, libsodium for short messages (see aead.h).
   const bool small_via_libsodium = backend == AeadBackend::kDefault &&
                                    algorithm == AeadAlgorithm::kAes256Gcm &&
                                    LibsodiumAesGcmAvailable();
@@ -120,6 +263,49 @@ absl::StatusOr<AeadKey> AeadKey::New(AeadAlgorithm algorithm, absl::Span<const u
   return result;
 }
 
+absl::StatusOr<AeadKey> AeadKey::NewIpsecMb(absl::Span<const uint8_t> key, AeadBackend backend) {
+  const IMB_MGR* mgr = IpsecMbManager(ArchOf(backend));
+  if (mgr == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(std::string(AeadBackendName(backend)), " cannot run on this CPU"));
+  }
+  absl::StatusOr<SecretBytes> state = SecretBytes::New(kGcmKeyDataAlloc);
+  if (!state.ok()) return state.status();
+  auto* key_data = const_cast<gcm_key_data*>(AlignedKeyData(state->data()));
+  IMB_AES256_GCM_PRE(mgr, key.data(), key_data);  // round keys + GHASH powers, in locked memory
+  if (backend == AeadBackend::kIpsecMb) backend = BackendOf(IpsecMbAutoArch());
+  AeadKey result(AeadAlgorithm::kAes256Gcm, backend, *std::move(state));
+  result.imb_ = mgr;
+  return result;
+}
+
+void AeadKey::SealIpsecMb(absl::Span<const uint8_t> nonce, absl::Span<const uint8_t> aad,
+                          absl::Span<const uint8_t> plaintext, absl::Span<uint8_t> out) const {
+  struct gcm_context_data ctx;
+  IMB_AES256_GCM_ENC(imb_, AlignedKeyData(state_.data()), &ctx, out.data(),
+                     NonNull(plaintext.data()), plaintext.size(), nonce.data(),
+                     NonNull(aad.data()), aad.size(), out.data() + plaintext.size(),
+                     kAeadTagSize);
+  sodium_memzero(&ctx, sizeof(ctx));  // holds GHASH state and the last keystream block
+}
+
+absl::Status AeadKey::OpenIpsecMb(absl::Span<const uint8_t> nonce, absl::Span<const uint8_t> aad,
+                                  absl::Span<const uint8_t> ciphertext_and_tag,
+                                  absl::Span<uint8_t> out) const {
+  const size_t ct_size = ciphertext_and_tag.size() - kAeadTagSize;
+  struct gcm_context_data ctx;
+  uint8_t computed[kAeadTagSize] = {0};
+  uint8_t none[1];
+  IMB_AES256_GCM_DEC(imb_, AlignedKeyData(state_.data()), &ctx, ct_size ? out.data() : none,
+                     NonNull(ciphertext_and_tag.data()), ct_size, nonce.data(),
+                     NonNull(aad.data()), aad.size(), computed, kAeadTagSize);
+  sodium_memzero(&ctx, sizeof(ctx));
+  const bool ok = sodium_memcmp(computed, ciphertext_and_tag.data() + ct_size, kAeadTagSize) == 0;
+  sodium_memzero(computed, sizeof(computed));
+  if (!ok) return AuthFailed(out);
+  return absl::OkStatus();
+}
+
 AeadKey::AeadKey(AeadAlgorithm algorithm, AeadBackend backend, SecretBytes state)
     : algorithm_(algorithm), backend_(backend), state_(std::move(state)) {}
 
@@ -127,6 +313,7 @@ AeadKey::AeadKey(AeadKey&& other) noexcept
     : algorithm_(other.algorithm_),
       backend_(other.backend_),
       state_(std::move(other.state_)),
+      imb_(other.imb_),
       openssl_(other.openssl_.exchange(nullptr, std::memory_order_acq_rel)),
       small_via_libsodium_(other.small_via_libsodium_) {}
 
@@ -137,6 +324,7 @@ AeadKey& AeadKey::operator=(AeadKey&& other) noexcept {
     algorithm_ = other.algorithm_;
     backend_ = other.backend_;
     state_ = std::move(other.state_);  // the EVP contexts point into it: stable across moves
+    imb_ = other.imb_;
     small_via_libsodium_ = other.small_via_libsodium_;
   }
   return *this;
@@ -187,6 +375,10 @@ absl::Status AeadKey::Seal(absl::Span<const uint8_t> nonce, absl::Span<const uin
                            absl::Span<const uint8_t> plaintext, absl::Span<uint8_t> out) const {
   absl::Status sizes = CheckSizes(nonce, plaintext.size(), out.size(), /*sealing=*/true);
   if (!sizes.ok()) return sizes;
+  if (imb_ != nullptr) {
+    SealIpsecMb(nonce, aad, plaintext, out);
+    return absl::OkStatus();
+  }
   uint8_t* tag = out.data() + plaintext.size();
   if (backend_ == AeadBackend::kLibsodium) {
     unsigned long long tag_len = 0;
@@ -251,6 +443,7 @@ absl::Status AeadKey::Open(absl::Span<const uint8_t> nonce, absl::Span<const uin
     if (!out.empty()) sodium_memzero(out.data(), out.size());
     return sizes;
   }
+  if (imb_ != nullptr) return OpenIpsecMb(nonce, aad, ciphertext_and_tag, out);
   const size_t ct_size = ciphertext_and_tag.size() - kAeadTagSize;
   const uint8_t* tag = ciphertext_and_tag.data() + ct_size;
   if (backend_ == AeadBackend::kLibsodium) {

@@ -13,13 +13,19 @@
 //   ("authentication failed").
 // - Input and output may not overlap unless they are exactly the same buffer.
 // - Thread safety: Seal/Open are const and may be called concurrently on one AeadKey.
-// - Backends: libsodium (AES-256-GCM only where the CPU has AES-NI and PCLMUL) and OpenSSL's
-//   libcrypto EVP (faster for bulk data). Both pass the Wycheproof vectors
-//   (tests/crypto/aead_wycheproof_test.cc). kDefault picks, for AES-256-GCM, libsodium for
-//   messages up to kAesGcmLibsodiumMaxMessage bytes (no per-call setup, no EVP context per key:
-//   a fresh key that seals one short message costs ~0.4 us instead of ~1.2 us here) and OpenSSL
-//   for longer ones (faster in bulk); libsodium for (X)ChaCha20-Poly1305 (the only backend that
-//   has them). backend() reports kOpenSsl for such a key.
+// - Backends for AES-256-GCM: intel-ipsec-mb (VAES/AVX-512, AVX2, AVX or SSE code, picked at
+//   run time by init_mb_mgr_auto; the key schedule and GHASH table are computed once per key
+//   into SecretBytes memory), OpenSSL's libcrypto EVP and libsodium (AES-NI and PCLMUL only).
+//   All pass the Wycheproof vectors (tests/crypto/aead_wycheproof_test.cc) and open each
+//   other's output (tests/crypto/aead_cross_backend_test.cc).
+// - kDefault for AES-256-GCM is DefaultAesGcmBackend(): intel-ipsec-mb where the CPU has AES-NI
+//   and PCLMULQDQ; otherwise OpenSSL, with messages up to kAesGcmLibsodiumMaxMessage bytes
+//   through libsodium when it can run; or the backend that the environment variable
+//   KMS_ENVELOPE_AEAD_BACKEND forces (openssl | sodium | ipsec-mb | ipsec-mb-sse | ipsec-mb-avx
+//   | ipsec-mb-avx2 | ipsec-mb-avx512). An unknown value, or a forced backend this CPU cannot
+//   run, makes New fail (InvalidArgument / FailedPrecondition): never a silent fallback.
+//   (X)ChaCha20-Poly1305 always uses libsodium (the only backend that has them).
+// - backend() reports the backend that runs the key (for ipsec-mb the concrete arch).
 //
 // Warning: never reuse a nonce under one key. AES-256-GCM allows at most kAesGcmMaxMessageSize
 // bytes per message; with random nonces at most 2^32 messages per key.
@@ -37,6 +43,8 @@
 #include "absl/types/span.h"
 #include "kms_envelope/secret_bytes.h"
 
+struct IMB_MGR;
+
 namespace kms_envelope {
 namespace internal {
 
@@ -52,7 +60,18 @@ enum class AeadBackend : uint8_t {
   kDefault = 0,
   kLibsodium = 1,
   kOpenSsl = 2,
+  // intel-ipsec-mb with the arch init_mb_mgr_auto picks; New resolves it to one of the next.
+  kIpsecMb = 3,
+  // intel-ipsec-mb with one code path forced (tests, benchmarks); FailedPrecondition when the
+  // CPU lacks it.
+  kIpsecMbSse = 4,
+  kIpsecMbAvx = 5,
+  kIpsecMbAvx2 = 6,
+  kIpsecMbAvx512 = 7,
 };
+
+// The environment variable that forces the AES-256-GCM backend of kDefault keys.
+inline constexpr char kAeadBackendEnvVar[] = "KMS_ENVELOPE_AEAD_BACKEND";
 
 inline constexpr size_t kAeadKeySize = 32;
 inline constexpr size_t kAeadTagSize = 16;
@@ -76,6 +95,25 @@ std::string_view AeadAlgorithmName(AeadAlgorithm algorithm);
 
 // True when libsodium's AES-256-GCM can run on this CPU.
 bool LibsodiumAesGcmAvailable();
+
+// "openssl", "libsodium", "ipsec-mb", "ipsec-mb-avx512", ...
+std::string_view AeadBackendName(AeadBackend backend);
+
+// True when `backend` (an ipsec-mb arch, or kIpsecMb) can run on this CPU.
+bool IpsecMbBackendAvailable(AeadBackend backend);
+
+// What kDefault means for AES-256-GCM given the value of KMS_ENVELOPE_AEAD_BACKEND (`forced`,
+// empty when unset): kIpsecMb* (the concrete arch), kOpenSsl, or kLibsodium; kDefault for the
+// OpenSSL + libsodium-for-short-messages fallback. InvalidArgument for an unknown value,
+// FailedPrecondition when the CPU cannot run the forced backend.
+[[nodiscard]] absl::StatusOr<AeadBackend> ResolveAesGcmBackend(std::string_view forced);
+
+// ResolveAesGcmBackend of this process's environment, read once.
+[[nodiscard]] absl::StatusOr<AeadBackend> DefaultAesGcmBackend();
+
+// One line for --version: "AES-256-GCM: intel-ipsec-mb 1.3.0 (avx512)", or the fallback, or
+// the configuration error.
+std::string AesGcmBackendDescription();
 
 class AeadKey {
  public:
@@ -108,6 +146,14 @@ class AeadKey {
  private:
   struct OpenSslState;
   AeadKey(AeadAlgorithm algorithm, AeadBackend backend, SecretBytes state);
+  [[nodiscard]] static absl::StatusOr<AeadKey> NewIpsecMb(absl::Span<const uint8_t> key,
+                                                          AeadBackend backend);
+  void SealIpsecMb(absl::Span<const uint8_t> nonce, absl::Span<const uint8_t> aad,
+                   absl::Span<const uint8_t> plaintext, absl::Span<uint8_t> out) const;
+  [[nodiscard]] absl::Status OpenIpsecMb(absl::Span<const uint8_t> nonce,
+                                         absl::Span<const uint8_t> aad,
+                                         absl::Span<const uint8_t> ciphertext_and_tag,
+                                         absl::Span<uint8_t> out) const;
 
   [[nodiscard]] absl::Status CheckSizes(absl::Span<const uint8_t> nonce, size_t in_size,
                                         size_t out_size, bool sealing) const;
@@ -115,7 +161,10 @@ class AeadKey {
   AeadAlgorithm algorithm_;
   AeadBackend backend_;
   // libsodium: the raw key ((X)ChaCha) or crypto_aead_aes256gcm_state (AES). OpenSSL: the raw key.
+  // ipsec-mb: gcm_key_data (round keys and GHASH table) at the first 64-byte boundary.
   SecretBytes state_;
+  // ipsec-mb: the process-wide manager of the key's arch (not owned; never freed).
+  const IMB_MGR* imb_ = nullptr;
   // OpenSSL: a pool of EVP contexts with the key schedule expanded once, created on first use
   // (a default AES key that only ever sees short messages, such as a per-message payload key,
   // never allocates one). Owned; published with a compare-and-swap so concurrent first uses

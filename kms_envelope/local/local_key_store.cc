@@ -208,12 +208,11 @@ struct State {
 
 absl::StatusOr<std::shared_ptr<const VersionKey>> MakeVersionKey(SecretBytes material) {
   if (material.size() != kCmkSize) return absl::InternalError("CMK material must be 32 bytes");
-  const internal::AeadBackend backend = internal::LibsodiumAesGcmAvailable()
-                                            ? internal::AeadBackend::kLibsodium
-                                            : internal::AeadBackend::kOpenSsl;
+  // The default backend (intel-ipsec-mb where the CPU has AES-NI) expands the key schedule and
+  // GHASH table once, here, into locked memory.
   KMS_ASSIGN_OR_RETURN(internal::AeadKey aead,
                        internal::AeadKey::New(internal::AeadAlgorithm::kAes256Gcm,
-                                              material.span(), backend));
+                                              material.span()));
   return std::shared_ptr<const VersionKey>(
       new VersionKey(std::move(material), std::move(aead)));
 }

@@ -5,8 +5,11 @@
 //   KMS_RETURN_IF_ERROR(cipher->Apply(offset, absl::MakeSpan(buffer)));  // encrypt == decrypt
 //
 // Ciphers (both keyed by a per-file 32-byte stream key, see file_header.h):
-// - AES-256-CTR (OpenSSL EVP): counter block = file_salt[0..8) || u64 block index (big endian),
-//   16-byte blocks. A pool of EVP contexts keeps the key schedule expanded once per file.
+// - AES-256-CTR: counter block = file_salt[0..8) || u64 block index (big endian), 16-byte
+//   blocks. Runs on intel-ipsec-mb (round keys expanded once per file into SecretBytes, one
+//   job-API manager per thread) where the AEAD default is ipsec-mb, else on OpenSSL EVP (a pool
+//   of contexts keeps the key schedule expanded once per file). Both produce the same stream
+//   (tests/rocksdb/file_stream_cipher_test.cc).
 // - XChaCha20 (libsodium crypto_stream_xchacha20_xor_ic): nonce = file_salt[8..32), the 64-bit
 //   block counter = offset / 64.
 //
@@ -58,12 +61,16 @@ class FileStreamCipher {
   struct EvpPool;
   FileStreamCipher(FileCipherId cipher, SecretBytes key, absl::Span<const uint8_t> salt);
   absl::Status ApplyAesCtr(uint64_t offset, absl::Span<uint8_t> data) const;
+  absl::Status ApplyAesCtrIpsecMb(uint64_t offset, absl::Span<uint8_t> data) const;
+  absl::Status RunIpsecMbCtr(uint64_t block, uint8_t* data, size_t size) const;
   absl::Status ApplyXChaCha20(uint64_t offset, absl::Span<uint8_t> data) const;
 
   FileCipherId cipher_;
   SecretBytes key_;
   uint8_t nonce_[24] = {};  // AES: the first 8 bytes; XChaCha20: all 24
   std::unique_ptr<EvpPool> pool_;
+  // intel-ipsec-mb AES-256 round keys (empty when the EVP path runs).
+  SecretBytes ipsec_mb_schedule_;
 };
 
 }  // namespace rocksdb_encryption

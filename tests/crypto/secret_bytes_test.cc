@@ -79,9 +79,16 @@ class SecretBytesWipe : public ::testing::Test {
   std::vector<Release> releases_;
 };
 
-// Sizes on both sides of the pool limit.
+// Sizes on both sides of both pool limits.
 const size_t kSizes[] = {1, 32, SecretBytes::kPooledSlotSize, SecretBytes::kPooledSlotSize + 1,
+                         SecretBytes::kLargePooledSlotSize, SecretBytes::kLargePooledSlotSize + 1,
                          4096};
+
+size_t WipedSize(size_t size) {
+  if (size <= SecretBytes::kPooledSlotSize) return SecretBytes::kPooledSlotSize;
+  if (size <= SecretBytes::kLargePooledSlotSize) return SecretBytes::kLargePooledSlotSize;
+  return size;
+}
 
 TEST_F(SecretBytesWipe, WipesOnDestruction) {
   for (size_t size : kSizes) {
@@ -94,8 +101,7 @@ TEST_F(SecretBytesWipe, WipesOnDestruction) {
     ASSERT_EQ(releases_.size(), 1u) << size;
     EXPECT_EQ(releases_[0].data, where);
     // Pooled secrets wipe their whole slot, not only the used prefix.
-    EXPECT_EQ(releases_[0].size,
-              size <= SecretBytes::kPooledSlotSize ? SecretBytes::kPooledSlotSize : size);
+    EXPECT_EQ(releases_[0].size, WipedSize(size));
     EXPECT_TRUE(releases_[0].all_zero) << size;
   }
 }
@@ -224,6 +230,20 @@ TEST(SecretBytes, ConstantTimeEqualsComparesContentAndSize) {
   SecretBytes empty1, empty2;
   EXPECT_TRUE(empty1.ConstantTimeEquals(empty2));
   EXPECT_FALSE(empty1.ConstantTimeEquals(*a));
+}
+
+TEST(SecretBytes, LargePooledSlotsAre64ByteAlignedAndDistinct) {
+  std::vector<SecretBytes> live;
+  for (int i = 0; i < 130; ++i) {  // crosses a large-pool chunk boundary (64 slots per chunk)
+    absl::StatusOr<SecretBytes> s = SecretBytes::New(SecretBytes::kLargePooledSlotSize);
+    ASSERT_TRUE(s.ok());
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(s->data()) % 64, 0u);
+    std::memset(s->mutable_data(), i, s->size());
+    live.push_back(*std::move(s));
+  }
+  for (int i = 0; i < 130; ++i) {
+    for (size_t j = 0; j < live[i].size(); ++j) ASSERT_EQ(live[i].data()[j], i);
+  }
 }
 
 TEST(SecretBytes, DistinctLiveSecretsNeverShareStorage) {

@@ -26,6 +26,9 @@ SecretBytes Key() {
   return key;
 }
 
+// The AES-CTR keystream from counter block `first_block`, computed independently.
+std::vector<uint8_t> ReferenceAesKeystreamFromBlock(uint64_t first_block, size_t n);
+
 // The keystream from offset 0, computed independently of FileStreamCipher.
 std::vector<uint8_t> ReferenceKeystream(FileCipherId cipher, size_t n) {
   std::vector<uint8_t> out(n, 0);
@@ -35,6 +38,13 @@ std::vector<uint8_t> ReferenceKeystream(FileCipherId cipher, size_t n) {
     crypto_stream_xchacha20(out.data(), out.size(), salt.data() + 8, key.data());
     return out;
   }
+  return ReferenceAesKeystreamFromBlock(0, n);
+}
+
+std::vector<uint8_t> ReferenceAesKeystreamFromBlock(uint64_t first_block, size_t n) {
+  std::vector<uint8_t> out(n, 0);
+  SecretBytes key = Key();
+  auto salt = Salt();
   // AES-256 in ECB over the counter blocks salt[0..8) || u64 block index.
   EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
   EVP_EncryptInit_ex(ctx, EVP_aes_256_ecb(), nullptr, key.data(), nullptr);
@@ -42,7 +52,8 @@ std::vector<uint8_t> ReferenceKeystream(FileCipherId cipher, size_t n) {
   for (size_t block = 0; block * 16 < n; ++block) {
     uint8_t counter[16], ks[16];
     std::memcpy(counter, salt.data(), 8);
-    for (int i = 0; i < 8; ++i) counter[8 + i] = static_cast<uint8_t>(uint64_t{block} >> (56 - 8 * i));
+    const uint64_t index = first_block + block;
+    for (int i = 0; i < 8; ++i) counter[8 + i] = static_cast<uint8_t>(index >> (56 - 8 * i));
     int outl = 0;
     EVP_EncryptUpdate(ctx, ks, &outl, counter, 16);
     for (size_t i = 0; i < 16 && block * 16 + i < n; ++i) out[block * 16 + i] = ks[i];
@@ -102,6 +113,21 @@ TEST_P(FileStreamCipherTest, RefusesOffsetsBeyondItsRange) {
   uint8_t b[4] = {};
   EXPECT_FALSE(cipher->Apply(kMaxFileStreamOffset, absl::MakeSpan(b)).ok());
   EXPECT_TRUE(cipher->Apply(kMaxFileStreamOffset - 4, absl::MakeSpan(b)).ok());
+}
+
+TEST(FileStreamCipher, AesCtrCarriesAcrossTheLow32BitsOfTheBlockIndex) {
+  auto cipher = FileStreamCipher::New(FileCipherId::kAes256Ctr, Key(), Salt()).value();
+  for (uint64_t first_block : {(uint64_t{1} << 32) - 3, (uint64_t{1} << 33) - 1,
+                               (uint64_t{1} << 40) - 2}) {
+    const std::vector<uint8_t> reference = ReferenceAesKeystreamFromBlock(first_block, 16 * 9);
+    for (size_t skip : {0, 5}) {
+      std::vector<uint8_t> buf(reference.size() - skip, 0);
+      ASSERT_TRUE(cipher->Apply(first_block * 16 + skip, absl::MakeSpan(buf)).ok());
+      for (size_t i = 0; i < buf.size(); ++i) {
+        ASSERT_EQ(buf[i], reference[skip + i]) << first_block << "+" << skip << "+" << i;
+      }
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Ciphers, FileStreamCipherTest,
