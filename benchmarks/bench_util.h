@@ -132,8 +132,8 @@ class BareIpsecMbGcm {
  private:
   IMB_MGR* mgr_ = nullptr;
   IMB_ARCH arch_ = IMB_ARCH_NONE;
-  struct gcm_key_data key_data_;
-  struct gcm_context_data ctx_;
+  alignas(64) struct gcm_key_data key_data_;  // the header aligns it only when LINUX is defined
+  alignas(64) struct gcm_context_data ctx_;
 };
 
 // XChaCha20-Poly1305 straight from libsodium.

@@ -211,17 +211,25 @@ def render(results, context, png_name, have_png, run_note):
                      f"{fmt_ratio(r)} ({fmt_ns(g.ns)} vs {fmt_ns(g.c('bare_ns'))})",
                      "met" if r is not None and r <= 1.5 else "MISSED"])
     for op in ("BM_Seal", "BM_Open"):
-        s = find(results, op, suite=1, bytes=1 << 20, cache=0, threads=1)
+        for size in (1 << 20, 64 << 20):
+            s = find(results, op, suite=1, bytes=size, cache=0, threads=1)
+            if not s:
+                continue
+            t = s.c("throughput_vs_ipsec_mb")
+            e = s.c("throughput_vs_evp")
+            limit = fmt_rate(size / s.c("ipsec_mb_ns") * 1e9) if s.c("ipsec_mb_ns") else "-"
+            evp = fmt_rate(size / s.c("evp_ns") * 1e9) if s.c("evp_ns") else "-"
+            rows.append([f"{op[3:]} {human_size(size)} (AES-256-GCM suite) vs one raw intel-ipsec-mb "
+                         f"AES-256-GCM call of {human_size(size)}; and vs OpenSSL EVP",
+                         ">= 0.85x throughput; >= 3x EVP",
+                         f"{fmt_ratio(t)} ({fmt_rate(s.bps)} vs {limit}); {fmt_ratio(e)} of EVP ({evp})",
+                         "met" if t is not None and t >= 0.85 and e is not None and e >= 3 else
+                         ("limit met; EVP ratio MISSED" if t is not None and t >= 0.85 else "MISSED")])
+    for op, goal in (("BM_Seal", 800), ("BM_Open", 900)):
+        s = find(results, op, suite=1, bytes=64, cache=0, threads=1)
         if s:
-            t = s.c("throughput_vs_bare")
-            rows.append([f"{op[3:]} 1 MiB (AES-256-GCM suite) vs OpenSSL EVP AES-256-GCM of 1 MiB",
-                         ">= 0.90x throughput",
-                         f"{fmt_ratio(t)} ({fmt_rate(s.bps)} vs {fmt_rate((1 << 20) / s.c('bare_ns') * 1e9) if s.c('bare_ns') else '-'})",
-                         "met" if t is not None and t >= 0.9 else "MISSED"])
-    s = find(results, "BM_Seal", suite=1, bytes=64, cache=0, threads=1)
-    if s:
-        rows.append(["Seal of a 64 B message with a fresh data key (local provider), median",
-                     "< 2 us", fmt_ns(s.ns), "met" if s.ns < 2000 else "MISSED"])
+            rows.append([f"{op[3:]} of a 64 B message (local provider{', fresh data key' if op == 'BM_Seal' else ''}), median",
+                         f"<= {goal / 1000:.1f} us", fmt_ns(s.ns), "met" if s.ns <= goal else "MISSED"])
     w(table(["target", "goal", "measured", "status"], rows))
     w("")
     if g and g.c("blob_chain_ns"):
@@ -345,6 +353,32 @@ def render(results, context, png_name, have_png, run_note):
         w("")
 
     # ---- Primitives ----
+    limit = [r for r in results if r.base in ("BM_BareIpsecMbGcmSeal", "BM_BareIpsecMbGcmOpen",
+                                              "BM_BareAesGcmSeal", "BM_BareAesGcmOpen")]
+    if limit:
+        w("## The limit: one raw AES-256-GCM call")
+        w("")
+        w("intel-ipsec-mb (the arch `init_mb_mgr_auto` picks: AVX-512/VAES on this CPU) and "
+          "OpenSSL 3.0 EVP, key schedule and GHASH table precomputed, one call per message. time/op is wall-clock (it includes waiting for a core on this loaded VM), throughput is Google Benchmark's bytes/s over CPU time.")
+        w("")
+        rows = []
+        seen = set()  # the first input file wins (pass this round's JSON first)
+        for r in limit:
+            key = (r.base, r.p("arg0"))
+            if r.p("threads") != "1" or key in seen or r.p("arg0") not in ("64", "1048576", "67108864"):
+                continue
+            seen.add(key)
+            rows.append([r.base[3:], human_size(r.p("arg0") or 0), fmt_ns(r.ns), fmt_rate(r.bps)])
+        rows.sort(key=lambda row: row[0])
+        w(table(["primitive", "size", "time/op", "throughput"], rows))
+        w("")
+    fresh = [r for r in results if r.base == "BM_IpsecMbFreshKeySeal64"]
+    if fresh:
+        w("Fresh key per message (key schedule + GHASH table, then one 64-byte seal), by backend "
+          "(`backend` 4 = ipsec-mb SSE, 6 = AVX2, 7 = AVX-512, 2 = OpenSSL):")
+        w("")
+        w(table(["backend", "time/op"], [[r.p("backend"), fmt_ns(r.ns)] for r in fresh]))
+        w("")
     prim = [r for r in results if r.base.startswith("BM_Random32") or r.base == "BM_BareDataKeyChain"]
     if prim:
         w("## Primitives")
