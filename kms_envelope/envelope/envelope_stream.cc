@@ -183,19 +183,27 @@ absl::StatusOr<StreamResult> Envelope::OpenStream(ByteSource& source, ByteSink& 
   for (uint64_t i = 0;;) {
     KMS_ASSIGN_OR_RETURN(size_t n, ReadFull(in, absl::MakeSpan(frames_in)));
     // A full-size frame is never final; a shorter one is the final frame, and ReadFull stopped
-    // short only because the input ended, so nothing can follow it. Every frame of the batch is
-    // authenticated before any of its plaintext is written.
+    // short only because the input ended, so nothing can follow it. Plaintext is written only
+    // for frames already authenticated.
     const bool input_ended = n < frames_in.size();
     const size_t frames = input_ended ? n / sealed_frame + 1 : batch;
     size_t plain_size = 0;
     bool final_frame = false;
     for (size_t k = 0; k < frames; ++k, ++i) {
       const size_t len = std::min(sealed_frame, n - k * sealed_frame);
-      if (len < kFrameTagSize) return AuthFailed("sealed stream is truncated (no final frame)");
       final_frame = len < sealed_frame;
-      KMS_RETURN_IF_ERROR(OpenFrame(u.keys, parsed.header.message_id, i, final_frame,
-                                    absl::MakeConstSpan(frames_in.data() + k * sealed_frame, len),
-                                    absl::MakeSpan(plain.data() + plain_size, len - kFrameTagSize)));
+      absl::Status opened =
+          len < kFrameTagSize
+              ? AuthFailed("sealed stream is truncated (no final frame)")
+              : OpenFrame(u.keys, parsed.header.message_id, i, final_frame,
+                          absl::MakeConstSpan(frames_in.data() + k * sealed_frame, len),
+                          absl::MakeSpan(plain.data() + plain_size, len - kFrameTagSize));
+      if (!opened.ok()) {
+        // Release the frames before this one (each authenticated), as a frame-by-frame reader
+        // would have, then report the failure.
+        KMS_RETURN_IF_ERROR(sink.Write(absl::MakeConstSpan(plain.data(), plain_size)));
+        return opened;
+      }
       plain_size += len - kFrameTagSize;
       result.sealed_size += len;
     }

@@ -153,6 +153,52 @@ TEST_F(StreamTest, ATamperedFrameStopsTheStreamAfterTheVerifiedPrefix) {
   EXPECT_TRUE(out.empty());
 }
 
+TEST_F(StreamTest, StreamsAcrossIoBatchBoundariesMatchTheInMemoryFormat) {
+  // 4 KiB frames: the stream moves 256 frames (1 MiB) per read and write.
+  auto env = Make(kSuites[0], 4096);
+  for (size_t size : {size_t{1} << 20, (size_t{1} << 20) - 1, (size_t{1} << 20) + 1,
+                      (size_t{2} << 20) + 4096}) {
+    const std::string pt = TestPlaintext(size);
+    std::string sealed;
+    SpanSource src(internal::Bytes(pt));
+    StringSink dst(&sealed);
+    auto r = env->SealStream(src, dst, ctx_);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->frames, size / 4096 + 1) << size;
+    EXPECT_EQ(sealed.size(), r->sealed_size) << size;
+    auto opened_in_memory = env->Open(sealed, ctx_);
+    ASSERT_TRUE(opened_in_memory.ok()) << opened_in_memory.status();
+    EXPECT_EQ(*opened_in_memory, pt);
+    std::string out;
+    SpanSource src2(internal::Bytes(sealed));
+    StringSink dst2(&out);
+    auto o = env->OpenStream(src2, dst2, &ctx_);
+    ASSERT_TRUE(o.ok()) << o.status();
+    EXPECT_EQ(out, pt) << size;
+    // Cut after the first batch's last frame (a frame boundary): every frame verifies, the
+    // final one is missing.
+    auto parsed = ParseHeader(internal::Bytes(sealed));
+    ASSERT_TRUE(parsed.ok());
+    if (size > (size_t{1} << 20)) {
+      std::string cut = sealed.substr(0, parsed->header_size + 256 * (4096 + 16));
+      out.clear();
+      SpanSource src3(internal::Bytes(cut));
+      StringSink dst3(&out);
+      EXPECT_FALSE(env->OpenStream(src3, dst3, &ctx_).ok()) << size;
+    }
+    if (size > 301 * 4096) {
+      // A bad frame in the second batch releases exactly the frames before it.
+      std::string bad = sealed;
+      bad[parsed->header_size + 300 * (4096 + 16) + 7] ^= 1;
+      out.clear();
+      SpanSource src4(internal::Bytes(bad));
+      StringSink dst4(&out);
+      EXPECT_FALSE(env->OpenStream(src4, dst4, &ctx_).ok());
+      EXPECT_EQ(out, pt.substr(0, 300 * 4096)) << size;
+    }
+  }
+}
+
 TEST_F(StreamTest, StreamingMemoryIsBoundedByTheFrameSize) {
   // A source that produces 8 MiB without ever holding it, and a sink that only counts: the
   // envelope's buffers are one frame each, so this runs in constant memory.
