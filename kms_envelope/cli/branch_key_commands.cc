@@ -72,17 +72,15 @@ absl::StatusOr<json> ListJson(branch::BranchKeyStore& store, const std::string& 
 // Runs `fn` with the store (and the KMS when `needs_kms`), prints its JSON or the error.
 void Run(GlobalOptions& options, const BranchArgs& args, bool needs_kms,
          const std::function<absl::StatusOr<json>(KeyProvider*, branch::BranchKeyStore&)>& fn) {
-  absl::Status status = [&]() -> absl::Status {
+  absl::StatusOr<json> result = [&]() -> absl::StatusOr<json> {
     std::unique_ptr<KeyProvider> kms;
     if (needs_kms) {
       KMS_ASSIGN_OR_RETURN(kms, MakeProvider(options));
     }
     KMS_ASSIGN_OR_RETURN(std::shared_ptr<branch::BranchKeyStore> store, OpenStore(options, args));
-    KMS_ASSIGN_OR_RETURN(json out, fn(kms.get(), *store));
-    PrintJson(out.dump());
-    return absl::OkStatus();
+    return fn(kms.get(), *store);
   }();
-  options.exit_code = status.ok() ? kExitOk : ReportError(status);
+  options.exit_code = FinishCommand(result);  // an unprintable result goes to stderr
 }
 
 json WithRequestId(json body) {
@@ -108,7 +106,7 @@ void RegisterBranchKeyCommands(CLI::App& app, GlobalOptions& options) {
       ->required();
   create->add_option("--key-id", args->key_id, "the CMK that wraps it (GUID or alias/<name>)")
       ->required();
-  create->add_option("--store", args->store, store_help);
+  create->add_option("--store", args->store, store_help)->type_name(kPathType);
   create->callback([&options, args] {
     Run(options, *args, true, [&](KeyProvider* kms, branch::BranchKeyStore& store) -> absl::StatusOr<json> {
       KMS_ASSIGN_OR_RETURN(branch::BranchKeyVersion v,
@@ -120,7 +118,7 @@ void RegisterBranchKeyCommands(CLI::App& app, GlobalOptions& options) {
   CLI::App* rotate = cmd->add_subcommand("rotate", "a new active version; old ones still decrypt");
   rotate->add_option("--branch-key-id", args->branch_key_id, "the branch key")->required();
   rotate->add_option("--key-id", args->key_id, "wrap under this CMK (default: the active one's)");
-  rotate->add_option("--store", args->store, store_help);
+  rotate->add_option("--store", args->store, store_help)->type_name(kPathType);
   rotate->callback([&options, args] {
     Run(options, *args, true, [&](KeyProvider* kms, branch::BranchKeyStore& store) -> absl::StatusOr<json> {
       KMS_ASSIGN_OR_RETURN(branch::BranchKeyVersion v,
@@ -131,7 +129,7 @@ void RegisterBranchKeyCommands(CLI::App& app, GlobalOptions& options) {
 
   CLI::App* list = cmd->add_subcommand("list", "branch keys and their versions");
   list->add_option("--branch-key-id", args->branch_key_id, "only this one");
-  list->add_option("--store", args->store, store_help);
+  list->add_option("--store", args->store, store_help)->type_name(kPathType);
   list->callback([&options, args] {
     Run(options, *args, false, [&](KeyProvider*, branch::BranchKeyStore& store) {
       return ListJson(store, args->branch_key_id);

@@ -1,29 +1,23 @@
 // kms-envelope encrypt | decrypt | inspect | rewrap.
 //
 //   kms-envelope encrypt --key-id alias/backup --context app=db -o db.kmse db.tar
-//   kms-envelope decrypt -o db.tar db.kmse            # temp file + rename; removed on failure
+//   kms-envelope decrypt -o db.tar db.kmse            # unnamed file, linked in on success
 //   kms-envelope decrypt < db.kmse > db.tar           # stdout: verified frames only, exit 1 on failure
 //   kms-envelope inspect db.kmse                      # header as JSON, no decryption
 //   kms-envelope rewrap --key-id <new-guid> db.kmse backups/
 //   kms-envelope decrypt --ciphertext-blob <b64> [--encryption-context '{"k":"v"}']  # KMS Decrypt
 //
-// Files: input is a path or "-" (stdin, the default); output is -o PATH or stdout. File outputs
-// are written to a temporary file in the output's directory, fsync'ed and renamed into place
-// only on success, so a failed decrypt never leaves plaintext of an unauthenticated message.
+// Files: input is a path or "-" (stdin, the default); output is -o PATH or stdout, checked
+// before the input is read (output_target.h: regular files appear only on success, devices,
+// FIFOs and /dev/stdout are written in place like stdout, nothing else is ever replaced).
 // Decrypting to stdout streams each frame as soon as its tag verifies; a failure mid-stream exits
 // non-zero after the frames already written (consumers must check the exit status).
-// A progress bar goes to stderr when stderr is a terminal and the input is over 64 MiB.
-#include <fcntl.h>
-#include <sys/stat.h>
+// --progress / --no-progress: a progress line on stderr (default when stderr is a terminal).
 #include <unistd.h>
 
-#include <chrono>
-#include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,7 +25,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "kms_envelope/cli/cli_common.h"
+#include "kms_envelope/cli/cli_streams.h"
 #include "kms_envelope/cli/key_commands.h"
+#include "kms_envelope/cli/output_target.h"
 #include "kms_envelope/cli/provider_factory.h"
 #include "kms_envelope/encryption_context.h"
 #include "kms_envelope/envelope/byte_stream.h"
@@ -41,7 +37,6 @@
 #include "kms_envelope/internal/encoding.h"
 #include "kms_envelope/internal/status_macros.h"
 #include "kms_envelope/internal/strings.h"
-#include "kms_envelope/internal/unnamed_file.h"
 #include "kms_envelope/kms_error.h"
 
 namespace kms_envelope {
@@ -52,10 +47,7 @@ using envelope::ByteSink;
 using envelope::ByteSource;
 using envelope::Envelope;
 using envelope::EnvelopeOptions;
-using envelope::FdSink;
 using envelope::FdSource;
-
-constexpr uint64_t kProgressThreshold = uint64_t{64} << 20;
 
 struct EnvelopeArgs {
   std::string input = "-";
@@ -69,6 +61,8 @@ struct EnvelopeArgs {
   std::string ciphertext_blob;
   std::string encryption_context_json;
   std::vector<std::string> paths;
+  bool recursive = false;
+  ProgressMode progress = ProgressMode::kAuto;
 };
 
 absl::StatusOr<EncryptionContext> ParseContextArgs(const std::vector<std::string>& args) {
@@ -92,130 +86,55 @@ struct ScopedFd {
   }
 };
 
-absl::Status Errno(const std::string& what) {
-  return absl::DataLossError(absl::StrCat(what, ": ", std::strerror(errno)));
-}
-
-absl::StatusOr<int> OpenInput(const std::string& path, uint64_t* size) {
-  *size = 0;
-  if (path == "-") return STDIN_FILENO;
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Errno("cannot open " + path);
-  struct stat st;
-  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) *size = static_cast<uint64_t>(st.st_size);
-  return fd;
-}
-
-// An output file that appears under its name only when committed. Until then it has no name
-// (O_TMPFILE, internal/unnamed_file.h): a killed `decrypt -o` leaves no plaintext prefix behind.
-class AtomicOutput {
- public:
-  absl::Status Open(const std::string& path) {
-    if (path == "-") {
-      fd_ = STDOUT_FILENO;
-      return absl::OkStatus();
-    }
-    path_ = path;
-    std::filesystem::path p(path);
-    std::string dir = p.parent_path().string();
-    if (dir.empty()) dir = ".";
-    absl::StatusOr<internal::UnnamedFile> file =
-        internal::UnnamedFile::Create(dir, p.filename().string() + ".kmse-partial");
-    if (!file.ok()) {
-      return absl::DataLossError(absl::StrCat("cannot create the output in ", dir, ": ",
-                                              file.status().message()));
-    }
-    file_.emplace(*std::move(file));
-    fd_ = file_->fd();
-    return absl::OkStatus();
-  }
-  int fd() const { return fd_; }
-  absl::Status Commit() {
-    if (!file_.has_value()) return absl::OkStatus();
-    absl::Status s = file_->Replace(path_);
-    fd_ = -1;
-    return s;
-  }
-
- private:
-  std::string path_;
-  std::optional<internal::UnnamedFile> file_;  // uncommitted: released (and gone) on destruction
-  int fd_ = -1;
-};
-
-// Counts bytes through a source and draws a progress bar on stderr.
-class ProgressSource : public ByteSource {
- public:
-  ProgressSource(ByteSource& inner, uint64_t total, bool enabled)
-      : inner_(inner), total_(total), enabled_(enabled), start_(std::chrono::steady_clock::now()) {}
-  ~ProgressSource() override {
-    if (enabled_ && drawn_) std::fputs("\n", stderr);
-  }
-  absl::StatusOr<size_t> Read(absl::Span<uint8_t> out) override {
-    absl::StatusOr<size_t> n = inner_.Read(out);
-    if (n.ok() && enabled_) {
-      done_ += *n;
-      Draw();
-    }
-    return n;
-  }
-
- private:
-  void Draw() {
-    const int percent = total_ == 0 ? 100 : static_cast<int>(done_ * 100 / total_);
-    if (percent == last_percent_) return;
-    last_percent_ = percent;
-    drawn_ = true;
-    const double secs =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    const double mib = static_cast<double>(done_) / (1 << 20);
-    char bar[41];
-    const int filled = percent * 40 / 100;
-    for (int i = 0; i < 40; ++i) bar[i] = i < filled ? '#' : '.';
-    bar[40] = '\0';
-    std::fprintf(stderr, "\r[%s] %3d%% %.0f MiB %.0f MiB/s", bar, percent, mib,
-                 secs > 0 ? mib / secs : 0.0);
-    std::fflush(stderr);
-  }
-  ByteSource& inner_;
-  uint64_t total_;
-  bool enabled_;
-  std::chrono::steady_clock::time_point start_;
-  uint64_t done_ = 0;
-  int last_percent_ = -1;
-  bool drawn_ = false;
-};
-
-bool WantProgress(uint64_t input_size) {
-  return ::isatty(STDERR_FILENO) == 1 && input_size > kProgressThreshold;
-}
-
 absl::StatusOr<std::shared_ptr<KeyProvider>> Provider(const GlobalOptions& global) {
   auto provider = MakeProvider(global);
   if (!provider.ok()) return provider.status();
   return std::shared_ptr<KeyProvider>(std::move(*provider));
 }
 
-// Runs `stream` from args.input (with a progress line for large inputs) into args.output, which
-// appears only when `stream` succeeded: on failure the uncommitted temporary file is deleted.
-absl::StatusOr<envelope::StreamResult> StreamInputToOutput(
-    const EnvelopeArgs& args,
-    const std::function<absl::StatusOr<envelope::StreamResult>(ByteSource&, ByteSink&)>& stream) {
+using StreamFn = std::function<absl::StatusOr<envelope::StreamResult>(ByteSource&, ByteSink&)>;
+
+struct StreamOutcome {
+  envelope::StreamResult result;
+  bool to_stdout = false;  // the data went to stdout: no JSON summary after it
+};
+
+// Runs `stream` from args.input into the planned output, which (as a regular file) appears only
+// when `stream` succeeded: on failure the unnamed output file is released. A progress line on
+// stderr when asked for (or stderr is a terminal).
+absl::StatusOr<std::unique_ptr<Envelope>> RewrapEnvelope(const GlobalOptions& global,
+                                                         const EnvelopeArgs& args) {
+  if (args.key_id.empty()) return KmsError(kms_code::kMissingParameter, "--key-id is required");
+  if (args.paths.empty()) return KmsError(kms_code::kMissingParameter, "no file or directory given");
+  KMS_ASSIGN_OR_RETURN(EncryptionContext required, ParseContextArgs(args.context));
+  KMS_ASSIGN_OR_RETURN(std::shared_ptr<KeyProvider> provider, Provider(global));
+  EnvelopeOptions o;
+  o.primary = {provider, args.key_id};
+  for (const auto& k : args.additional_key_ids) o.additional.push_back({provider, k});
+  o.allowed_key_ids = args.allowed_key_ids;
+  o.required_context = required;
+  return Envelope::New(std::move(o));
+}
+
+absl::StatusOr<StreamOutcome> StreamInputToOutput(const EnvelopeArgs& args,
+                                                  const OutputPlan& plan, const StreamFn& stream) {
   uint64_t input_size = 0;
   KMS_ASSIGN_OR_RETURN(int in_fd, OpenInput(args.input, &input_size));
   ScopedFd in{in_fd};
-  AtomicOutput out;
-  KMS_RETURN_IF_ERROR(out.Open(args.output));
+  KMS_ASSIGN_OR_RETURN(CommandOutput out, CommandOutput::Open(plan));
   FdSource raw(in.fd);
-  ProgressSource source(raw, input_size, WantProgress(input_size));
-  FdSink sink(out.fd());
+  ProgressLine progress(WantProgress(args.progress), ProgressLine::Unit::kBytes, input_size);
+  CountingSource source(raw, &progress);
+  TaggedSink sink(out.fd());
   KMS_ASSIGN_OR_RETURN(envelope::StreamResult r, stream(source, sink));
   KMS_RETURN_IF_ERROR(out.Commit());
-  return r;
+  progress.Finish("processed");
+  return StreamOutcome{r, out.is_stdout()};
 }
 
-absl::Status RunEncrypt(const GlobalOptions& global, const EnvelopeArgs& args) {
+absl::StatusOr<nlohmann::json> RunEncrypt(const GlobalOptions& global, const EnvelopeArgs& args) {
   if (args.key_id.empty()) return KmsError(kms_code::kMissingParameter, "--key-id is required");
+  KMS_ASSIGN_OR_RETURN(OutputPlan plan, PlanOutput(args.output));
   KMS_ASSIGN_OR_RETURN(EncryptionContext context, ParseContextArgs(args.context));
   KMS_ASSIGN_OR_RETURN(envelope::Suite suite, envelope::SuiteFromName(args.suite));
   KMS_ASSIGN_OR_RETURN(std::shared_ptr<KeyProvider> provider, Provider(global));
@@ -225,23 +144,27 @@ absl::Status RunEncrypt(const GlobalOptions& global, const EnvelopeArgs& args) {
   o.primary = {provider, args.key_id};
   for (const auto& k : args.additional_key_ids) o.additional.push_back({provider, k});
   KMS_ASSIGN_OR_RETURN(std::unique_ptr<Envelope> env, Envelope::New(std::move(o)));
-  KMS_ASSIGN_OR_RETURN(envelope::StreamResult r,
-                       StreamInputToOutput(args, [&](ByteSource& source, ByteSink& sink) {
+  KMS_ASSIGN_OR_RETURN(StreamOutcome outcome,
+                       StreamInputToOutput(args, plan, [&](ByteSource& source, ByteSink& sink) {
                          return env->SealStream(source, sink, context);
                        }));
-  if (args.output != "-") {
-    PrintJson(nlohmann::json{{"Input", args.input},
-                             {"Output", args.output},
-                             {"Suite", std::string(envelope::SuiteName(suite))},
-                             {"PlaintextSize", r.plaintext_size},
-                             {"SealedSize", r.sealed_size},
-                             {"Frames", r.frames}}
-                  .dump());
-  }
-  return absl::OkStatus();
+  if (outcome.to_stdout) return nlohmann::json();  // stdout holds the data: nothing more
+  const envelope::StreamResult& r = outcome.result;
+  return nlohmann::json{{"Input", args.input},
+                                                 {"Output", args.output},
+                                                 {"Suite", std::string(envelope::SuiteName(suite))},
+                                                 {"PlaintextSize", r.plaintext_size},
+                                                 {"SealedSize", r.sealed_size},
+                                                 {"Frames", r.frames}};
 }
 
-absl::Status RunDecrypt(const GlobalOptions& global, const EnvelopeArgs& args) {
+absl::StatusOr<nlohmann::json> RunDecrypt(const GlobalOptions& global, const EnvelopeArgs& args) {
+  if (!args.encryption_context_json.empty()) {
+    return KmsError(kms_code::kInvalidParameter,
+                    "--encryption-context goes with --ciphertext-blob; a sealed file's required "
+                    "context is given as --context key=value");
+  }
+  KMS_ASSIGN_OR_RETURN(OutputPlan plan, PlanOutput(args.output));
   KMS_ASSIGN_OR_RETURN(EncryptionContext required, ParseContextArgs(args.context));
   KMS_ASSIGN_OR_RETURN(std::shared_ptr<KeyProvider> provider, Provider(global));
   EnvelopeOptions o;
@@ -249,18 +172,16 @@ absl::Status RunDecrypt(const GlobalOptions& global, const EnvelopeArgs& args) {
   o.allowed_key_ids = args.allowed_key_ids;
   o.required_context = required;
   KMS_ASSIGN_OR_RETURN(std::unique_ptr<Envelope> env, Envelope::New(std::move(o)));
-  KMS_ASSIGN_OR_RETURN(envelope::StreamResult r,
-                       StreamInputToOutput(args, [&](ByteSource& source, ByteSink& sink) {
+  KMS_ASSIGN_OR_RETURN(StreamOutcome outcome,
+                       StreamInputToOutput(args, plan, [&](ByteSource& source, ByteSink& sink) {
                          return env->OpenStream(source, sink, nullptr);
                        }));
-  if (args.output != "-") {
-    PrintJson(nlohmann::json{{"Input", args.input},
-                             {"Output", args.output},
-                             {"PlaintextSize", r.plaintext_size},
-                             {"Frames", r.frames}}
-                  .dump());
-  }
-  return absl::OkStatus();
+  if (outcome.to_stdout) return nlohmann::json();  // stdout holds the data: nothing more
+  const envelope::StreamResult& r = outcome.result;
+  return nlohmann::json{{"Input", args.input},
+                                                 {"Output", args.output},
+                                                 {"PlaintextSize", r.plaintext_size},
+                                                 {"Frames", r.frames}};
 }
 
 // Counts the bytes left in a source (constant memory).
@@ -274,11 +195,12 @@ absl::StatusOr<uint64_t> CountRemaining(ByteSource& source) {
   }
 }
 
-absl::Status RunInspect(const EnvelopeArgs& args) {
+absl::StatusOr<nlohmann::json> RunInspect(const EnvelopeArgs& args) {
   uint64_t file_size = 0;
   KMS_ASSIGN_OR_RETURN(int in_fd, OpenInput(args.input, &file_size));
   ScopedFd in{in_fd};
-  FdSource source(in.fd);
+  FdSource raw(in.fd);
+  CountingSource source(raw, nullptr);
   std::string header_bytes;
   KMS_ASSIGN_OR_RETURN(envelope::ParsedHeader parsed,
                            Envelope::ReadHeader(source, &header_bytes));
@@ -311,48 +233,43 @@ absl::Status RunInspect(const EnvelopeArgs& args) {
     out["PlaintextSize"] = nullptr;  // the payload length is impossible (truncated?)
   }
   out["Authenticated"] = false;  // inspect never decrypts
-  PrintJson(out.dump());
-  return absl::OkStatus();
+  return out;
 }
 
-absl::Status RunRewrap(const GlobalOptions& global, const EnvelopeArgs& args) {
-  if (args.key_id.empty()) return KmsError(kms_code::kMissingParameter, "--key-id is required");
-  if (args.paths.empty()) return KmsError(kms_code::kMissingParameter, "no file or directory given");
-  KMS_ASSIGN_OR_RETURN(EncryptionContext required, ParseContextArgs(args.context));
-  KMS_ASSIGN_OR_RETURN(std::shared_ptr<KeyProvider> provider, Provider(global));
-  EnvelopeOptions o;
-  o.primary = {provider, args.key_id};
-  for (const auto& k : args.additional_key_ids) o.additional.push_back({provider, k});
-  o.allowed_key_ids = args.allowed_key_ids;
-  o.required_context = required;
-  KMS_ASSIGN_OR_RETURN(std::unique_ptr<Envelope> env, Envelope::New(std::move(o)));
+// Rewraps each path (file or directory); prints the per-path results, then fails when any file
+// could not be rewrapped.
+int RunRewrap(const GlobalOptions& global, const EnvelopeArgs& args) {
+  absl::StatusOr<std::unique_ptr<Envelope>> env = RewrapEnvelope(global, args);
+  if (!env.ok()) return ReportError(env.status());
   nlohmann::json results = nlohmann::json::array();
-  bool all_ok = true;
+  size_t failed = 0;
   for (const std::string& path : args.paths) {
     std::error_code ec;
     if (std::filesystem::is_directory(path, ec)) {
-      auto r = envelope::RewrapDirectory(*env, path, nullptr);
-      if (!r.ok()) return r.status();
+      auto r = envelope::RewrapDirectory(**env, path, nullptr);
+      if (!r.ok()) return ReportError(r.status());
       results.push_back({{"Path", path},
                          {"Rewrapped", r->rewrapped},
                          {"AlreadyDone", r->already_done},
                          {"NotEnvelopes", r->not_envelopes},
                          {"Failed", r->failed}});
-      all_ok = all_ok && r->failed.empty();
+      failed += r->failed.size();
     } else {
-      absl::Status s = envelope::RewrapFile(*env, path, nullptr);
+      absl::Status s = envelope::RewrapFile(**env, path, nullptr);
       nlohmann::json item = {{"Path", path}, {"Rewrapped", s.ok()}};
       if (!s.ok()) {
-        item["Code"] = KmsCodeOrDefault(s);
+        const std::string code = KmsCodeOrDefault(s);
+        item["Code"] = code;
         item["Message"] = std::string(s.message());
-        all_ok = false;
+        ++failed;
       }
       results.push_back(item);
     }
   }
-  PrintJson(nlohmann::json{{"Results", results}}.dump());
-  if (!all_ok) return KmsError(kms_code::kInvalidCiphertext, "some files could not be rewrapped");
-  return absl::OkStatus();
+  const int printed = PrintStateResult(nlohmann::json{{"Results", results}});
+  if (printed != kExitOk || failed == 0) return printed;
+  return ReportError(KmsError(kms_code::kInvalidParameter,
+                              absl::StrCat(failed, " file(s) could not be rewrapped (see Results)")));
 }
 
 void AddCommonEnvelopeFlags(CLI::App* cmd, EnvelopeArgs& args) {
@@ -362,14 +279,18 @@ void AddCommonEnvelopeFlags(CLI::App* cmd, EnvelopeArgs& args) {
                   "only unwrap data keys wrapped by this CMK GUID (repeatable)");
 }
 
-}  // namespace
+void AddProgressFlags(CLI::App* cmd, EnvelopeArgs& args) {
+  cmd->add_flag_callback("--progress", [&args] { args.progress = ProgressMode::kOn; },
+                         "progress line on stderr (default: when stderr is a terminal)");
+  cmd->add_flag_callback("--no-progress", [&args] { args.progress = ProgressMode::kOff; },
+                         "no progress line");
+}
 
-void RegisterEnvelopeCommands(CLI::App& app, GlobalOptions& options) {
-  auto args = std::make_shared<EnvelopeArgs>();
-
+void RegisterEncrypt(CLI::App& app, GlobalOptions& options, std::shared_ptr<EnvelopeArgs> args) {
   CLI::App* enc = app.add_subcommand("encrypt", "seal a file or stdin under a CMK (envelope)");
-  enc->add_option("input", args->input, "input file (default -, stdin)");
-  enc->add_option("-o,--output", args->output, "output file (default -, stdout)");
+  enc->add_option("input", args->input, "input file (default -, stdin)")->type_name(kPathType);
+  enc->add_option("-o,--output", args->output, "output file (default -, stdout)")
+      ->type_name(kPathType);
   enc->add_option("--key-id", args->key_id, "CMK GUID or alias/<name>")->required();
   enc->add_option("--additional-key-id", args->additional_key_ids,
                   "also wrap the data key under this CMK (repeatable)");
@@ -378,51 +299,72 @@ void RegisterEnvelopeCommands(CLI::App& app, GlobalOptions& options) {
       ->check(CLI::IsMember({"aes-256-gcm", "xchacha20-poly1305"}));
   enc->add_option("--frame-size", args->frame_size, "frame size in bytes (default 65536)")
       ->check(CLI::Range(envelope::kMinFrameSize, envelope::kMaxFrameSize));
-  enc->callback([&options, args]() {
-    absl::Status s = RunEncrypt(options, *args);
-    options.exit_code = s.ok() ? kExitOk : ReportError(s);
-  });
+  AddProgressFlags(enc, *args);
+  enc->callback([&options, args]() { options.exit_code = FinishCommand(RunEncrypt(options, *args)); });
+}
 
+// `decrypt --ciphertext-blob` is the KMS Decrypt call: the file flags mean nothing there and
+// are refused rather than ignored (and --encryption-context means nothing for a file).
+absl::Status CheckBlobFlags(const CLI::App* dec) {
+  for (const char* file_flag : {"input", "--output", "--context", "--allow-key-id", "--progress",
+                                "--no-progress"}) {
+    if (dec->count(file_flag) > 0) {
+      return KmsError(kms_code::kInvalidParameter,
+                      absl::StrCat(file_flag, " does not apply to --ciphertext-blob (the KMS "
+                                              "Decrypt call prints the data key as JSON)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+void RegisterDecrypt(CLI::App& app, GlobalOptions& options, std::shared_ptr<EnvelopeArgs> args) {
   CLI::App* dec = app.add_subcommand(
       "decrypt",
       "open a sealed file or stdin; or, with --ciphertext-blob, the KMS Decrypt call");
-  dec->add_option("input", args->input, "sealed file (default -, stdin)");
+  dec->add_option("input", args->input, "sealed file (default -, stdin)")->type_name(kPathType);
   dec->add_option("-o,--output", args->output,
                   "output file (default -, stdout; stdout receives verified frames only and a "
-                  "failure mid-stream exits non-zero)");
+                  "failure mid-stream exits non-zero)")
+      ->type_name(kPathType);
   AddCommonEnvelopeFlags(dec, *args);
   dec->add_option("--ciphertext-blob", args->ciphertext_blob,
                   "KMS Decrypt of a base64 CiphertextBlob (no file)");
   dec->add_option("--encryption-context", args->encryption_context_json,
                   "JSON encryption context for --ciphertext-blob");
-  dec->callback([&options, args]() {
-    if (!args->ciphertext_blob.empty()) {
-      options.exit_code =
-          RunKmsDecrypt(options, args->ciphertext_blob, args->encryption_context_json);
+  AddProgressFlags(dec, *args);
+  dec->callback([&options, args, dec]() {
+    if (dec->count("--ciphertext-blob") > 0) {
+      absl::Status flags = CheckBlobFlags(dec);
+      options.exit_code = flags.ok() ? RunKmsDecrypt(options, args->ciphertext_blob,
+                                                     args->encryption_context_json)
+                                     : ReportError(flags);
       return;
     }
-    absl::Status s = RunDecrypt(options, *args);
-    options.exit_code = s.ok() ? kExitOk : ReportError(s);
+    options.exit_code = FinishCommand(RunDecrypt(options, *args));
   });
+}
+
+}  // namespace
+
+void RegisterEnvelopeCommands(CLI::App& app, GlobalOptions& options) {
+  auto args = std::make_shared<EnvelopeArgs>();
+  RegisterEncrypt(app, options, args);
+  RegisterDecrypt(app, options, args);
 
   CLI::App* ins = app.add_subcommand("inspect", "print a sealed file's header as JSON (no decryption)");
-  ins->add_option("input", args->input, "sealed file (default -, stdin)");
-  ins->callback([&options, args]() {
-    absl::Status s = RunInspect(*args);
-    options.exit_code = s.ok() ? kExitOk : ReportError(s);
-  });
+  ins->add_option("input", args->input, "sealed file (default -, stdin)")->type_name(kPathType);
+  ins->callback([&options, args]() { options.exit_code = FinishCommand(RunInspect(*args)); });
 
   CLI::App* rew = app.add_subcommand(
       "rewrap", "replace the wrapped data keys of sealed files (payload untouched)");
-  rew->add_option("paths", args->paths, "sealed files and/or directories")->required();
+  rew->add_option("paths", args->paths, "sealed files and/or directories")
+      ->required()
+      ->type_name(kPathType);
   rew->add_option("--key-id", args->key_id, "new primary CMK GUID or alias/<name>")->required();
   rew->add_option("--additional-key-id", args->additional_key_ids,
                   "also wrap under this CMK (repeatable)");
   AddCommonEnvelopeFlags(rew, *args);
-  rew->callback([&options, args]() {
-    absl::Status s = RunRewrap(options, *args);
-    options.exit_code = s.ok() ? kExitOk : ReportError(s);
-  });
+  rew->callback([&options, args]() { options.exit_code = RunRewrap(options, *args); });
 }
 
 }  // namespace cli

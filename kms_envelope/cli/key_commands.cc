@@ -10,7 +10,9 @@
 // std::string ever holds them).
 #include "kms_envelope/cli/key_commands.h"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -18,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "kms_envelope/cli/provider_factory.h"
 #include "kms_envelope/encryption_context.h"
@@ -87,12 +90,20 @@ int RunWithStore(GlobalOptions& options,
   if (!store.ok()) return Finish(options, store.status());
   absl::StatusOr<json> out = fn(**store);
   if (!out.ok()) return Finish(options, out.status());
-  PrintJson(out->dump());
-  return Finish(options, absl::OkStatus());
+  // Most of these commands changed the store: a result that cannot be printed goes to stderr.
+  options.exit_code = PrintStateResult(*out);
+  return options.exit_code;
 }
 
 absl::StatusOr<EncryptionContext> ParseContext(const std::string& context_json) {
   return EncryptionContext::FromJson(context_json);
+}
+
+absl::Status StdoutFailed() {
+  const int err = errno;
+  std::clearerr(stdout);
+  return KmsError(cli_code::kWriteFailed,
+                  absl::StrCat("cannot write to stdout: ", std::strerror(err != 0 ? err : EIO)));
 }
 
 // Writes `"Plaintext":"<base64>"` from secret memory straight to stdout.
@@ -100,9 +111,7 @@ absl::Status WriteSecretBase64(const SecretBytes& secret) {
   KMS_ASSIGN_OR_RETURN(SecretBytes text,
                        SecretBytes::New(internal::Base64EncodedSize(secret.size())));
   internal::Base64EncodeTo(secret.span(), text.mutable_span());
-  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size()) {
-    return absl::InternalError("cannot write to stdout");
-  }
+  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size()) return StdoutFailed();
   return absl::OkStatus();
 }
 
@@ -118,14 +127,14 @@ absl::Status PrintKeyResponse(const std::string* ciphertext_blob, const std::str
   }
   head["KeyId"] = key_id;
   head["KeyVersionId"] = key_version_id;
-  std::string prefix = head.dump();
+  std::string prefix = DumpJson(head);
   prefix.pop_back();  // drop '}'
   prefix += ",\"Plaintext\":\"";
-  std::fputs(prefix.c_str(), stdout);
+  errno = 0;
+  if (std::fputs(prefix.c_str(), stdout) < 0) return StdoutFailed();
   KMS_RETURN_IF_ERROR(WriteSecretBase64(plaintext));
-  std::string suffix = absl::StrCat("\",\"RequestId\":", json(request_id).dump(), "}\n");
-  std::fputs(suffix.c_str(), stdout);
-  std::fflush(stdout);
+  std::string suffix = absl::StrCat("\",\"RequestId\":", DumpJson(json(request_id)), "}\n");
+  if (std::fputs(suffix.c_str(), stdout) < 0 || std::fflush(stdout) != 0) return StdoutFailed();
   return absl::OkStatus();
 }
 
@@ -135,8 +144,7 @@ struct KeyArgs {
   int pending_window_in_days = 30;
   std::string alias_name;
   std::string key_spec;
-  int64_t number_of_bytes = 0;
-  CLI::Option* number_of_bytes_option = nullptr;
+  std::string number_of_bytes;  // parsed here: CLI11 clamps an out-of-range integer
   std::string encryption_context;
   std::string ciphertext_blob;
 };
@@ -277,6 +285,18 @@ void RegisterAlias(CLI::App& app, GlobalOptions& options) {
   });
 }
 
+// A decimal integer as given (no sign games, no clamping); the provider checks 1..1024.
+absl::StatusOr<int64_t> ParseNumberOfBytes(const std::string& text) {
+  int64_t n = 0;
+  const bool digits = !text.empty() && text.size() <= 18 &&
+                      text.find_first_not_of("0123456789") == std::string::npos;
+  if (!digits || !absl::SimpleAtoi(text, &n)) {
+    return KmsError(kms_code::kInvalidParameter,
+                    absl::StrCat("NumberOfBytes must be an integer in 1..1024, got \"", text, "\""));
+  }
+  return n;
+}
+
 int RunGenerateDataKey(GlobalOptions& options, const KeyArgs& args) {
   absl::StatusOr<EncryptionContext> context = ParseContext(args.encryption_context);
   if (!context.ok()) return Finish(options, context.status());
@@ -285,8 +305,10 @@ int RunGenerateDataKey(GlobalOptions& options, const KeyArgs& args) {
   GenerateDataKeyRequest request;
   request.key_id = args.key_id;
   request.key_spec = args.key_spec;
-  if (args.number_of_bytes_option != nullptr && args.number_of_bytes_option->count() > 0) {
-    request.number_of_bytes = args.number_of_bytes;
+  if (!args.number_of_bytes.empty()) {
+    absl::StatusOr<int64_t> n = ParseNumberOfBytes(args.number_of_bytes);
+    if (!n.ok()) return Finish(options, n.status());
+    request.number_of_bytes = *n;
   }
   request.encryption_context = &*context;
   GenerateDataKeyResponse response;
@@ -305,8 +327,8 @@ void RegisterDataKey(CLI::App& app, GlobalOptions& options) {
   CLI::App* generate = datakey->add_subcommand("generate", "GenerateDataKey");
   generate->add_option("--key-id", args->key_id, "KeyId or alias/<name>")->required();
   generate->add_option("--key-spec", args->key_spec, "AES_256 (default) or AES_128");
-  args->number_of_bytes_option = generate->add_option(
-      "--number-of-bytes", args->number_of_bytes, "1..1024; wins over --key-spec");
+  generate->add_option("--number-of-bytes", args->number_of_bytes,
+                       "1..1024; wins over --key-spec");
   generate->add_option("--encryption-context", args->encryption_context,
                        "EncryptionContext as a JSON object of strings");
   generate->callback([&options, args] { RunGenerateDataKey(options, *args); });

@@ -1,36 +1,32 @@
 // kms-envelope: command line over the kms_envelope library. `kms-envelope --help` lists the
 // subcommands.
-#include <CLI/CLI.hpp>
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
 
-#include "kms_envelope/cli/branch_key_commands.h"
-#include "kms_envelope/cli/cli_common.h"
+#include "kms_envelope/cli/cli_app.h"
+
+namespace {
+
+// A closed stdin/stdout/stderr would let the next open() take its number (a key store file
+// receiving our JSON). Park a read-only descriptor of "/" there: reads and writes on it fail
+// (EISDIR / EBADF), so a closed stdout still fails the command instead of writing elsewhere.
+void ParkClosedStandardDescriptors() {
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (::fcntl(fd, F_GETFD) != -1) continue;
+    const int parked = ::open("/", O_RDONLY | O_DIRECTORY);
+    if (parked >= 0 && parked != fd) {
+      ::dup2(parked, fd);
+      ::close(parked);
+    }
+  }
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  using namespace kms_envelope::cli;
-  CLI::App app{"kms-envelope: envelope encryption with KMS data keys", "kms-envelope"};
-  app.require_subcommand(1);
-  GlobalOptions options;
-  app.add_option("--home", options.home,
-                 "local key store directory (default $KMS_ENVELOPE_HOME or ~/.kms-envelope)");
-  app.add_option("--passphrase-file", options.passphrase_file,
-                 "file holding the local store passphrase (Argon2id) instead of a root key file");
-  app.add_option("--kms-endpoint", options.kms_endpoint,
-                 "use a remote KMS (URL or region id) instead of the local store");
-  app.add_option("--kms-instance-endpoint", options.kms_instance_endpoint,
-                 "use a KMS 3.0 instance gateway (https://<instance>.cryptoservice.kms.aliyuncs.com)");
-  app.add_option("--client-key-file", options.client_key_file, "instance ClientKey JSON file");
-  app.add_option("--client-key-password-file", options.client_key_password_file,
-                 "file holding the ClientKey password");
-  app.add_option("--ca-file", options.ca_file, "instance CA certificate (PEM)");
-  RegisterKeyCommands(app, options);
-  RegisterEnvelopeCommands(app, options);
-  RegisterServeCommand(app, options);
-  RegisterBranchKeyCommands(app, options);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);
-    return rc == 0 ? kExitOk : kExitUsage;
-  }
-  return options.exit_code;
+  ParkClosedStandardDescriptors();
+  // A reader that went away is a write error (EPIPE) we report, not a silent death.
+  ::signal(SIGPIPE, SIG_IGN);
+  return kms_envelope::cli::RunCli(argc, argv);
 }

@@ -71,6 +71,16 @@ absl::StatusOr<std::unique_ptr<KeyProvider>> MakeInstanceProvider(const GlobalOp
   return std::unique_ptr<KeyProvider>(std::move(provider));
 }
 
+// Anyone may add, rename or remove entries in a world-writable directory (even with the sticky
+// bit they may plant names the store then reads): the store is used, but the user is told.
+void WarnIfWorldWritable(const std::string& directory) {
+  struct stat st;
+  if (::stat(directory.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & S_IWOTH) != 0) {
+    ReportNote(absl::StrCat("warning: the key store directory ", directory,
+                            " is world-writable; other users can tamper with it (chmod o-w)"));
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<local::LocalKeyStore>> OpenLocalStore(const GlobalOptions& options) {
@@ -81,6 +91,7 @@ absl::StatusOr<std::shared_ptr<local::LocalKeyStore>> OpenLocalStore(const Globa
   }
   local::LocalKeyStoreOptions store_options;
   store_options.directory = ResolveHome(options);
+  WarnIfWorldWritable(store_options.directory);
   if (!options.passphrase_file.empty()) {
     KMS_ASSIGN_OR_RETURN(store_options.passphrase, ReadPassphraseFile(options.passphrase_file));
   }

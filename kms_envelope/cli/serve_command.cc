@@ -124,9 +124,10 @@ int RunServe(const GlobalOptions& global, const ServeOptions& opts) {
   nlohmann::json ready = {{"Listen", host + ":" + std::to_string((*srv)->port())},
                           {"Port", (*srv)->port()},
                           {"Tls", tls}};
-  PrintJson(ready.dump());
-  std::fflush(stdout);
-  std::cout.flush();
+  if (absl::Status printed = PrintJson(ready); !printed.ok()) {
+    (*srv)->Stop();
+    return ReportError(printed);
+  }
   int sig = 0;
   sigwait(&stop_signals, &sig);
   (*srv)->Stop();
@@ -143,11 +144,15 @@ void RegisterServeCommand(CLI::App& app, GlobalOptions& options) {
       ->capture_default_str();
   serve->add_option("--access-file", opts->access_file,
                     "JSON file of AccessKeys, secrets and per-key policy")
+      ->type_name(kPathType)
       ->required();
-  serve->add_option("--tls-cert", opts->tls_cert, "PEM certificate chain (HTTPS)");
-  serve->add_option("--tls-key", opts->tls_key, "PEM private key (HTTPS)");
+  serve->add_option("--tls-cert", opts->tls_cert, "PEM certificate chain (HTTPS)")
+      ->type_name(kPathType);
+  serve->add_option("--tls-key", opts->tls_key, "PEM private key (HTTPS)")
+      ->type_name(kPathType);
   serve->add_option("--threads", opts->threads, "worker threads")->capture_default_str();
-  serve->add_option("--access-log", opts->access_log, "access log file (default stderr)");
+  serve->add_option("--access-log", opts->access_log, "access log file (default stderr)")
+      ->type_name(kPathType);
   serve->add_option("--inject-fault", opts->faults,
                     "answer the first COUNT requests with CODE:HTTP_STATUS:COUNT (testing)");
   serve->add_flag("--instance-api", opts->instance_api,

@@ -148,6 +148,13 @@ absl::Status UnnamedFile::LinkAsNew(const std::string& path) {
 
 absl::Status UnnamedFile::Replace(const std::string& path) {
   if (absl::Status s = SyncForNaming(); !s.ok()) return s;
+  // Only a regular file (or nothing) is ever replaced: renaming over a device node, FIFO,
+  // symlink or directory would swap out something that is not ours to replace.
+  struct stat existing;
+  if (::lstat(path.c_str(), &existing) == 0 && !S_ISREG(existing.st_mode)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("not replacing ", path, ": it is not a regular file"));
+  }
   bool hidden_here = false;  // the anonymous file got a hidden name below, for the rename
   if (temp_path_.empty()) {
     // Nothing at `path` yet: one link, no intermediate name at all.

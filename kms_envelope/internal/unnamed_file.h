@@ -18,7 +18,8 @@
 //   EINVAL), or /proc/self/fd is missing (needed to name the file later), it falls back to a
 //   hidden named file `.<hint>.kmse-tmp-<random>`; anonymous() says which. The fallback is removed by the destructor unless it was named.
 // - Replace(path): fsync, then the file appears at `path` in one step (rename), replacing what
-//   was there; the directory is fsynced. With O_TMPFILE and no file at `path` it is linked
+//   was there; the directory is fsynced. Only a regular file is replaced: a device, FIFO,
+//   socket, symlink or directory at `path` gets FailedPrecondition and stays untouched. With O_TMPFILE and no file at `path` it is linked
 //   there directly. Otherwise it gets a hidden random name first and is renamed over `path`: a
 //   kill in that window (microseconds) leaves that hidden name holding the complete file, never
 //   a partial one.

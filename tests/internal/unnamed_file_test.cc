@@ -138,6 +138,30 @@ TEST_P(UnnamedFileTest, AFailedReplaceLeavesTheTargetAndNoTemporaryName) {
   ::rmdir((dir_ + "/sub").c_str());
 }
 
+TEST_P(UnnamedFileTest, ReplaceRefusesAFifoASymlinkAndAnEmptyDirectoryAndLeavesThemInPlace) {
+  ASSERT_EQ(::mkfifo((dir_ + "/fifo").c_str(), 0600), 0);
+  std::ofstream(dir_ + "/target") << "target";
+  ASSERT_EQ(::symlink("target", (dir_ + "/link").c_str()), 0);
+  ASSERT_EQ(::mkdir((dir_ + "/empty").c_str(), 0700), 0);  // rename(2) would replace this one
+  for (const char* name : {"fifo", "link", "empty"}) {
+    auto file = UnnamedFile::Create(dir_, name, 0600, GetParam());
+    ASSERT_TRUE(file.ok());
+    WriteAll(file->fd(), "data");
+    absl::Status s = file->Replace(dir_ + "/" + name);
+    EXPECT_TRUE(absl::IsFailedPrecondition(s)) << name << ": " << s;
+  }
+  struct stat st;
+  ASSERT_EQ(::lstat((dir_ + "/fifo").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISFIFO(st.st_mode));
+  ASSERT_EQ(::lstat((dir_ + "/link").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISLNK(st.st_mode));
+  ASSERT_EQ(::lstat((dir_ + "/empty").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISDIR(st.st_mode));
+  EXPECT_EQ(ReadFile(dir_ + "/target"), "target");
+  EXPECT_EQ(ListDir(dir_), (std::vector<std::string>{"empty", "fifo", "link", "target"}));
+  ::rmdir((dir_ + "/empty").c_str());
+}
+
 INSTANTIATE_TEST_SUITE_P(BothKinds, UnnamedFileTest,
                          ::testing::Values(Kind::kPreferAnonymous, Kind::kNamedOnly),
                          [](const ::testing::TestParamInfo<Kind>& info) {

@@ -1,0 +1,84 @@
+#include "kms_envelope/cli/cli_app.h"
+
+#include <exception>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "kms_envelope/cli/branch_key_commands.h"
+#include "kms_envelope/cli/cli_common.h"
+#include "kms_envelope/kms_error.h"
+
+namespace kms_envelope {
+namespace cli {
+namespace {
+
+// One value per occurrence for every option, UTF-8 for every non-PATH value, in every
+// subcommand: applied once to the finished definitions so no command can forget it.
+void ApplyValueRules(CLI::App* app) {
+  const CLI::Validator utf8(
+      [](std::string& value) -> std::string {
+        return IsUtf8(value) ? std::string() : std::string("is not valid UTF-8");
+      },
+      "", "");
+  for (CLI::Option* option : app->get_options()) {
+    if (option->get_expected_max() == 0) continue;  // a flag
+    if (option->nonpositional()) option->allow_extra_args(false);
+    if (option->get_type_name() != kPathType) option->check(utf8);
+  }
+  for (CLI::App* sub : app->get_subcommands({})) ApplyValueRules(sub);
+}
+
+int ReportUsageError(const CLI::ParseError& e) {
+  const bool missing = dynamic_cast<const CLI::RequiredError*>(&e) != nullptr;
+  ReportError(KmsError(missing ? kms_code::kMissingParameter : kms_code::kInvalidParameter,
+                       absl::StrCat(e.what(), " (kms-envelope --help lists the options)")));
+  return kExitUsage;
+}
+
+}  // namespace
+
+int RunCli(int argc, char** argv) {
+  CLI::App app{"kms-envelope: envelope encryption with KMS data keys", "kms-envelope"};
+  app.require_subcommand(1);
+  GlobalOptions options;
+  app.add_option("--home", options.home,
+                 "local key store directory (default $KMS_ENVELOPE_HOME or ~/.kms-envelope)")
+      ->type_name(kPathType);
+  app.add_option("--passphrase-file", options.passphrase_file,
+                 "file holding the local store passphrase (Argon2id) instead of a root key file")
+      ->type_name(kPathType);
+  app.add_option("--kms-endpoint", options.kms_endpoint,
+                 "use a remote KMS (URL or region id) instead of the local store");
+  app.add_option("--kms-instance-endpoint", options.kms_instance_endpoint,
+                 "use a KMS 3.0 instance gateway (https://<instance>.cryptoservice.kms.aliyuncs.com)");
+  app.add_option("--client-key-file", options.client_key_file, "instance ClientKey JSON file")
+      ->type_name(kPathType);
+  app.add_option("--client-key-password-file", options.client_key_password_file,
+                 "file holding the ClientKey password")
+      ->type_name(kPathType);
+  app.add_option("--ca-file", options.ca_file, "instance CA certificate (PEM)")
+      ->type_name(kPathType);
+  RegisterKeyCommands(app, options);
+  RegisterEnvelopeCommands(app, options);
+  RegisterServeCommand(app, options);
+  RegisterBranchKeyCommands(app, options);
+  ApplyValueRules(&app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e) == 0 ? kExitOk : kExitUsage;
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e) == 0 ? kExitOk : kExitUsage;
+  } catch (const CLI::ParseError& e) {
+    return ReportUsageError(e);
+  } catch (const std::exception& e) {
+    ReportError(KmsError(kms_code::kInternalFailure, absl::StrCat("unexpected error: ", e.what())));
+    return kExitError;
+  }
+  return options.exit_code;
+}
+
+}  // namespace cli
+}  // namespace kms_envelope
