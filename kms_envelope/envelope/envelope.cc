@@ -10,6 +10,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "kms_envelope/envelope/envelope_internal.h"
+#include "kms_envelope/envelope/message_keys.h"
 #include "kms_envelope/internal/encoding.h"
 #include "kms_envelope/internal/random.h"
 #include "kms_envelope/internal/status_macros.h"
@@ -63,34 +65,6 @@ class ScopedSealBuffers {
 };
 
 }  // namespace
-
-absl::Status SealFrame(const MessageKeys& keys, absl::Span<const uint8_t> message_id,
-                       uint64_t index, bool final_frame, absl::Span<const uint8_t> plaintext,
-                       absl::Span<uint8_t> out) {
-  if (index >= kMaxFrameCount) return absl::OutOfRangeError("too many frames for one message");
-  uint8_t nonce[internal::kXChaCha20NonceSize];
-  MakeNonce(keys, index + 1, absl::MakeSpan(nonce, keys.nonce_size));
-  uint8_t aad[kFrameAadSize];
-  MakeFrameAad(message_id, index, final_frame, absl::MakeSpan(aad));
-  return keys.payload.Seal(absl::MakeConstSpan(nonce, keys.nonce_size), absl::MakeConstSpan(aad),
-                           plaintext, out);
-}
-
-absl::Status OpenFrame(const MessageKeys& keys, absl::Span<const uint8_t> message_id,
-                       uint64_t index, bool final_frame, absl::Span<const uint8_t> ciphertext,
-                       absl::Span<uint8_t> out) {
-  if (index >= kMaxFrameCount) return AuthFailed("too many frames");
-  uint8_t nonce[internal::kXChaCha20NonceSize];
-  MakeNonce(keys, index + 1, absl::MakeSpan(nonce, keys.nonce_size));
-  uint8_t aad[kFrameAadSize];
-  MakeFrameAad(message_id, index, final_frame, absl::MakeSpan(aad));
-  absl::Status s = keys.payload.Open(absl::MakeConstSpan(nonce, keys.nonce_size),
-                                     absl::MakeConstSpan(aad), ciphertext, out);
-  if (!s.ok()) {
-    return AuthFailed(absl::StrCat("frame ", index, " failed authentication"));
-  }
-  return absl::OkStatus();
-}
 
 Envelope::Envelope(EnvelopeOptions options) : options_(std::move(options)) {}
 Envelope::~Envelope() = default;

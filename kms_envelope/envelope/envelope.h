@@ -62,6 +62,8 @@
 namespace kms_envelope {
 namespace envelope {
 
+struct MessageKeys;  // message_keys.h (private)
+
 // A CMK to wrap data keys under: the provider that holds it and its id (GUID or alias/<name>).
 struct WrappingKey {
   std::shared_ptr<KeyProvider> provider;
@@ -185,12 +187,7 @@ class Envelope {
                                                                std::string* header_bytes);
 
  private:
-  struct Unwrapped {
-    MessageKeys keys;
-    SecretBytes data_key;             // only when asked for (rewrap)
-    KeyProvider* provider = nullptr;  // the provider that unwrapped it
-    size_t wrapped_index = 0;         // which wrapped key it came from
-  };
+  struct Unwrapped;  // the keys of an opened header (envelope.cc)
   explicit Envelope(EnvelopeOptions options);
 
   [[nodiscard]] absl::Status CheckContextForSeal(const EncryptionContext& context) const;
@@ -221,15 +218,6 @@ class Envelope {
   EnvelopeOptions options_;
   std::vector<std::shared_ptr<KeyProvider>> open_providers_;
 };
-
-// Seals/opens one frame. `out` is plaintext.size() + kFrameTagSize / ciphertext.size() -
-// kFrameTagSize bytes. Exposed for the random-access reader, the golden tests and tools.
-[[nodiscard]] absl::Status SealFrame(const MessageKeys& keys, absl::Span<const uint8_t> message_id,
-                                     uint64_t index, bool final_frame,
-                                     absl::Span<const uint8_t> plaintext, absl::Span<uint8_t> out);
-[[nodiscard]] absl::Status OpenFrame(const MessageKeys& keys, absl::Span<const uint8_t> message_id,
-                                     uint64_t index, bool final_frame,
-                                     absl::Span<const uint8_t> ciphertext, absl::Span<uint8_t> out);
 
 }  // namespace envelope
 }  // namespace kms_envelope

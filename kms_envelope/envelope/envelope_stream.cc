@@ -10,6 +10,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "kms_envelope/envelope/envelope.h"
+#include "kms_envelope/envelope/envelope_internal.h"
+#include "kms_envelope/envelope/message_keys.h"
 #include "kms_envelope/internal/encoding.h"
 #include "kms_envelope/internal/status_macros.h"
 #include "kms_envelope/kms_error.h"

@@ -6,7 +6,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "kms_envelope/internal/encoding.h"
-#include "kms_envelope/internal/hkdf.h"
 #include "kms_envelope/internal/status_macros.h"
 #include "kms_envelope/internal/strings.h"
 #include "kms_envelope/kms_error.h"
@@ -19,8 +18,6 @@ using internal::LoadBigEndian32;
 using internal::StoreBigEndian32;
 using internal::StoreBigEndian64;
 
-constexpr std::string_view kPayloadKeyLabel = "kms-envelope/v1/payload-key";
-constexpr std::string_view kCommitmentLabel = "kms-envelope/v1/key-commitment";
 
 absl::Status Malformed(std::string_view what) {
   return KmsError(kms_code::kInvalidCiphertext, absl::StrCat("malformed envelope header: ", internal::Av(what)));
@@ -105,12 +102,6 @@ absl::StatusOr<Suite> SuiteFromName(std::string_view name) {
   return KmsError(kms_code::kInvalidParameter,
                   absl::StrCat("unknown suite \"", internal::Av(name),
                                "\" (aes-256-gcm | xchacha20-poly1305)"));
-}
-
-internal::AeadAlgorithm SuiteAlgorithm(Suite suite) {
-  return suite == Suite::kAes256GcmHkdfSha256Committing
-             ? internal::AeadAlgorithm::kAes256Gcm
-             : internal::AeadAlgorithm::kXChaCha20Poly1305;
 }
 
 namespace {
@@ -306,78 +297,6 @@ absl::StatusOr<uint64_t> PlaintextSizeForPayload(uint64_t payload_size, uint32_t
 
 bool PlaintextSizeAllowed(uint64_t plaintext_size, uint32_t frame_size) {
   return FrameCount(plaintext_size, frame_size) <= kMaxFrameCount;
-}
-
-absl::StatusOr<MessageKeys> DeriveMessageKeys(Suite suite, absl::Span<const uint8_t> data_key,
-                                              absl::Span<const uint8_t> message_id) {
-  if (data_key.size() != kDataKeySize) {
-    return KmsError(kms_code::kInvalidCiphertext,
-                    absl::StrCat("data key must be ", kDataKeySize, " bytes"));
-  }
-  if (message_id.size() != kMessageIdSize) {
-    return absl::InvalidArgumentError("message id must be 32 bytes");
-  }
-  // info = label || suite id, for both outputs; one Extract serves both Expands.
-  const uint8_t suite_byte = static_cast<uint8_t>(suite);
-  uint8_t payload_info[kPayloadKeyLabel.size() + 1];
-  uint8_t commitment_info[kCommitmentLabel.size() + 1];
-  std::memcpy(payload_info, kPayloadKeyLabel.data(), kPayloadKeyLabel.size());
-  payload_info[kPayloadKeyLabel.size()] = suite_byte;
-  std::memcpy(commitment_info, kCommitmentLabel.data(), kCommitmentLabel.size());
-  commitment_info[kCommitmentLabel.size()] = suite_byte;
-  // The payload key lives on the stack only until AeadKey::New has copied it into locked memory.
-  uint8_t payload_key[kPayloadKeySize];
-  std::array<uint8_t, kCommitmentSize> commitment;
-  const internal::HkdfOutput outputs[] = {
-      {absl::MakeConstSpan(payload_info), absl::MakeSpan(payload_key)},
-      {absl::MakeConstSpan(commitment_info), absl::MakeSpan(commitment)}};
-  absl::Status derived = internal::HkdfSha256Expand(data_key, message_id, outputs);
-  absl::StatusOr<internal::AeadKey> aead =
-      derived.ok() ? internal::AeadKey::New(SuiteAlgorithm(suite), absl::MakeConstSpan(payload_key))
-                   : absl::StatusOr<internal::AeadKey>(derived);
-  sodium_memzero(payload_key, sizeof(payload_key));
-  if (!aead.ok()) return aead.status();
-  MessageKeys keys{*std::move(aead), commitment, {}, internal::AeadNonceSize(SuiteAlgorithm(suite))};
-  std::memcpy(keys.nonce_prefix.data(), message_id.data(), keys.nonce_size - 8);
-  return keys;
-}
-
-void MakeNonce(const MessageKeys& keys, uint64_t counter, absl::Span<uint8_t> out) {
-  const size_t prefix = keys.nonce_size - 8;
-  std::memcpy(out.data(), keys.nonce_prefix.data(), prefix);
-  StoreBigEndian64(counter, out.data() + prefix);
-}
-
-void MakeFrameAad(absl::Span<const uint8_t> message_id, uint64_t frame_index, bool final_frame,
-                  absl::Span<uint8_t> out) {
-  std::memcpy(out.data(), message_id.data(), kMessageIdSize);
-  StoreBigEndian64(frame_index, out.data() + kMessageIdSize);
-  out[kMessageIdSize + 8] = final_frame ? 1 : 0;
-}
-
-absl::Status ComputeHeaderTag(const MessageKeys& keys, absl::Span<const uint8_t> body,
-                              absl::Span<uint8_t> tag_out) {
-  uint8_t nonce[internal::kXChaCha20NonceSize];
-  MakeNonce(keys, 0, absl::MakeSpan(nonce, keys.nonce_size));
-  return keys.payload.Seal(absl::MakeConstSpan(nonce, keys.nonce_size), body, {}, tag_out);
-}
-
-absl::Status VerifyHeader(const MessageKeys& keys, const ParsedHeader& parsed,
-                          absl::Span<const uint8_t> body) {
-  // Key commitment first (constant time): a data key that is not the one this header was made
-  // for never reaches the AEAD.
-  if (sodium_memcmp(keys.commitment.data(), parsed.header.commitment.data(), kCommitmentSize) !=
-      0) {
-    return KmsError(kms_code::kInvalidCiphertext, "key commitment mismatch");
-  }
-  uint8_t nonce[internal::kXChaCha20NonceSize];
-  MakeNonce(keys, 0, absl::MakeSpan(nonce, keys.nonce_size));
-  uint8_t empty[1];
-  absl::Status s = keys.payload.Open(absl::MakeConstSpan(nonce, keys.nonce_size), body,
-                                     absl::MakeConstSpan(parsed.header.header_tag),
-                                     absl::Span<uint8_t>(empty, 0));
-  if (!s.ok()) return KmsError(kms_code::kInvalidCiphertext, "header authentication failed");
-  return absl::OkStatus();
 }
 
 }  // namespace envelope

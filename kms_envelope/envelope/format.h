@@ -59,7 +59,6 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "kms_envelope/encryption_context.h"
-#include "kms_envelope/internal/aead.h"
 #include "kms_envelope/key_provider.h"
 #include "kms_envelope/secret_bytes.h"
 
@@ -82,7 +81,7 @@ inline constexpr size_t kDataKeySize = 32;
 inline constexpr size_t kPayloadKeySize = 32;
 
 // Frame size bounds: small frames for tests and storage engines, 16 MiB at most (far below the
-// AES-GCM per-invocation limit internal::kAesGcmMaxMessageSize, and bounding streaming memory).
+// AES-GCM per-invocation limit of 2^36-32 bytes, and bounding streaming memory).
 inline constexpr uint32_t kMinFrameSize = 64;
 inline constexpr uint32_t kMaxFrameSize = uint32_t{1} << 24;
 inline constexpr uint32_t kDefaultFrameSize = uint32_t{1} << 16;
@@ -132,7 +131,6 @@ struct ParsedHeader {
 bool IsKnownSuite(uint8_t id);
 std::string_view SuiteName(Suite suite);  // "aes-256-gcm" | "xchacha20-poly1305"
 absl::StatusOr<Suite> SuiteFromName(std::string_view name);
-internal::AeadAlgorithm SuiteAlgorithm(Suite suite);
 
 // A wrapped key as views into the provider's response (see WrappedKey).
 struct WrappedKeyView {
@@ -186,35 +184,6 @@ uint64_t PayloadSize(uint64_t plaintext_size, uint32_t frame_size);
                                                                uint32_t frame_size);
 // True when a plaintext of this size can be sealed with this frame size (frame count bound).
 bool PlaintextSizeAllowed(uint64_t plaintext_size, uint32_t frame_size);
-
-// Keys of one message, derived from the data key. Move-only; wiped on destruction.
-struct MessageKeys {
-  internal::AeadKey payload;  // AEAD key for the header tag and every frame
-  std::array<uint8_t, kCommitmentSize> commitment{};
-  std::array<uint8_t, 24> nonce_prefix{};  // first NoncePrefixSize(suite) bytes used
-  size_t nonce_size = 0;
-};
-
-// Derives the payload key and the commitment. `data_key` must be kDataKeySize bytes.
-// The caller wipes the data key (SecretBytes) right after this returns.
-[[nodiscard]] absl::StatusOr<MessageKeys> DeriveMessageKeys(
-    Suite suite, absl::Span<const uint8_t> data_key,
-    absl::Span<const uint8_t> message_id);
-
-// nonce = prefix || u64 counter; counter 0 = header tag, i+1 = frame i.
-void MakeNonce(const MessageKeys& keys, uint64_t counter, absl::Span<uint8_t> out);
-
-inline constexpr size_t kFrameAadSize = kMessageIdSize + 8 + 1;
-void MakeFrameAad(absl::Span<const uint8_t> message_id, uint64_t frame_index, bool final_frame,
-                  absl::Span<uint8_t> out);
-
-// The header tag over `body` (SerializeHeaderBody).
-[[nodiscard]] absl::Status ComputeHeaderTag(const MessageKeys& keys, absl::Span<const uint8_t> body,
-                                            absl::Span<uint8_t> tag_out);
-
-// Checks the commitment (constant time) and then the header tag. InvalidCiphertext on mismatch.
-[[nodiscard]] absl::Status VerifyHeader(const MessageKeys& keys, const ParsedHeader& parsed,
-                                        absl::Span<const uint8_t> body);
 
 }  // namespace envelope
 }  // namespace kms_envelope

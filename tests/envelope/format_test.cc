@@ -1,5 +1,6 @@
 // The header codec on its own: round trips, limits, hostile length fields, geometry.
 #include "kms_envelope/envelope/format.h"
+#include "kms_envelope/envelope/message_keys.h"
 
 #include <atomic>
 #include <cstdlib>

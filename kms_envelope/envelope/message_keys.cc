@@ -1,0 +1,132 @@
+#include "kms_envelope/envelope/message_keys.h"
+
+#include <sodium.h>
+
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "kms_envelope/internal/encoding.h"
+#include "kms_envelope/internal/hkdf.h"
+#include "kms_envelope/kms_error.h"
+
+namespace kms_envelope {
+namespace envelope {
+namespace {
+
+using internal::StoreBigEndian64;
+
+constexpr std::string_view kPayloadKeyLabel = "kms-envelope/v1/payload-key";
+constexpr std::string_view kCommitmentLabel = "kms-envelope/v1/key-commitment";
+
+}  // namespace
+
+internal::AeadAlgorithm SuiteAlgorithm(Suite suite) {
+  return suite == Suite::kAes256GcmHkdfSha256Committing
+             ? internal::AeadAlgorithm::kAes256Gcm
+             : internal::AeadAlgorithm::kXChaCha20Poly1305;
+}
+
+absl::StatusOr<MessageKeys> DeriveMessageKeys(Suite suite, absl::Span<const uint8_t> data_key,
+                                              absl::Span<const uint8_t> message_id) {
+  if (data_key.size() != kDataKeySize) {
+    return KmsError(kms_code::kInvalidCiphertext,
+                    absl::StrCat("data key must be ", kDataKeySize, " bytes"));
+  }
+  if (message_id.size() != kMessageIdSize) {
+    return absl::InvalidArgumentError("message id must be 32 bytes");
+  }
+  // info = label || suite id, for both outputs; one Extract serves both Expands.
+  const uint8_t suite_byte = static_cast<uint8_t>(suite);
+  uint8_t payload_info[kPayloadKeyLabel.size() + 1];
+  uint8_t commitment_info[kCommitmentLabel.size() + 1];
+  std::memcpy(payload_info, kPayloadKeyLabel.data(), kPayloadKeyLabel.size());
+  payload_info[kPayloadKeyLabel.size()] = suite_byte;
+  std::memcpy(commitment_info, kCommitmentLabel.data(), kCommitmentLabel.size());
+  commitment_info[kCommitmentLabel.size()] = suite_byte;
+  // The payload key lives on the stack only until AeadKey::New has copied it into locked memory.
+  uint8_t payload_key[kPayloadKeySize];
+  std::array<uint8_t, kCommitmentSize> commitment;
+  const internal::HkdfOutput outputs[] = {
+      {absl::MakeConstSpan(payload_info), absl::MakeSpan(payload_key)},
+      {absl::MakeConstSpan(commitment_info), absl::MakeSpan(commitment)}};
+  absl::Status derived = internal::HkdfSha256Expand(data_key, message_id, outputs);
+  absl::StatusOr<internal::AeadKey> aead =
+      derived.ok() ? internal::AeadKey::New(SuiteAlgorithm(suite), absl::MakeConstSpan(payload_key))
+                   : absl::StatusOr<internal::AeadKey>(derived);
+  sodium_memzero(payload_key, sizeof(payload_key));
+  if (!aead.ok()) return aead.status();
+  MessageKeys keys{*std::move(aead), commitment, {}, internal::AeadNonceSize(SuiteAlgorithm(suite))};
+  std::memcpy(keys.nonce_prefix.data(), message_id.data(), keys.nonce_size - 8);
+  return keys;
+}
+
+void MakeNonce(const MessageKeys& keys, uint64_t counter, absl::Span<uint8_t> out) {
+  const size_t prefix = keys.nonce_size - 8;
+  std::memcpy(out.data(), keys.nonce_prefix.data(), prefix);
+  StoreBigEndian64(counter, out.data() + prefix);
+}
+
+void MakeFrameAad(absl::Span<const uint8_t> message_id, uint64_t frame_index, bool final_frame,
+                  absl::Span<uint8_t> out) {
+  std::memcpy(out.data(), message_id.data(), kMessageIdSize);
+  StoreBigEndian64(frame_index, out.data() + kMessageIdSize);
+  out[kMessageIdSize + 8] = final_frame ? 1 : 0;
+}
+
+absl::Status ComputeHeaderTag(const MessageKeys& keys, absl::Span<const uint8_t> body,
+                              absl::Span<uint8_t> tag_out) {
+  uint8_t nonce[internal::kXChaCha20NonceSize];
+  MakeNonce(keys, 0, absl::MakeSpan(nonce, keys.nonce_size));
+  return keys.payload.Seal(absl::MakeConstSpan(nonce, keys.nonce_size), body, {}, tag_out);
+}
+
+absl::Status VerifyHeader(const MessageKeys& keys, const ParsedHeader& parsed,
+                          absl::Span<const uint8_t> body) {
+  // Key commitment first (constant time): a data key that is not the one this header was made
+  // for never reaches the AEAD.
+  if (sodium_memcmp(keys.commitment.data(), parsed.header.commitment.data(), kCommitmentSize) !=
+      0) {
+    return KmsError(kms_code::kInvalidCiphertext, "key commitment mismatch");
+  }
+  uint8_t nonce[internal::kXChaCha20NonceSize];
+  MakeNonce(keys, 0, absl::MakeSpan(nonce, keys.nonce_size));
+  uint8_t empty[1];
+  absl::Status s = keys.payload.Open(absl::MakeConstSpan(nonce, keys.nonce_size), body,
+                                     absl::MakeConstSpan(parsed.header.header_tag),
+                                     absl::Span<uint8_t>(empty, 0));
+  if (!s.ok()) return KmsError(kms_code::kInvalidCiphertext, "header authentication failed");
+  return absl::OkStatus();
+}
+
+absl::Status SealFrame(const MessageKeys& keys, absl::Span<const uint8_t> message_id,
+                       uint64_t index, bool final_frame, absl::Span<const uint8_t> plaintext,
+                       absl::Span<uint8_t> out) {
+  if (index >= kMaxFrameCount) return absl::OutOfRangeError("too many frames for one message");
+  uint8_t nonce[internal::kXChaCha20NonceSize];
+  MakeNonce(keys, index + 1, absl::MakeSpan(nonce, keys.nonce_size));
+  uint8_t aad[kFrameAadSize];
+  MakeFrameAad(message_id, index, final_frame, absl::MakeSpan(aad));
+  return keys.payload.Seal(absl::MakeConstSpan(nonce, keys.nonce_size), absl::MakeConstSpan(aad),
+                           plaintext, out);
+}
+
+absl::Status OpenFrame(const MessageKeys& keys, absl::Span<const uint8_t> message_id,
+                       uint64_t index, bool final_frame, absl::Span<const uint8_t> ciphertext,
+                       absl::Span<uint8_t> out) {
+  if (index >= kMaxFrameCount) return KmsError(kms_code::kInvalidCiphertext, "too many frames");
+  uint8_t nonce[internal::kXChaCha20NonceSize];
+  MakeNonce(keys, index + 1, absl::MakeSpan(nonce, keys.nonce_size));
+  uint8_t aad[kFrameAadSize];
+  MakeFrameAad(message_id, index, final_frame, absl::MakeSpan(aad));
+  absl::Status s = keys.payload.Open(absl::MakeConstSpan(nonce, keys.nonce_size),
+                                     absl::MakeConstSpan(aad), ciphertext, out);
+  if (!s.ok()) {
+    return KmsError(kms_code::kInvalidCiphertext,
+                    absl::StrCat("frame ", index, " failed authentication"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace envelope
+}  // namespace kms_envelope
