@@ -8,7 +8,9 @@
 #include "absl/strings/str_cat.h"
 #include "kms_envelope/cli/branch_key_commands.h"
 #include "kms_envelope/cli/cli_common.h"
+#include "kms_envelope/internal/aead.h"
 #include "kms_envelope/kms_error.h"
+#include "kms_envelope/version.h"
 
 namespace kms_envelope {
 namespace cli {
@@ -42,6 +44,11 @@ int ReportUsageError(const CLI::ParseError& e) {
 int RunCli(int argc, char** argv) {
   CLI::App app{"kms-envelope: envelope encryption with KMS data keys", "kms-envelope"};
   app.require_subcommand(1);
+  // The library version and the AES-GCM backend this process resolved (CPU dispatch or
+  // KMS_ENVELOPE_AEAD_BACKEND), so a bug report says what actually ran.
+  app.set_version_flag("--version", [] {
+    return absl::StrCat("kms-envelope ", kVersion, "\n", internal::AesGcmBackendDescription());
+  });
   GlobalOptions options;
   app.add_option("--home", options.home,
                  "local key store directory (default $KMS_ENVELOPE_HOME or ~/.kms-envelope)")
@@ -70,6 +77,8 @@ int RunCli(int argc, char** argv) {
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e) == 0 ? kExitOk : kExitUsage;
   } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e) == 0 ? kExitOk : kExitUsage;
+  } catch (const CLI::CallForVersion& e) {
     return app.exit(e) == 0 ? kExitOk : kExitUsage;
   } catch (const CLI::ParseError& e) {
     return ReportUsageError(e);

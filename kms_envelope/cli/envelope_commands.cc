@@ -32,6 +32,7 @@
 #include "kms_envelope/encryption_context.h"
 #include "kms_envelope/envelope/byte_stream.h"
 #include "kms_envelope/envelope/envelope.h"
+#include "kms_envelope/envelope/header_json.h"
 #include "kms_envelope/envelope/format.h"
 #include "kms_envelope/envelope/rewrap.h"
 #include "kms_envelope/internal/encoding.h"
@@ -206,34 +207,8 @@ absl::StatusOr<nlohmann::json> RunInspect(const EnvelopeArgs& args) {
                            Envelope::ReadHeader(source, &header_bytes));
   KMS_ASSIGN_OR_RETURN(uint64_t rest, CountRemaining(source));
   const uint64_t sealed_size = header_bytes.size() + rest;
-  const envelope::MessageHeader& h = parsed.header;
-  nlohmann::json keys = nlohmann::json::array();
-  for (const auto& k : h.wrapped_keys) {
-    keys.push_back({{"ProviderId", k.provider_id},
-                    {"KeyId", k.key_id},
-                    {"KeyVersionId", k.key_version_id},
-                    {"CiphertextBlob", internal::Base64Encode(k.ciphertext_blob)}});
-  }
-  nlohmann::json context = nlohmann::json::object();
-  for (const auto& [k, v] : h.context.pairs()) context[k] = v;
-  nlohmann::json out = {{"FormatVersion", envelope::kFormatVersion},
-                        {"Suite", std::string(envelope::SuiteName(h.suite))},
-                        {"FrameSize", h.frame_size},
-                        {"MessageId", internal::HexEncode(absl::MakeConstSpan(h.message_id))},
-                        {"WrappedKeys", keys},
-                        {"EncryptionContext", context},
-                        {"HeaderSize", parsed.header_size},
-                        {"SealedSize", sealed_size}};
-  auto plaintext_size =
-      envelope::PlaintextSizeForPayload(sealed_size - parsed.header_size, h.frame_size);
-  if (plaintext_size.ok()) {
-    out["PlaintextSize"] = *plaintext_size;
-    out["Frames"] = envelope::FrameCount(*plaintext_size, h.frame_size);
-  } else {
-    out["PlaintextSize"] = nullptr;  // the payload length is impossible (truncated?)
-  }
-  out["Authenticated"] = false;  // inspect never decrypts
-  return out;
+  // The one description of a header, shared with the C API (kmse_inspect) and the bindings.
+  return nlohmann::json::parse(envelope::HeaderJson(parsed, sealed_size));
 }
 
 // Rewraps each path (file or directory); prints the per-path results, then fails when any file

@@ -3,6 +3,7 @@
 set -euo pipefail
 
 KMS="$PWD/$1"
+VERSION_H="$PWD/$2"
 T="${TEST_TMPDIR:-$(mktemp -d)}"
 export KMS_ENVELOPE_HOME="$T/home"
 cd "$T"
@@ -98,5 +99,12 @@ blob=$(echo "$dk" | json '["CiphertextBlob"]')
 plain_b64=$(echo "$dk" | json '["Plaintext"]')
 out_b64=$("$KMS" decrypt --ciphertext-blob "$blob" --encryption-context '{"p":"q"}' | json '["Plaintext"]')
 [ "$plain_b64" = "$out_b64" ] || fail "decrypt --ciphertext-blob"
+
+# --- --version: the library version (kms_envelope/version.h) and the AES-GCM backend in use
+version=$(sed -n 's/^#define KMS_ENVELOPE_VERSION_STRING "\(.*\)"/\1/p' "$VERSION_H")
+"$KMS" --version > version.txt || fail "--version exit"
+[ "$(head -n 1 version.txt)" = "kms-envelope $version" ] || fail "--version: $(cat version.txt)"
+grep -q '^AES-256-GCM: ' version.txt || fail "--version backend: $(cat version.txt)"
+KMS_ENVELOPE_AEAD_BACKEND=openssl "$KMS" --version | grep -qi 'openssl' || fail "--version ignores the forced backend"
 
 echo "PASS"
