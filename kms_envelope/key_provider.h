@@ -62,6 +62,11 @@ struct GenerateDataKeyRequest {
   std::string_view key_spec;                  // KeySpec ("" = not given)
   std::optional<int64_t> number_of_bytes;     // NumberOfBytes
   const EncryptionContext* encryption_context = nullptr;  // EncryptionContext (null = empty)
+  // Not an API parameter (never sent to a KMS): how many plaintext bytes the caller will seal
+  // under the returned key in one message. Caching providers count it against their per-key
+  // byte limit; unset means the size is not known (streaming), and a cache then hands out a key
+  // that no other message shares, so no limit can be exceeded through it.
+  std::optional<uint64_t> message_bytes;
 };
 
 struct GenerateDataKeyResponse {

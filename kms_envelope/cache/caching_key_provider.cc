@@ -285,7 +285,10 @@ std::string_view CachingKeyProvider::provider_id() const { return provider_->pro
 
 absl::Status CachingKeyProvider::GenerateDataKeyInto(const GenerateDataKeyRequest& request,
                                                      GenerateDataKeyResponse* response) {
-  return GenerateDataKeyForMessage(request, DataKeyUsage{}, response);
+  DataKeyUsage usage;
+  // Unknown size: the message gets a key of its own, so whatever it seals stays within limits.
+  usage.bytes = request.message_bytes.value_or(kUnknownMessageBytes);
+  return GenerateDataKeyForMessage(request, usage, response);
 }
 
 absl::Status CachingKeyProvider::GenerateDataKeyForMessage(const GenerateDataKeyRequest& request,
@@ -294,6 +297,10 @@ absl::Status CachingKeyProvider::GenerateDataKeyForMessage(const GenerateDataKey
   if (response == nullptr) return absl::InvalidArgumentError("response must not be null");
   if (usage.messages == 0) {
     return absl::InvalidArgumentError("DataKeyUsage.messages must be at least 1");
+  }
+  if (request.message_bytes.has_value() && *request.message_bytes != usage.bytes) {
+    return absl::InvalidArgumentError(
+        "GenerateDataKeyRequest.message_bytes and DataKeyUsage.bytes disagree");
   }
   absl::StatusOr<size_t> key_size = ResolveDataKeySize(request.key_spec, request.number_of_bytes);
   if (!key_size.ok()) return key_size.status();

@@ -9,8 +9,11 @@
 //                        CachingKeyProvider::New(std::move(remote_kms), options));
 //
 //   // Encrypt side: one message of `message.size()` bytes under a (possibly shared) data key.
-//   GenerateDataKeyResponse dk;                       // reuse across calls: no allocation
-//   KMS_RETURN_IF_ERROR(kms->GenerateDataKeyForMessage(req, {.bytes = message.size()}, &dk));
+//   GenerateDataKeyRequest req;
+//   req.key_id = "alias/backup";
+//   req.message_bytes = message.size();                // counted against max_bytes
+//   GenerateDataKeyResponse dk;                        // reuse across calls: no allocation
+//   KMS_RETURN_IF_ERROR(kms->GenerateDataKeyInto(req, &dk));
 //   // dk.from_cache says whether the KMS was asked.
 //
 //   // Decrypt side: repeated Decrypt of the same CiphertextBlob + context is answered locally.
@@ -25,10 +28,12 @@
 //   bytes (including this message's) <= limits.max_bytes.
 // limits.max_messages is clamped to kMaxMessagesPerDataKey (2^32, the bound for AES-GCM with
 // random 96-bit nonces, NIST SP 800-38D 8.3) and limits.max_bytes to kMaxBytesPerDataKey.
-// A message that on its own exceeds max_bytes gets a fresh, uncached key.
 //
-// The KeyProvider interface's GenerateDataKeyInto counts one message of 0 bytes: callers that
-// rely on the byte limit must use GenerateDataKeyForMessage and declare the size.
+// Bytes come from GenerateDataKeyRequest::message_bytes (Envelope sets it to the plaintext size)
+// or DataKeyUsage::bytes. A request without message_bytes has no known size (a stream): it
+// gets a fresh key that is not cached, as does a message that alone exceeds max_bytes, because
+// sharing a key with it could exceed the byte limit. Callers of the plain KeyProvider interface
+// therefore set message_bytes to share keys.
 //
 // Decrypt side. An entry holds one unwrapped data key and is keyed by (provider_id, the exact
 // CiphertextBlob, canonical encryption context); it lives at most limits.decrypt_max_age. Only a
@@ -89,6 +94,9 @@ inline constexpr size_t kMaxCapacity = size_t{1} << 20;
 // the stored cache key. Longer values are refused (InvalidParameter) before anything is stored.
 inline constexpr size_t kMaxCachedKeyIdSize = 1024;
 inline constexpr size_t kMaxPartitionSize = 256;
+// DataKeyUsage::bytes of a message whose size is not known: above every byte limit, so the
+// message gets a key of its own.
+inline constexpr uint64_t kUnknownMessageBytes = ~uint64_t{0};
 
 // A source of monotonic time; injectable so tests can age entries.
 class Clock {
@@ -149,11 +157,12 @@ class CachingKeyProvider : public KeyProvider {
   // The wrapped provider's id: envelopes route blobs by it, and the cache is transparent.
   std::string_view provider_id() const override;
 
-  // One message of 0 bytes (see the header comment).
+  // One message of request.message_bytes bytes; unset = unknown size (see the header comment).
   [[nodiscard]] absl::Status GenerateDataKeyInto(const GenerateDataKeyRequest& request,
                                                  GenerateDataKeyResponse* response) override;
   // Takes `usage` from a cached data key, or generates one. InvalidArgument when
-  // usage.messages is 0 or the request is invalid (ResolveDataKeySize).
+  // usage.messages is 0, when request.message_bytes is set and differs from usage.bytes, or
+  // when the request is invalid (ResolveDataKeySize).
   [[nodiscard]] absl::Status GenerateDataKeyForMessage(const GenerateDataKeyRequest& request,
                                                        const DataKeyUsage& usage,
                                                        GenerateDataKeyResponse* response);

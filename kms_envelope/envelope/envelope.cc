@@ -158,6 +158,7 @@ absl::Status Envelope::CheckHeaderPolicy(const MessageHeader& header,
 }
 
 absl::StatusOr<MessageKeys> Envelope::NewMessage(const EncryptionContext& context,
+                                                 std::optional<uint64_t> plaintext_size,
                                                  std::array<uint8_t, kMessageIdSize>* message_id,
                                                  GenerateDataKeyResponse* data_key,
                                                  std::string* header_bytes) const {
@@ -172,6 +173,7 @@ absl::StatusOr<MessageKeys> Envelope::NewMessage(const EncryptionContext& contex
   req.key_spec = "AES_256";
   req.number_of_bytes = static_cast<int64_t>(kDataKeySize);
   req.encryption_context = &context;
+  req.message_bytes = plaintext_size;
   GenerateDataKeyResponse& dk = *data_key;
   // A reused response must not report a previous call's ids if this call fails.
   dk.key_id.clear();
@@ -305,7 +307,8 @@ absl::StatusOr<std::string> Envelope::Seal(absl::Span<const uint8_t> plaintext,
   std::array<uint8_t, kMessageIdSize> message_id;
   ScopedSealBuffers buffers;
   KMS_ASSIGN_OR_RETURN(MessageKeys keys,
-                       NewMessage(context, &message_id, &buffers->data_key, &buffers->header));
+                       NewMessage(context, plaintext.size(), &message_id, &buffers->data_key,
+                                  &buffers->header));
   const size_t header_size = buffers->header.size();
   std::string out;
   out.resize(header_size + PayloadSize(plaintext.size(), options_.frame_size));
@@ -353,7 +356,8 @@ absl::StatusOr<size_t> Envelope::SealInto(absl::Span<const uint8_t> plaintext,
   std::array<uint8_t, kMessageIdSize> message_id;
   ScopedSealBuffers buffers;
   KMS_ASSIGN_OR_RETURN(MessageKeys keys,
-                       NewMessage(context, &message_id, &buffers->data_key, &buffers->header));
+                       NewMessage(context, plaintext.size(), &message_id, &buffers->data_key,
+                                  &buffers->header));
   const std::string& header_bytes = buffers->header;
   if (out.size() < header_bytes.size() + payload) {
     return absl::ResourceExhaustedError("output buffer too small for this header");

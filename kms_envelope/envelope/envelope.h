@@ -18,6 +18,8 @@
 // the data key per additional CMK, all with the message's encryption context. The payload key
 // and the key commitment are derived from the data key (HKDF-SHA256, salt = message id); the data
 // key is wiped right after; the payload key is wiped when the operation ends.
+// GenerateDataKey carries the plaintext size as message_bytes, so a caching provider counts it
+// against its byte limit; SealStream cannot know the size and leaves it unset.
 //
 // Opening, in this order, each step before any later one:
 //   1. parse the header (every length bounded, nothing allocated beyond the bounds);
@@ -47,6 +49,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -196,8 +199,10 @@ class Envelope {
   // Draws a message id, generates and wraps a data key into `data_key` (whose plaintext the
   // caller wipes), writes the header (tag included) over `header_bytes` and returns the keys.
   // The two buffers are the caller's so that Seal can reuse per-thread storage.
+  // `plaintext_size` (nullopt = unknown) goes to the provider, whose cache counts it.
   [[nodiscard]] absl::StatusOr<MessageKeys> NewMessage(
-      const EncryptionContext& context, std::array<uint8_t, kMessageIdSize>* message_id,
+      const EncryptionContext& context, std::optional<uint64_t> plaintext_size,
+      std::array<uint8_t, kMessageIdSize>* message_id,
       GenerateDataKeyResponse* data_key, std::string* header_bytes) const;
   // Policy, unwrap, commitment, header tag. `keep_data_key` keeps the data key (rewrap).
   [[nodiscard]] absl::StatusOr<Unwrapped> UnwrapHeader(const ParsedHeader& parsed,

@@ -124,7 +124,8 @@ absl::StatusOr<StreamResult> Envelope::SealStream(ByteSource& source, ByteSink& 
   absl::StatusOr<MessageKeys> new_message;
   {
     GenerateDataKeyResponse data_key;  // its plaintext is wiped when this scope ends
-    new_message = NewMessage(context, &message_id, &data_key, &header_bytes);
+    // The size is not known up front: a cache gives this message a key of its own.
+    new_message = NewMessage(context, std::nullopt, &message_id, &data_key, &header_bytes);
   }
   KMS_ASSIGN_OR_RETURN(MessageKeys keys, std::move(new_message));
   KMS_RETURN_IF_ERROR(sink.Write(internal::Bytes(header_bytes)));

@@ -32,7 +32,7 @@ absl::Status EnvelopeFaultProvider::DecryptInto(const DecryptRequest& request,
   if (substitute_data_key_) {
     std::memset(response->plaintext.mutable_data(), 0x5a, response->plaintext.size());
   }
-  return s;
+  return after_decrypt_ ? after_decrypt_(response) : s;
 }
 
 absl::StatusOr<GenerateDataKeyWithoutPlaintextResponse>

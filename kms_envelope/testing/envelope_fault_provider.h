@@ -43,6 +43,10 @@ class EnvelopeFaultProvider : public KeyProvider {
   void set_after_generate(std::function<absl::Status(GenerateDataKeyResponse*)> f) {
     after_generate_ = std::move(f);
   }
+  // The same for each successful DecryptInto response.
+  void set_after_decrypt(std::function<absl::Status(DecryptResponse*)> f) {
+    after_decrypt_ = std::move(f);
+  }
 
   int generate_calls() const { return generate_calls_; }
   int decrypt_calls() const { return decrypt_calls_; }
@@ -70,6 +74,7 @@ class EnvelopeFaultProvider : public KeyProvider {
   std::optional<std::string> provider_id_override_;
   std::function<void()> before_generate_;
   std::function<absl::Status(GenerateDataKeyResponse*)> after_generate_;
+  std::function<absl::Status(DecryptResponse*)> after_decrypt_;
   std::atomic<int> generate_calls_{0};
   std::atomic<int> decrypt_calls_{0};
   std::atomic<int> encrypt_calls_{0};

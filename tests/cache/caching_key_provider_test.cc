@@ -14,6 +14,7 @@
 #include "gtest/gtest.h"
 #include "kms_envelope/encryption_context.h"
 #include "kms_envelope/kms_error.h"
+#include "kms_envelope/testing/secret_heap_scan.h"
 #include "tests/cache/counting_provider.h"
 #include "tests/cache/local_fixture.h"
 
@@ -25,6 +26,7 @@ using cache::CachingKeyProvider;
 using cache::DataKeyUsage;
 using cache_testing::CountingProvider;
 using cache_testing::ManualClock;
+using testing::SecretHeapScan;
 
 EncryptionContext Ctx(const std::string& tenant) {
   absl::StatusOr<EncryptionContext> ctx = EncryptionContext::FromPairs({{"tenant", tenant}});
@@ -50,10 +52,18 @@ class CachingKeyProviderTest : public ::testing::Test {
     return cache.ok() ? *std::move(cache) : nullptr;
   }
 
+  // A request of unknown message size (as a stream would make).
   GenerateDataKeyRequest Request(const EncryptionContext* ctx, std::string_view key_id = "") {
     GenerateDataKeyRequest req;
     req.key_id = key_id.empty() ? std::string_view(local_->key_a()) : key_id;
     req.encryption_context = ctx;
+    return req;
+  }
+  // A request for a message of `bytes` bytes.
+  GenerateDataKeyRequest Sized(const EncryptionContext* ctx, std::string_view key_id = "",
+                               uint64_t bytes = 0) {
+    GenerateDataKeyRequest req = Request(ctx, key_id);
+    req.message_bytes = bytes;
     return req;
   }
 
@@ -70,8 +80,8 @@ TEST_F(CachingKeyProviderTest, ReusesOneDataKeyAndMarksCachedResponses) {
   auto cache = NewCache(CacheLimits{});
   EncryptionContext ctx = Ctx("a");
   GenerateDataKeyResponse first, second;
-  ASSERT_TRUE(cache->GenerateDataKeyInto(Request(&ctx), &first).ok());
-  ASSERT_TRUE(cache->GenerateDataKeyInto(Request(&ctx), &second).ok());
+  ASSERT_TRUE(cache->GenerateDataKeyInto(Sized(&ctx), &first).ok());
+  ASSERT_TRUE(cache->GenerateDataKeyInto(Sized(&ctx), &second).ok());
   EXPECT_FALSE(first.from_cache);
   EXPECT_TRUE(second.from_cache);
   EXPECT_TRUE(SameKey(first, second));
@@ -89,8 +99,8 @@ TEST_F(CachingKeyProviderTest, CachedKeyStillUnwrapsThroughTheProvider) {
   auto cache = NewCache(CacheLimits{});
   EncryptionContext ctx = Ctx("a");
   GenerateDataKeyResponse first, second;
-  ASSERT_TRUE(cache->GenerateDataKeyInto(Request(&ctx), &first).ok());
-  ASSERT_TRUE(cache->GenerateDataKeyInto(Request(&ctx), &second).ok());
+  ASSERT_TRUE(cache->GenerateDataKeyInto(Sized(&ctx), &first).ok());
+  ASSERT_TRUE(cache->GenerateDataKeyInto(Sized(&ctx), &second).ok());
   DecryptRequest dreq;
   dreq.ciphertext_blob = absl::MakeConstSpan(
       reinterpret_cast<const uint8_t*>(second.ciphertext_blob.data()), second.ciphertext_blob.size());
@@ -106,13 +116,13 @@ TEST_F(CachingKeyProviderTest, RetiresAKeyAtMaxAge) {
   auto cache = NewCache(limits);
   EncryptionContext ctx = Ctx("a");
   GenerateDataKeyResponse r1, r2, r3;
-  ASSERT_TRUE(cache->GenerateDataKeyInto(Request(&ctx), &r1).ok());
+  ASSERT_TRUE(cache->GenerateDataKeyInto(Sized(&ctx), &r1).ok());
   clock_.Advance(std::chrono::seconds(60) - std::chrono::nanoseconds(1));
-  ASSERT_TRUE(cache->GenerateDataKeyInto(Request(&ctx), &r2).ok());
+  ASSERT_TRUE(cache->GenerateDataKeyInto(Sized(&ctx), &r2).ok());
   EXPECT_TRUE(r2.from_cache);
   EXPECT_TRUE(SameKey(r1, r2));
   clock_.Advance(std::chrono::nanoseconds(1));
-  ASSERT_TRUE(cache->GenerateDataKeyInto(Request(&ctx), &r3).ok());
+  ASSERT_TRUE(cache->GenerateDataKeyInto(Sized(&ctx), &r3).ok());
   EXPECT_FALSE(r3.from_cache);
   EXPECT_FALSE(SameKey(r1, r3));
   EXPECT_EQ(counting_->generate_calls(), 2);
@@ -125,7 +135,7 @@ TEST_F(CachingKeyProviderTest, RetiresAKeyAfterMaxMessages) {
   auto cache = NewCache(limits);
   EncryptionContext ctx = Ctx("a");
   std::vector<GenerateDataKeyResponse> r(7);
-  for (auto& response : r) ASSERT_TRUE(cache->GenerateDataKeyInto(Request(&ctx), &response).ok());
+  for (auto& response : r) ASSERT_TRUE(cache->GenerateDataKeyInto(Sized(&ctx), &response).ok());
   EXPECT_TRUE(SameKey(r[0], r[1]));
   EXPECT_TRUE(SameKey(r[0], r[2]));
   EXPECT_FALSE(SameKey(r[0], r[3]));
@@ -172,6 +182,49 @@ TEST_F(CachingKeyProviderTest, GivesAnOversizedMessageAFreshUncachedKey) {
   EXPECT_TRUE(small2.from_cache);  // the cached entry was untouched
   EXPECT_TRUE(SameKey(small, small2));
   EXPECT_EQ(counting_->generate_calls(), 3);
+}
+
+TEST_F(CachingKeyProviderTest, CountsTheRequestsMessageBytesAgainstTheByteLimit) {
+  CacheLimits limits;
+  limits.max_bytes = 100;
+  auto cache = NewCache(limits);
+  EncryptionContext ctx = Ctx("a");
+  GenerateDataKeyResponse r1, r2, r3;
+  ASSERT_TRUE(cache->GenerateDataKeyInto(Sized(&ctx, "", 40), &r1).ok());
+  ASSERT_TRUE(cache->GenerateDataKeyInto(Sized(&ctx, "", 60), &r2).ok());
+  EXPECT_TRUE(r2.from_cache);
+  EXPECT_TRUE(SameKey(r1, r2));  // exactly 100 bytes
+  ASSERT_TRUE(cache->GenerateDataKeyInto(Sized(&ctx, "", 1), &r3).ok());
+  EXPECT_FALSE(r3.from_cache);
+  EXPECT_FALSE(SameKey(r1, r3));
+  EXPECT_EQ(counting_->generate_calls(), 2);
+}
+
+TEST_F(CachingKeyProviderTest, AMessageOfUnknownSizeGetsAKeyOfItsOwn) {
+  auto cache = NewCache(CacheLimits{});
+  EncryptionContext ctx = Ctx("a");
+  GenerateDataKeyResponse sized, unsized1, unsized2, sized_again;
+  ASSERT_TRUE(cache->GenerateDataKeyInto(Sized(&ctx), &sized).ok());
+  ASSERT_TRUE(cache->GenerateDataKeyInto(Request(&ctx), &unsized1).ok());
+  ASSERT_TRUE(cache->GenerateDataKeyInto(Request(&ctx), &unsized2).ok());
+  ASSERT_TRUE(cache->GenerateDataKeyInto(Sized(&ctx), &sized_again).ok());
+  EXPECT_FALSE(unsized1.from_cache);
+  EXPECT_FALSE(unsized2.from_cache);
+  EXPECT_FALSE(SameKey(unsized1, unsized2));
+  EXPECT_FALSE(SameKey(sized, unsized1));
+  EXPECT_TRUE(sized_again.from_cache);  // the cached entry is neither used nor disturbed
+  EXPECT_TRUE(SameKey(sized, sized_again));
+  EXPECT_EQ(counting_->generate_calls(), 3);
+}
+
+TEST_F(CachingKeyProviderTest, RefusesMessageBytesThatDisagreeWithTheDeclaredUsage) {
+  auto cache = NewCache(CacheLimits{});
+  EncryptionContext ctx = Ctx("a");
+  GenerateDataKeyResponse r;
+  EXPECT_EQ(cache->GenerateDataKeyForMessage(Sized(&ctx, "", 10), DataKeyUsage{1, 11, ""}, &r).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(cache->GenerateDataKeyForMessage(Sized(&ctx, "", 10), DataKeyUsage{1, 10, ""}, &r).ok());
+  EXPECT_EQ(counting_->generate_calls(), 1);
 }
 
 TEST_F(CachingKeyProviderTest, ClampsMessageLimitToTheAesGcmBound) {
@@ -221,7 +274,7 @@ TEST_F(CachingKeyProviderTest, RejectsBadOptionsAndUsage) {
   bad.key_spec = "AES_512";
   EXPECT_EQ(GetKmsErrorCode(cache->GenerateDataKeyInto(bad, &r)), kms_code::kInvalidParameter);
   const std::string long_id(cache::kMaxCachedKeyIdSize + 1, 'k');
-  EXPECT_EQ(GetKmsErrorCode(cache->GenerateDataKeyInto(Request(&ctx, long_id), &r)),
+  EXPECT_EQ(GetKmsErrorCode(cache->GenerateDataKeyInto(Sized(&ctx, long_id), &r)),
             kms_code::kInvalidParameter);
   const std::string long_partition(cache::kMaxPartitionSize + 1, 'p');
   EXPECT_EQ(cache->GenerateDataKeyForMessage(Request(&ctx), DataKeyUsage{1, 0, long_partition}, &r)
@@ -236,63 +289,64 @@ TEST_F(CachingKeyProviderTest, EvictsTheLeastRecentlyUsedEntryAtCapacity) {
   auto cache = NewCache(limits);
   EncryptionContext a = Ctx("a"), b = Ctx("b"), c = Ctx("c");
   GenerateDataKeyResponse ra, rb, rc, ra2, rb2;
-  ASSERT_TRUE(cache->GenerateDataKeyInto(Request(&a), &ra).ok());
-  ASSERT_TRUE(cache->GenerateDataKeyInto(Request(&b), &rb).ok());
-  ASSERT_TRUE(cache->GenerateDataKeyInto(Request(&a), &ra2).ok());  // a is now most recent
-  ASSERT_TRUE(cache->GenerateDataKeyInto(Request(&c), &rc).ok());   // evicts b
+  ASSERT_TRUE(cache->GenerateDataKeyInto(Sized(&a), &ra).ok());
+  ASSERT_TRUE(cache->GenerateDataKeyInto(Sized(&b), &rb).ok());
+  ASSERT_TRUE(cache->GenerateDataKeyInto(Sized(&a), &ra2).ok());  // a is now most recent
+  ASSERT_TRUE(cache->GenerateDataKeyInto(Sized(&c), &rc).ok());   // evicts b
   EXPECT_EQ(cache->encrypt_entries(), 2u);
   EXPECT_EQ(cache->stats().evictions, 1u);
   GenerateDataKeyResponse ra3;
-  ASSERT_TRUE(cache->GenerateDataKeyInto(Request(&a), &ra3).ok());
+  ASSERT_TRUE(cache->GenerateDataKeyInto(Sized(&a), &ra3).ok());
   EXPECT_TRUE(ra3.from_cache);
   EXPECT_TRUE(SameKey(ra, ra3));
-  ASSERT_TRUE(cache->GenerateDataKeyInto(Request(&b), &rb2).ok());
+  ASSERT_TRUE(cache->GenerateDataKeyInto(Sized(&b), &rb2).ok());
   EXPECT_FALSE(rb2.from_cache);
   EXPECT_FALSE(SameKey(rb, rb2));
   EXPECT_EQ(counting_->generate_calls(), 4);
 }
 
-// Release observer: every secret released must be all zero; counts releases.
+// Counts the secrets released (SecretBytes wipes each before it calls the observer).
 std::atomic<int> g_released{0};
-std::atomic<int> g_released_nonzero{0};
-void ObserveRelease(const uint8_t* data, size_t size) {
-  ++g_released;
-  if (!sodium_is_zero(data, size)) ++g_released_nonzero;
-}
+void ObserveRelease(const uint8_t*, size_t) { ++g_released; }
 
 class ReleaseObserverScope {
  public:
   ReleaseObserverScope() {
     g_released = 0;
-    g_released_nonzero = 0;
     SecretBytes::SetReleaseObserverForTesting(&ObserveRelease);
   }
   ~ReleaseObserverScope() { SecretBytes::SetReleaseObserverForTesting(nullptr); }
 };
 
+// Each cached key must be released (wiped) at the moment the cache drops it, and must never be
+// copied into ordinary heap memory: the scan searches every heap block freed while it watches,
+// and every live one at Finish, for each key the provider handed the cache.
 TEST_F(CachingKeyProviderTest, EvictionRetirementAndClearWipeCachedKeys) {
   CacheLimits limits;
   limits.capacity = 2;
   limits.max_messages = 2;
   auto cache = NewCache(limits);
+  SecretHeapScan scan;
+  counting_->set_after_generate(
+      [&](GenerateDataKeyResponse* r) { EXPECT_TRUE(scan.Watch(r->plaintext.span())); });
   EncryptionContext w = Ctx("w"), a = Ctx("a"), b = Ctx("b");
   GenerateDataKeyResponse r;
-  ASSERT_TRUE(cache->GenerateDataKeyInto(Request(&w), &r).ok());  // warm: r holds a key now
+  ASSERT_TRUE(cache->GenerateDataKeyInto(Sized(&w), &r).ok());  // warm: r holds a key now
   ReleaseObserverScope observe;
 
   // Two misses of the same shape: the second also evicts w's entry, which is one more release.
-  ASSERT_TRUE(cache->GenerateDataKeyInto(Request(&a), &r).ok());
+  ASSERT_TRUE(cache->GenerateDataKeyInto(Sized(&a), &r).ok());
   const int plain_miss = g_released.exchange(0);
-  ASSERT_TRUE(cache->GenerateDataKeyInto(Request(&b), &r).ok());
+  ASSERT_TRUE(cache->GenerateDataKeyInto(Sized(&b), &r).ok());
   EXPECT_EQ(g_released.exchange(0), plain_miss + 1);
   EXPECT_EQ(cache->stats().evictions, 1u);
 
   // A hit copies into the response's storage: nothing is released.
-  ASSERT_TRUE(cache->GenerateDataKeyInto(Request(&b), &r).ok());  // 2nd message of b's key
+  ASSERT_TRUE(cache->GenerateDataKeyInto(Sized(&b), &r).ok());  // 2nd message of b's key
   EXPECT_TRUE(r.from_cache);
   EXPECT_EQ(g_released.exchange(0), 0);
   // Retirement (message limit) wipes the used-up key at once.
-  ASSERT_TRUE(cache->GenerateDataKeyInto(Request(&b), &r).ok());  // 3rd: retire + miss
+  ASSERT_TRUE(cache->GenerateDataKeyInto(Sized(&b), &r).ok());  // 3rd: retire + miss
   EXPECT_FALSE(r.from_cache);
   EXPECT_EQ(g_released.exchange(0), plain_miss + 1);
   EXPECT_EQ(cache->stats().retirements, 1u);
@@ -301,25 +355,32 @@ TEST_F(CachingKeyProviderTest, EvictionRetirementAndClearWipeCachedKeys) {
   cache->Clear();
   EXPECT_EQ(g_released.exchange(0), 2);
   EXPECT_EQ(cache->encrypt_entries(), 0u);
-  EXPECT_EQ(g_released_nonzero.load(), 0);
+  r.plaintext.Clear();
+  EXPECT_EQ(scan.Finish(), 0u) << "heap blocks held a cached key";
+  EXPECT_EQ(SecretHeapScan::untracked(), 0u);
 }
 
 TEST_F(CachingKeyProviderTest, DestroyingTheCacheWipesEveryKey) {
   auto cache = NewCache(CacheLimits{});
+  SecretHeapScan scan;
+  counting_->set_after_generate(
+      [&](GenerateDataKeyResponse* r) { EXPECT_TRUE(scan.Watch(r->plaintext.span())); });
   EncryptionContext a = Ctx("a"), b = Ctx("b");
   GenerateDataKeyResponse r;
-  ASSERT_TRUE(cache->GenerateDataKeyInto(Request(&a), &r).ok());
-  ASSERT_TRUE(cache->GenerateDataKeyInto(Request(&b), &r).ok());
+  ASSERT_TRUE(cache->GenerateDataKeyInto(Sized(&a), &r).ok());
+  ASSERT_TRUE(cache->GenerateDataKeyInto(Sized(&b), &r).ok());
   DecryptRequest dreq;
   dreq.ciphertext_blob = absl::MakeConstSpan(
       reinterpret_cast<const uint8_t*>(r.ciphertext_blob.data()), r.ciphertext_blob.size());
   dreq.encryption_context = &b;
   DecryptResponse d;
   ASSERT_TRUE(cache->DecryptInto(dreq, &d).ok());
+  r.plaintext.Clear();
+  d.plaintext.Clear();
   ReleaseObserverScope observe;
   cache.reset();
   EXPECT_EQ(g_released.load(), 2 + 1);  // 2 encrypt entries, 1 decrypt entry
-  EXPECT_EQ(g_released_nonzero.load(), 0);
+  EXPECT_EQ(scan.Finish(), 0u) << "heap blocks held a cached key";
 }
 
 TEST_F(CachingKeyProviderTest, DecryptIsServedFromCacheForTheSameBlobAndContext) {
@@ -394,16 +455,16 @@ TEST_F(CachingKeyProviderTest, DifferentCmkContextSizeOrPartitionNeverShareAKey)
   auto cache = NewCache(CacheLimits{});
   EncryptionContext a = Ctx("a"), b = Ctx("b");
   GenerateDataKeyResponse base, cmk, ctx, size, partition, again;
-  ASSERT_TRUE(cache->GenerateDataKeyInto(Request(&a), &base).ok());
-  ASSERT_TRUE(cache->GenerateDataKeyInto(Request(&a, local_->key_b()), &cmk).ok());
-  ASSERT_TRUE(cache->GenerateDataKeyInto(Request(&b), &ctx).ok());
+  ASSERT_TRUE(cache->GenerateDataKeyInto(Sized(&a), &base).ok());
+  ASSERT_TRUE(cache->GenerateDataKeyInto(Sized(&a, local_->key_b()), &cmk).ok());
+  ASSERT_TRUE(cache->GenerateDataKeyInto(Sized(&b), &ctx).ok());
   GenerateDataKeyRequest r16 = Request(&a);
   r16.key_spec = "AES_128";
   ASSERT_TRUE(cache->GenerateDataKeyInto(r16, &size).ok());
   ASSERT_TRUE(
       cache->GenerateDataKeyForMessage(Request(&a), DataKeyUsage{1, 0, "xchacha20-poly1305"}, &partition)
           .ok());
-  ASSERT_TRUE(cache->GenerateDataKeyInto(Request(&a), &again).ok());
+  ASSERT_TRUE(cache->GenerateDataKeyInto(Sized(&a), &again).ok());
 
   EXPECT_NE(cmk.key_id, base.key_id);
   EXPECT_FALSE(SameKey(base, cmk));
@@ -423,13 +484,13 @@ TEST_F(CachingKeyProviderTest, ProviderIdentityIsPartOfTheCacheKey) {
   EncryptionContext a = Ctx("a");
   GenerateDataKeyResponse p1, p2, p1_again;
   counting_->set_provider_id("tenant-1-kms");
-  ASSERT_TRUE(cache->GenerateDataKeyInto(Request(&a), &p1).ok());
+  ASSERT_TRUE(cache->GenerateDataKeyInto(Sized(&a), &p1).ok());
   counting_->set_provider_id("tenant-2-kms");
-  ASSERT_TRUE(cache->GenerateDataKeyInto(Request(&a), &p2).ok());
+  ASSERT_TRUE(cache->GenerateDataKeyInto(Sized(&a), &p2).ok());
   EXPECT_FALSE(p2.from_cache);
   EXPECT_FALSE(SameKey(p1, p2));
   counting_->set_provider_id("tenant-1-kms");
-  ASSERT_TRUE(cache->GenerateDataKeyInto(Request(&a), &p1_again).ok());
+  ASSERT_TRUE(cache->GenerateDataKeyInto(Sized(&a), &p1_again).ok());
   EXPECT_TRUE(SameKey(p1, p1_again));
   EXPECT_EQ(counting_->generate_calls(), 2);
 }
@@ -439,8 +500,8 @@ TEST_F(CachingKeyProviderTest, TwoCachesNeverShareKeys) {
   auto two = NewCache(CacheLimits{});
   EncryptionContext a = Ctx("a");
   GenerateDataKeyResponse r1, r2;
-  ASSERT_TRUE(one->GenerateDataKeyInto(Request(&a), &r1).ok());
-  ASSERT_TRUE(two->GenerateDataKeyInto(Request(&a), &r2).ok());
+  ASSERT_TRUE(one->GenerateDataKeyInto(Sized(&a), &r1).ok());
+  ASSERT_TRUE(two->GenerateDataKeyInto(Sized(&a), &r2).ok());
   EXPECT_FALSE(r2.from_cache);
   EXPECT_FALSE(SameKey(r1, r2));
 }
@@ -458,7 +519,7 @@ TEST_F(CachingKeyProviderTest, ConcurrentMissesMakeExactlyOneProviderCall) {
   std::vector<absl::Status> statuses(kThreads);
   std::vector<std::thread> threads;
   for (int i = 0; i < kThreads; ++i) {
-    threads.emplace_back([&, i] { statuses[i] = c->GenerateDataKeyInto(Request(&ctx), &responses[i]); });
+    threads.emplace_back([&, i] { statuses[i] = c->GenerateDataKeyInto(Sized(&ctx), &responses[i]); });
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(counting_->generate_calls(), 1);
@@ -511,7 +572,7 @@ TEST_F(CachingKeyProviderTest, WaitersShareTheLeadersErrorAndRetryableErrorsAreR
   for (int i = 0; i < kThreads; ++i) {
     threads.emplace_back([&, i] {
       GenerateDataKeyResponse r;
-      statuses[i] = c->GenerateDataKeyInto(Request(&ctx), &r);
+      statuses[i] = c->GenerateDataKeyInto(Sized(&ctx), &r);
     });
   }
   for (auto& t : threads) t.join();
@@ -521,13 +582,13 @@ TEST_F(CachingKeyProviderTest, WaitersShareTheLeadersErrorAndRetryableErrorsAreR
   // Within negative_ttl the error is answered without the provider...
   counting_->set_gate(nullptr);
   GenerateDataKeyResponse r;
-  EXPECT_EQ(GetKmsErrorCode(cache->GenerateDataKeyInto(Request(&ctx), &r)), kms_code::kThrottling);
+  EXPECT_EQ(GetKmsErrorCode(cache->GenerateDataKeyInto(Sized(&ctx), &r)), kms_code::kThrottling);
   EXPECT_EQ(counting_->generate_calls(), 1);
   EXPECT_EQ(cache->stats().negative_hits, 1u);
   // ... after it, the provider is asked again (and now succeeds).
   counting_->set_failure(absl::OkStatus());
   clock_.Advance(std::chrono::seconds(1));
-  ASSERT_TRUE(cache->GenerateDataKeyInto(Request(&ctx), &r).ok());
+  ASSERT_TRUE(cache->GenerateDataKeyInto(Sized(&ctx), &r).ok());
   EXPECT_EQ(counting_->generate_calls(), 2);
   EXPECT_FALSE(r.from_cache);
 }
@@ -539,7 +600,7 @@ TEST_F(CachingKeyProviderTest, NonRetryableErrorsAreNotRemembered) {
   EncryptionContext ctx = Ctx("a");
   GenerateDataKeyResponse r;
   for (int i = 0; i < 3; ++i) {
-    absl::Status s = cache->GenerateDataKeyInto(Request(&ctx, "alias/does-not-exist"), &r);
+    absl::Status s = cache->GenerateDataKeyInto(Sized(&ctx, "alias/does-not-exist"), &r);
     EXPECT_FALSE(s.ok());
   }
   EXPECT_EQ(counting_->generate_calls(), 3);
@@ -551,8 +612,8 @@ TEST_F(CachingKeyProviderTest, NegativeCachingIsOffByDefault) {
   counting_->set_failure(KmsError(kms_code::kServiceUnavailableTemporary, "down"));
   EncryptionContext ctx = Ctx("a");
   GenerateDataKeyResponse r;
-  EXPECT_FALSE(cache->GenerateDataKeyInto(Request(&ctx), &r).ok());
-  EXPECT_FALSE(cache->GenerateDataKeyInto(Request(&ctx), &r).ok());
+  EXPECT_FALSE(cache->GenerateDataKeyInto(Sized(&ctx), &r).ok());
+  EXPECT_FALSE(cache->GenerateDataKeyInto(Sized(&ctx), &r).ok());
   EXPECT_EQ(counting_->generate_calls(), 2);
 }
 
@@ -627,7 +688,7 @@ TEST_F(CachingKeyProviderTest, HundredThousandFreshDataKeysNeverRepeat) {
   std::set<std::string> blobs;
   GenerateDataKeyResponse r;
   for (int i = 0; i < 100000; ++i) {
-    ASSERT_TRUE(cache->GenerateDataKeyInto(Request(&ctx), &r).ok());
+    ASSERT_TRUE(cache->GenerateDataKeyInto(Sized(&ctx), &r).ok());
     ASSERT_FALSE(r.from_cache);
     ASSERT_EQ(r.plaintext.size(), 32u);
     ASSERT_FALSE(sodium_is_zero(r.plaintext.data(), r.plaintext.size()));

@@ -26,6 +26,10 @@ class CountingProvider : public KeyProvider {
   void set_gate(std::function<bool()> gate) { gate_ = std::move(gate); }
   // Every call fails with `status` (after the gate) instead of reaching the inner provider.
   void set_failure(absl::Status status) { failure_ = std::move(status); }
+  // Runs on each successful GenerateDataKeyInto response (e.g. to learn the key it carries).
+  void set_after_generate(std::function<void(GenerateDataKeyResponse*)> f) {
+    after_generate_ = std::move(f);
+  }
   void set_provider_id(std::string id) {
     std::lock_guard<std::mutex> lock(mu_);
     id_ = std::move(id);
@@ -44,7 +48,9 @@ class CountingProvider : public KeyProvider {
     ++generate_calls_;
     Wait();
     if (!failure_.ok()) return failure_;
-    return inner_->GenerateDataKeyInto(request, response);
+    absl::Status s = inner_->GenerateDataKeyInto(request, response);
+    if (s.ok() && after_generate_) after_generate_(response);
+    return s;
   }
   absl::Status DecryptInto(const DecryptRequest& request, DecryptResponse* response) override {
     ++decrypt_calls_;
@@ -76,6 +82,7 @@ class CountingProvider : public KeyProvider {
   mutable std::mutex mu_;
   std::string id_;
   std::function<bool()> gate_;
+  std::function<void(GenerateDataKeyResponse*)> after_generate_;
   absl::Status failure_;
   std::atomic<int> generate_calls_{0};
   std::atomic<int> decrypt_calls_{0};
