@@ -253,7 +253,9 @@ class Envelope:
 
         def write(_user, buf, length):
             try:
-                dst.write(ctypes.string_at(buf, length))
+                # A view, not a bytes copy: an immutable copy of plaintext could not be wiped.
+                dst.write(memoryview((ctypes.c_uint8 * length).from_address(
+                    ctypes.addressof(buf.contents))).cast("B"))
                 return 0
             except Exception as e:
                 failure.append(e)
