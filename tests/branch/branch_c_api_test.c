@@ -6,25 +6,7 @@
 #include <string.h>
 
 #include "kms_envelope/c/kms_envelope.h"
-
-static int g_failures = 0;
-
-#define CHECK(cond, ...)                                                        \
-  do {                                                                          \
-    if (!(cond)) {                                                              \
-      ++g_failures;                                                             \
-      fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond); \
-      fprintf(stderr, __VA_ARGS__);                                             \
-      fprintf(stderr, "\n");                                                    \
-    }                                                                           \
-  } while (0)
-
-#define CHECK_STATUS(call, want, err)                                                    \
-  do {                                                                                   \
-    kmse_status got_ = (call);                                                           \
-    CHECK(got_ == (want), "got %s (%s: %s), want %s", kmse_status_name(got_),            \
-          (err)->kms_code, (err)->message, kmse_status_name(want));                      \
-  } while (0)
+#include "tests/c/c_check.h"
 
 int main(void) {
   const char* base = getenv("TEST_TMPDIR");
