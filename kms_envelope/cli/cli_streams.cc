@@ -35,7 +35,15 @@ bool WantProgress(ProgressMode mode) {
 
 absl::StatusOr<int> OpenInput(const std::string& path, uint64_t* size) {
   *size = 0;
-  if (path == "-") return STDIN_FILENO;
+  if (path == "-") {
+    // A regular file on stdin (`< file`) has a known size from where it is read on.
+    struct stat st;
+    if (::fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode)) {
+      const off_t at = ::lseek(STDIN_FILENO, 0, SEEK_CUR);
+      if (at >= 0 && at <= st.st_size) *size = static_cast<uint64_t>(st.st_size - at);
+    }
+    return STDIN_FILENO;
+  }
   if (path.empty()) return KmsError(cli_code::kInputPath, "empty input path (use - for stdin)");
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return KmsError(cli_code::kInputPath, absl::StrCat(path, ": ", std::strerror(errno)));

@@ -29,7 +29,8 @@ namespace cli {
 enum class ProgressMode { kAuto, kOn, kOff };
 bool WantProgress(ProgressMode mode);
 
-// Opens `path` for reading ("-" is stdin); *size is its size when it is a regular file, else 0.
+// Opens `path` for reading ("-" is stdin); *size is what is left to read when it (or stdin) is a
+// regular file, else 0 (unknown).
 [[nodiscard]] absl::StatusOr<int> OpenInput(const std::string& path, uint64_t* size);
 
 class ProgressLine {
