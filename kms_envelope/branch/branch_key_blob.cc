@@ -8,7 +8,7 @@
 #include "kms_envelope/internal/encoding.h"
 #include "kms_envelope/internal/hkdf.h"
 #include "kms_envelope/internal/random.h"
-#include "kms_envelope/internal/status_macros.h"
+#include "kms_envelope/status_macros.h"
 #include "kms_envelope/key_provider.h"
 #include "kms_envelope/kms_error.h"
 #include "sodium.h"

@@ -7,7 +7,7 @@
 #include "kms_envelope/branch/branch_key_admin.h"
 #include "kms_envelope/branch/branch_key_blob.h"
 #include "kms_envelope/internal/random.h"
-#include "kms_envelope/internal/status_macros.h"
+#include "kms_envelope/status_macros.h"
 #include "kms_envelope/kms_error.h"
 #include "kms_envelope/local/local_key_store.h"
 

@@ -21,7 +21,7 @@
 #include "kms_envelope/branch/branch_key_admin.h"
 #include "kms_envelope/branch/branch_key_store_spec.h"
 #include "kms_envelope/cli/provider_factory.h"
-#include "kms_envelope/internal/status_macros.h"
+#include "kms_envelope/status_macros.h"
 #include "kms_envelope/local/local_key_store.h"
 
 namespace kms_envelope {

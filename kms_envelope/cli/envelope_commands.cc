@@ -36,7 +36,7 @@
 #include "kms_envelope/envelope/format.h"
 #include "kms_envelope/envelope/rewrap.h"
 #include "kms_envelope/internal/encoding.h"
-#include "kms_envelope/internal/status_macros.h"
+#include "kms_envelope/status_macros.h"
 #include "kms_envelope/internal/strings.h"
 #include "kms_envelope/kms_error.h"
 

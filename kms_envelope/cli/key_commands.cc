@@ -25,7 +25,7 @@
 #include "kms_envelope/cli/provider_factory.h"
 #include "kms_envelope/encryption_context.h"
 #include "kms_envelope/internal/encoding.h"
-#include "kms_envelope/internal/status_macros.h"
+#include "kms_envelope/status_macros.h"
 #include "kms_envelope/key_provider.h"
 #include "kms_envelope/kms_error.h"
 #include "kms_envelope/local/local_key_store.h"

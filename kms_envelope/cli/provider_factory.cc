@@ -11,7 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "kms_envelope/instance/instance_key_provider.h"
-#include "kms_envelope/internal/status_macros.h"
+#include "kms_envelope/status_macros.h"
 #include "kms_envelope/kms_error.h"
 #include "kms_envelope/local/local_key_provider.h"
 #include "kms_envelope/remote/remote_key_provider.h"

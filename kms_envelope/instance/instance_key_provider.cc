@@ -7,7 +7,7 @@
 #include "kms_envelope/instance/instance_api.pb.h"
 #include "kms_envelope/instance/instance_transport.h"
 #include "kms_envelope/internal/encoding.h"
-#include "kms_envelope/internal/status_macros.h"
+#include "kms_envelope/status_macros.h"
 #include "kms_envelope/internal/strings.h"
 #include "kms_envelope/kms_error.h"
 #include "kms_envelope/remote/wiped_string.h"

@@ -1,7 +1,7 @@
 #include "kms_envelope/instance/server_extension.h"
 
 #include "kms_envelope/instance/request_signer.h"
-#include "kms_envelope/internal/status_macros.h"
+#include "kms_envelope/status_macros.h"
 
 #include <string>
 #include <utility>

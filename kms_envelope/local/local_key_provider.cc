@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "kms_envelope/internal/random.h"
-#include "kms_envelope/internal/status_macros.h"
+#include "kms_envelope/status_macros.h"
 #include "kms_envelope/kms_error.h"
 #include "kms_envelope/local/ciphertext_blob.h"
 #include "sodium.h"

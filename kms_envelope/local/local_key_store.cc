@@ -28,7 +28,7 @@
 #include "kms_envelope/internal/aead.h"
 #include "kms_envelope/internal/encoding.h"
 #include "kms_envelope/internal/random.h"
-#include "kms_envelope/internal/status_macros.h"
+#include "kms_envelope/status_macros.h"
 #include "kms_envelope/internal/strings.h"
 #include "kms_envelope/internal/unnamed_file.h"
 #include "kms_envelope/key_provider.h"

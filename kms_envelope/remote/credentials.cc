@@ -13,7 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "kms_envelope/internal/encoding.h"
-#include "kms_envelope/internal/status_macros.h"
+#include "kms_envelope/status_macros.h"
 #include "kms_envelope/kms_error.h"
 #include "kms_envelope/remote/wiped_string.h"
 

@@ -10,7 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "kms_envelope/internal/encoding.h"
 #include "kms_envelope/internal/hkdf.h"
-#include "kms_envelope/internal/status_macros.h"
+#include "kms_envelope/status_macros.h"
 
 namespace kms_envelope {
 namespace remote {

@@ -3,7 +3,7 @@
 #include <cstring>
 #include <utility>
 
-#include "kms_envelope/internal/status_macros.h"
+#include "kms_envelope/status_macros.h"
 #include "kms_envelope/kms_error.h"
 
 namespace kms_envelope {

@@ -11,7 +11,7 @@
 #include "kms_envelope/internal/aead.h"
 #include "kms_envelope/internal/encoding.h"
 #include "kms_envelope/internal/ipsec_mb.h"
-#include "kms_envelope/internal/status_macros.h"
+#include "kms_envelope/status_macros.h"
 
 namespace kms_envelope {
 namespace rocksdb_encryption {

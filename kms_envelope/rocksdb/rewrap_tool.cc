@@ -15,7 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "kms_envelope/internal/status_macros.h"
+#include "kms_envelope/status_macros.h"
 #include "kms_envelope/key_provider.h"
 #include "kms_envelope/kms_error.h"
 #include "kms_envelope/local/local_key_provider.h"

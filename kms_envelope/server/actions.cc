@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "kms_envelope/encryption_context.h"
 #include "kms_envelope/internal/encoding.h"
-#include "kms_envelope/internal/status_macros.h"
+#include "kms_envelope/status_macros.h"
 #include "kms_envelope/internal/strings.h"
 #include "kms_envelope/key_provider.h"
 #include "kms_envelope/kms_error.h"

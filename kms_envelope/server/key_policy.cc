@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "kms_envelope/internal/status_macros.h"
+#include "kms_envelope/status_macros.h"
 #include "kms_envelope/kms_error.h"
 #include "kms_envelope/local/ciphertext_blob.h"
 

@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "kms_envelope/internal/status_macros.h"
+#include "kms_envelope/status_macros.h"
 #include "kms_envelope/local/local_key_provider.h"
 #include "kms_envelope/local/local_key_store.h"
 

@@ -18,7 +18,7 @@
 
 #include "gtest/gtest.h"
 #include "kms_envelope/key_provider.h"
-#include "kms_envelope/internal/status_macros.h"
+#include "kms_envelope/status_macros.h"
 #include "kms_envelope/kms_error.h"
 #include "kms_envelope/local/local_key_provider.h"
 #include "kms_envelope/local/local_key_store.h"

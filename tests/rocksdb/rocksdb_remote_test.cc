@@ -7,7 +7,7 @@
 
 #include "gtest/gtest.h"
 #include "kms_envelope/internal/encoding.h"
-#include "kms_envelope/internal/status_macros.h"
+#include "kms_envelope/status_macros.h"
 #include "kms_envelope/local/local_key_store.h"
 #include "kms_envelope/remote/credentials.h"
 #include "kms_envelope/remote/remote_key_provider.h"

@@ -4,7 +4,7 @@
 #include <system_error>
 #include <utility>
 
-#include "kms_envelope/internal/status_macros.h"
+#include "kms_envelope/status_macros.h"
 
 namespace kms_envelope {
 namespace testing {
