@@ -4,6 +4,7 @@
 #   KMS_SANITIZERS=1 scripts/test.sh  then the same suite under ASan+UBSan (clang) and the
 #                                     tests tagged "concurrency" under TSan
 #   KMS_PACKAGE_CHECK=1 scripts/test.sh  then the packaging checks (scripts/package_check.sh)
+#   (always)                          then scripts/size_check.py over kms_envelope/
 #   KMS_FUZZ_SECONDS=60 scripts/test.sh  then every libFuzzer target for that long (scripts/fuzz.sh);
 #                                     each target counts as one test case
 # Ends with "N passed, N failed" counting individual test cases over all phases.
@@ -28,6 +29,14 @@ phase() {  # phase <name> <output_base or ""> <bazel test args...>
 }
 
 phase main "" //...
+# Function and file sizes in kms_envelope/ (<= 80 and <= 700 lines): a report until the tree
+# is within the limits, then a failing check.
+echo "== phase size: scripts/size_check.py kms_envelope"
+if python3 scripts/size_check.py --report-only kms_envelope | tee build/phase-size.log; then
+  echo "1 passed, 0 failed" > build/phase-size.txt
+else
+  status=1; echo "0 passed, 1 failed" > build/phase-size.txt
+fi
 if [ "${KMS_SANITIZERS:-0}" = "1" ]; then
   # Tests tagged "timing" (kill counts, load figures within a time budget) run in the plain phase only.
   phase asan "$HOME/.cache/bazel_kms_asan" --config=asan --test_tag_filters=-timing,-manual //...
