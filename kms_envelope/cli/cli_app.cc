@@ -69,6 +69,7 @@ int RunCli(int argc, char** argv) {
       ->type_name(kPathType);
   RegisterKeyCommands(app, options);
   RegisterEnvelopeCommands(app, options);
+  RegisterRewrapCommand(app, options);
   RegisterServeCommand(app, options);
   RegisterBranchKeyCommands(app, options);
   ApplyValueRules(&app);

@@ -1,7 +1,8 @@
 // Shared plumbing of the `kms-envelope` command line: global options, provider construction,
 // JSON output and error reporting. Each area registers its own subcommands:
 //   key_commands.cc      key, alias, datakey (issue 2)          RegisterKeyCommands
-//   envelope_commands.cc encrypt, decrypt, inspect, rewrap       RegisterEnvelopeCommands
+//   envelope_commands.cc encrypt, decrypt, inspect               RegisterEnvelopeCommands
+//   rewrap_command.cc    rewrap                                  RegisterRewrapCommand
 //   serve_command.cc     serve                                   RegisterServeCommand
 //
 // Every command prints its result as JSON on stdout (API response shape where one exists) and,
@@ -98,6 +99,7 @@ bool IsUtf8(std::string_view s);
 
 void RegisterKeyCommands(CLI::App& app, GlobalOptions& options);
 void RegisterEnvelopeCommands(CLI::App& app, GlobalOptions& options);
+void RegisterRewrapCommand(CLI::App& app, GlobalOptions& options);
 void RegisterServeCommand(CLI::App& app, GlobalOptions& options);
 
 }  // namespace cli

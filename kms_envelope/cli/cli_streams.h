@@ -41,6 +41,8 @@ class ProgressLine {
   ProgressLine(const ProgressLine&) = delete;
   ProgressLine& operator=(const ProgressLine&) = delete;
 
+  // The total, once known (0: unknown, no percentage or ETA).
+  void SetTotal(uint64_t total) { total_ = total; }
   void Add(uint64_t n);
   // Draws the final state and a summary line ("<verb> <done> in <secs> s (<rate>)").
   void Finish(const std::string& verb);

@@ -1,5 +1,6 @@
 #include "kms_envelope/envelope/rewrap.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -7,9 +8,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <set>
+#include <functional>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -22,156 +23,324 @@ namespace kms_envelope {
 namespace envelope {
 namespace {
 
-absl::Status Errno(std::string_view what, const std::string& path) {
-  return absl::DataLossError(
-      absl::StrCat(internal::Av(what), " ", path, ": ", std::strerror(errno)));
+constexpr size_t kCopyBufferSize = 1 << 20;
+constexpr char kProcFd[] = "/proc/self/fd";
+constexpr char kNotFollowed[] = "symbolic link (not followed)";
+
+// A failed system call on `path`: NotFound / PermissionDenied where errno says so (the caller
+// can tell a path problem from an I/O error), DataLoss otherwise.
+absl::Status Errno(std::string_view what, std::string_view path) {
+  const int e = errno;
+  const std::string message =
+      absl::StrCat(internal::Av(what), " ", internal::Av(path), ": ", std::strerror(e));
+  if (e == ENOENT || e == ENOTDIR) return absl::NotFoundError(message);
+  if (e == EACCES || e == EPERM) return absl::PermissionDeniedError(message);
+  return absl::DataLossError(message);
 }
 
-// Closes a descriptor on scope exit.
-struct Fd {
-  int fd = -1;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
+// Owns a descriptor (closed on scope exit); movable so helpers can return one.
+class Fd {
+ public:
+  explicit Fd(int fd = -1) : fd_(fd) {}
+  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  Fd& operator=(Fd&& other) noexcept {
+    std::swap(fd_, other.fd_);
+    return *this;
   }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
 };
 
-std::string TargetsFingerprint(const Envelope& envelope) {
-  const EnvelopeOptions& o = envelope.options();
-  std::string s = "targets";
-  auto add = [&](const WrappingKey& k) {
-    absl::StrAppend(&s, " ", internal::Av(k.provider->provider_id()), ":", k.key_id);
-  };
-  add(o.primary);
-  for (const auto& k : o.additional) add(k);
-  return s;
+bool HasSuffix(std::string_view s, std::string_view suffix) {
+  return s.size() > suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
-bool HasEnvelopeMagic(const std::string& path) {
-  Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
-  if (f.fd < 0) return false;
-  uint8_t magic[4];
-  return ::pread(f.fd, magic, 4, 0) == 4 && std::memcmp(magic, kMagic, 4) == 0;
+std::string Join(const std::string& dir, const std::string& name) {
+  if (dir.empty()) return name;
+  return dir.back() == '/' ? dir + name : absl::StrCat(dir, "/", name);
 }
 
-}  // namespace
+std::string NotRegular(mode_t mode) {
+  const char* kind = S_ISFIFO(mode)   ? "FIFO"
+                     : S_ISSOCK(mode) ? "socket"
+                     : S_ISCHR(mode)  ? "character device"
+                     : S_ISBLK(mode)  ? "block device"
+                                      : "special file";
+  return absl::StrCat(kind, " (not a regular file)");
+}
 
-absl::Status RewrapFile(const Envelope& envelope, const std::string& path,
-                        const EncryptionContext* expected_context) {
-  Fd in{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
-  if (in.fd < 0) return Errno("open", path);
-  struct stat st;
-  if (::fstat(in.fd, &st) != 0) return Errno("stat", path);
-  FdSource source(in.fd);
-  std::string header_bytes;
-  KMS_ASSIGN_OR_RETURN(ParsedHeader parsed, Envelope::ReadHeader(source, &header_bytes));
-  (void)parsed;
+// The payload copy and the atomic replacement: `in` is the open original (its header already
+// read into `header_bytes`), `dir` + `name` where it lives.
+absl::Status RewrapOpened(const Envelope& envelope, int in, const struct stat& st,
+                          const std::string& header_bytes, const std::string& dir,
+                          const std::string& name, const EncryptionContext* expected_context,
+                          const std::function<void()>& before_replace) {
   size_t old_header_size = 0;
   KMS_ASSIGN_OR_RETURN(std::string new_header,
                        envelope.RewrapHeader(internal::Bytes(header_bytes), expected_context,
                                              &old_header_size));
   // The new file has no name until it is complete (O_TMPFILE): a kill leaves the old file and
   // nothing else. Same mode as the original.
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  if (dir.empty()) dir = ".";
-  absl::StatusOr<internal::UnnamedFile> out = internal::UnnamedFile::Create(
-      dir, std::filesystem::path(path).filename().string() + ".kmse-rewrap", st.st_mode & 07777);
-  if (!out.ok()) return out.status();
-  FdSink sink(out->fd());
+  KMS_ASSIGN_OR_RETURN(internal::UnnamedFile out,
+                       internal::UnnamedFile::Create(dir, name + ".kmse-rewrap", st.st_mode & 07777));
+  FdSink sink(out.fd());
   KMS_RETURN_IF_ERROR(sink.Write(internal::Bytes(new_header)));
-  // Copy the payload unchanged.
-  std::vector<uint8_t> buf(1 << 20);
+  std::vector<uint8_t> buf(kCopyBufferSize);
   uint64_t offset = old_header_size;
   for (;;) {
-    ssize_t n = ::pread(in.fd, buf.data(), buf.size(), static_cast<off_t>(offset));
+    const ssize_t n = ::pread(in, buf.data(), buf.size(), static_cast<off_t>(offset));
     if (n < 0) {
       if (errno == EINTR) continue;
-      return Errno("read", path);
+      return Errno("read", Join(dir, name));
     }
     if (n == 0) break;
     KMS_RETURN_IF_ERROR(sink.Write(absl::MakeConstSpan(buf.data(), static_cast<size_t>(n))));
     offset += static_cast<uint64_t>(n);
   }
-  return out->Replace(path);  // fsync, rename over the original, fsync the directory
+  if (before_replace) before_replace();
+  return out.Replace(Join(dir, name));  // fsync, rename over the original, fsync the directory
 }
 
-absl::StatusOr<RewrapDirectoryResult> RewrapDirectory(const Envelope& envelope,
-                                                      const std::string& dir,
-                                                      const EncryptionContext* expected_context) {
-  if (envelope.options().primary.provider == nullptr) {
+// Where a regular file to rewrap lives: re-opened through descriptors, never through links.
+struct Candidate {
+  std::string shown;              // for the report
+  std::string root;               // a directory given (or an explicit file's parent)
+  bool root_nofollow = false;     // the root is itself an argument: links there are skipped
+  std::vector<std::string> dirs;  // below the root
+  std::string name;
+};
+
+struct Walk {
+  bool recursive = false;
+  std::vector<Candidate> candidates;
+  RewrapReport* report = nullptr;
+
+  void Skip(std::string path, std::string reason) {
+    report->skipped.push_back({std::move(path), std::move(reason), absl::OkStatus()});
+  }
+  void Fail(std::string path, absl::Status status) {
+    report->failed.push_back({std::move(path), "", std::move(status)});
+  }
+};
+
+absl::StatusOr<std::vector<std::string>> SortedNames(int dirfd, const std::string& shown) {
+  DIR* d = ::fdopendir(::dup(dirfd));
+  if (d == nullptr) return Errno("list", shown);
+  std::vector<std::string> names;
+  while (const dirent* e = ::readdir(d)) {
+    const std::string_view n = e->d_name;
+    if (n != "." && n != "..") names.emplace_back(n);
+  }
+  ::closedir(d);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+void ListDirectory(int dirfd, const std::string& shown, const Candidate& here, Walk& walk) {
+  absl::StatusOr<std::vector<std::string>> names = SortedNames(dirfd, shown);
+  if (!names.ok()) return walk.Fail(shown, names.status());
+  for (const std::string& name : *names) {
+    if (HasSuffix(name, kRewrapTempSuffix) || name == kRewrapJournalName) {
+      ::unlinkat(dirfd, name.c_str(), 0);  // left by an older version; never user data
+      continue;
+    }
+    // A writer's hidden name for the microseconds between link and rename (unnamed_file.h).
+    if (name.find(".kmse-tmp-") != std::string::npos) continue;
+    const std::string path = Join(shown, name);
+    struct stat st;
+    if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      walk.Fail(path, Errno("stat", path));
+    } else if (S_ISLNK(st.st_mode)) {
+      walk.Skip(path, kNotFollowed);
+    } else if (S_ISREG(st.st_mode)) {
+      Candidate c = here;
+      c.shown = path;
+      c.name = name;
+      walk.candidates.push_back(std::move(c));
+    } else if (!S_ISDIR(st.st_mode)) {
+      walk.Skip(path, NotRegular(st.st_mode));
+    } else if (!walk.recursive) {
+      walk.Skip(path, "directory (not descended without --recursive)");
+    } else {
+      Fd sub(::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (sub.get() < 0) {
+        walk.Fail(path, Errno("open directory", path));
+        continue;
+      }
+      Candidate below = here;
+      below.dirs.push_back(name);
+      ListDirectory(sub.get(), path, below, walk);
+    }
+  }
+}
+
+void AddArgument(std::string arg, Walk& walk) {
+  while (arg.size() > 1 && arg.back() == '/') arg.pop_back();  // "dir/" would follow a link
+  struct stat st;
+  if (::lstat(arg.c_str(), &st) != 0) return walk.Fail(arg, Errno("stat", arg));
+  if (S_ISLNK(st.st_mode)) return walk.Skip(arg, kNotFollowed);
+  if (S_ISREG(st.st_mode)) {
+    const size_t slash = arg.rfind('/');
+    Candidate c;
+    c.shown = arg;
+    c.root = slash == std::string::npos ? "." : slash == 0 ? "/" : arg.substr(0, slash);
+    c.name = slash == std::string::npos ? arg : arg.substr(slash + 1);
+    walk.candidates.push_back(std::move(c));
+    return;
+  }
+  if (!S_ISDIR(st.st_mode)) return walk.Skip(arg, NotRegular(st.st_mode));
+  Fd dir(::open(arg.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (dir.get() < 0) return walk.Fail(arg, Errno("open directory", arg));
+  Candidate root;
+  root.root = arg;
+  root.root_nofollow = true;
+  ListDirectory(dir.get(), arg, root, walk);
+}
+
+// The candidate's directory, opened one level at a time without following a link.
+absl::StatusOr<Fd> OpenParent(const Candidate& c) {
+  const int root_flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | (c.root_nofollow ? O_NOFOLLOW : 0);
+  Fd dir(::open(c.root.c_str(), root_flags));
+  if (dir.get() < 0) return Errno("open directory", c.root);
+  for (const std::string& d : c.dirs) {
+    Fd next(::openat(dir.get(), d.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (next.get() < 0) return Errno("open directory", c.shown);
+    dir = std::move(next);
+  }
+  return dir;
+}
+
+// The directory as a path for the new file and the rename: through its descriptor
+// (/proc/self/fd/N), so a link swapped in for a directory above cannot redirect them; the path as
+// listed where /proc is not mounted.
+std::string DirectoryPath(const Candidate& c, int dirfd) {
+  if (::access(kProcFd, X_OK) == 0) return absl::StrCat(kProcFd, "/", dirfd);
+  std::string path = c.root;
+  for (const std::string& d : c.dirs) path = Join(path, d);
+  return path;
+}
+
+enum class Outcome { kRewrapped, kCurrent, kSkipped };
+
+// One candidate: skipped (with `reason`) when it is no longer a regular file or not sealed,
+// current when its header lists the targets, else rewrapped. Errors are failures.
+absl::StatusOr<Outcome> RewrapCandidate(const Envelope& envelope, const Candidate& c,
+                                        absl::Span<const RewrapTarget> targets,
+                                        const EncryptionContext* expected_context,
+                                        const std::function<void()>& before_replace,
+                                        std::string* reason) {
+  KMS_ASSIGN_OR_RETURN(Fd dir, OpenParent(c));
+  Fd in(::openat(dir.get(), c.name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  if (in.get() < 0) {
+    if (errno != ELOOP) return Errno("open", c.shown);
+    *reason = kNotFollowed;  // replaced by a link since it was listed
+    return Outcome::kSkipped;
+  }
+  struct stat st;
+  if (::fstat(in.get(), &st) != 0) return Errno("stat", c.shown);
+  if (!S_ISREG(st.st_mode)) {
+    *reason = NotRegular(st.st_mode);
+    return Outcome::kSkipped;
+  }
+  uint8_t magic[sizeof(kMagic)];
+  const ssize_t got = ::pread(in.get(), magic, sizeof(magic), 0);
+  if (got < 0) return Errno("read", c.shown);
+  if (static_cast<size_t>(got) != sizeof(magic) || std::memcmp(magic, kMagic, sizeof(magic)) != 0) {
+    *reason = "not a sealed file (no envelope magic)";
+    return Outcome::kSkipped;
+  }
+  FdSource source(in.get());
+  std::string header_bytes;
+  KMS_ASSIGN_OR_RETURN(ParsedHeader parsed, Envelope::ReadHeader(source, &header_bytes));
+  if (IsRewrapCurrent(parsed.header, targets)) return Outcome::kCurrent;
+  KMS_RETURN_IF_ERROR(RewrapOpened(envelope, in.get(), st, header_bytes,
+                                   DirectoryPath(c, dir.get()), c.name, expected_context,
+                                   before_replace));
+  return Outcome::kRewrapped;
+}
+
+}  // namespace
+
+absl::Status RewrapFile(const Envelope& envelope, const std::string& path,
+                        const EncryptionContext* expected_context) {
+  Fd in(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (in.get() < 0) return Errno("open", path);
+  struct stat st;
+  if (::fstat(in.get(), &st) != 0) return Errno("stat", path);
+  FdSource source(in.get());
+  std::string header_bytes;
+  KMS_ASSIGN_OR_RETURN(ParsedHeader parsed, Envelope::ReadHeader(source, &header_bytes));
+  (void)parsed;
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  return RewrapOpened(envelope, in.get(), st, header_bytes, dir, name, expected_context, nullptr);
+}
+
+absl::StatusOr<std::vector<RewrapTarget>> ResolveRewrapTargets(const Envelope& envelope) {
+  const EnvelopeOptions& o = envelope.options();
+  if (o.primary.provider == nullptr) {
     return absl::InvalidArgumentError("rewrap needs an envelope with a primary key");
   }
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) return absl::NotFoundError(absl::StrCat("not a directory: ", dir));
-  const std::string journal_path = (fs::path(dir) / kRewrapJournalName).string();
-  const std::string fingerprint = TargetsFingerprint(envelope);
+  std::vector<const WrappingKey*> keys = {&o.primary};
+  for (const WrappingKey& k : o.additional) keys.push_back(&k);
+  std::vector<RewrapTarget> targets;
+  for (const WrappingKey* k : keys) {
+    GenerateDataKeyRequest request;
+    request.key_id = k->key_id;
+    KMS_ASSIGN_OR_RETURN(GenerateDataKeyWithoutPlaintextResponse r,
+                         k->provider->GenerateDataKeyWithoutPlaintext(request));
+    targets.push_back({std::string(k->provider->provider_id()), r.key_id, r.key_version_id});
+  }
+  return targets;
+}
 
-  std::set<std::string> done;
-  {
-    std::ifstream journal(journal_path);
-    std::string line;
-    if (journal && std::getline(journal, line) && line == fingerprint) {
-      while (std::getline(journal, line)) {
-        if (!line.empty()) done.insert(line);
-      }
+bool IsRewrapCurrent(const MessageHeader& header, absl::Span<const RewrapTarget> targets) {
+  if (header.wrapped_keys.size() != targets.size()) return false;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    const WrappedKey& w = header.wrapped_keys[i];
+    const RewrapTarget& t = targets[i];
+    if (w.provider_id != t.provider_id || w.key_id != t.key_id ||
+        w.key_version_id != t.key_version_id) {
+      return false;
     }
   }
-  std::vector<std::string> names;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.size() > std::strlen(kRewrapTempSuffix) &&
-        name.compare(name.size() - std::strlen(kRewrapTempSuffix), std::string::npos,
-                     kRewrapTempSuffix) == 0) {
-      fs::remove(entry.path(), ec);  // stale temporary from an interrupted older version
-      continue;
-    }
-    // A writer's hidden name for the microseconds between link and rename (unnamed_file.h):
-    // not a file of its own.
-    if (name.find(".kmse-tmp-") != std::string::npos) continue;
-    if (name == kRewrapJournalName || !entry.is_regular_file(ec)) continue;
-    names.push_back(name);
-  }
-  if (ec) return absl::DataLossError(absl::StrCat("cannot list ", dir, ": ", ec.message()));
-  std::sort(names.begin(), names.end());
+  return true;
+}
 
-  // (Re)write the journal header, keeping the entries still valid.
-  Fd journal{::open(journal_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)};
-  if (journal.fd < 0) return Errno("create", journal_path);
-  FdSink journal_sink(journal.fd);
-  std::string head = fingerprint + "\n";
-  for (const auto& n : done) head += n + "\n";
-  KMS_RETURN_IF_ERROR(journal_sink.Write(internal::Bytes(head)));
-  if (::fsync(journal.fd) != 0) return Errno("fsync", journal_path);
-
-  RewrapDirectoryResult result;
-  for (const std::string& name : names) {
-    const std::string path = (fs::path(dir) / name).string();
-    if (done.count(name) != 0) {
-      ++result.already_done;
-      continue;
+absl::StatusOr<RewrapReport> RewrapPaths(const Envelope& envelope,
+                                         absl::Span<const std::string> paths,
+                                         const RewrapOptions& options) {
+  KMS_ASSIGN_OR_RETURN(std::vector<RewrapTarget> targets, ResolveRewrapTargets(envelope));
+  RewrapReport report;
+  Walk walk;
+  walk.recursive = options.recursive;
+  walk.report = &report;
+  for (const std::string& path : paths) AddArgument(path, walk);
+  if (options.on_start) options.on_start(walk.candidates.size());
+  std::function<void()> before_replace;
+  if (options.before_replace) before_replace = [&] { options.before_replace(report.rewrapped); };
+  for (const Candidate& c : walk.candidates) {
+    std::string reason;
+    absl::StatusOr<Outcome> outcome = RewrapCandidate(envelope, c, targets, options.expected_context,
+                                                      before_replace, &reason);
+    if (!outcome.ok()) {
+      walk.Fail(c.shown, outcome.status());
+    } else if (*outcome == Outcome::kSkipped) {
+      walk.Skip(c.shown, reason);
+    } else {
+      ++(*outcome == Outcome::kRewrapped ? report.rewrapped : report.already_current);
     }
-    if (name.find('\n') != std::string::npos) {
-      result.failed.push_back("a file name with a newline cannot be journaled");
-      continue;
-    }
-    if (!HasEnvelopeMagic(path)) {
-      ++result.not_envelopes;
-      continue;
-    }
-    absl::Status s = RewrapFile(envelope, path, expected_context);
-    if (!s.ok()) {
-      result.failed.push_back(absl::StrCat(name, ": ", s.message()));
-      continue;
-    }
-    ++result.rewrapped;
-    KMS_RETURN_IF_ERROR(journal_sink.Write(internal::Bytes(name + "\n")));
-    if (::fsync(journal.fd) != 0) return Errno("fsync", journal_path);
+    if (options.on_file) options.on_file(report.rewrapped);
   }
-  if (result.failed.empty()) {
-    ::unlink(journal_path.c_str());
-    KMS_RETURN_IF_ERROR(internal::FsyncDirectory(dir));
-  }
-  return result;
+  return report;
 }
 
 }  // namespace envelope

@@ -67,4 +67,18 @@ grep -aqE '^processed 11.4 MiB in ' err.txt || fail "--progress without a termin
 json '["SealedSize"]' < enc4.json > /dev/null || fail "--progress: stdout JSON"
 ok "no terminal: silent; --progress forces the line on"
 
+# --- 5. rewrap counts files: "<done> files of <total> files", then a summary line; the JSON
+# summary alone on stdout; silent without a terminal.
+mkdir -p tree/sub
+for f in tree/a tree/b tree/sub/c; do "$KMS" encrypt --key-id "$key" -o "$f" plain.bin > /dev/null; done
+on_tty tty.txt "$K rewrap --recursive --key-id $key2 tree > rewrap.json"
+[ "$(json '["Rewrapped"]' < rewrap.json)" = 3 ] || fail "rewrap JSON: $(cat rewrap.json)"
+grep -aqE '[0-9]+% [0-9] files of 3 files  [0-9.]+ files/s' tty.txt || fail "rewrap progress: $(cat -v tty.txt)"
+grep -aqE '^processed 3 files in [0-9.]+ s' tty.txt || fail "rewrap summary: $(cat -v tty.txt)"
+"$KMS" rewrap -r --key-id "$key" tree > rewrap2.json 2> err.txt
+[ ! -s err.txt ] || fail "rewrap printed on a non-terminal stderr: $(cat -v err.txt)"
+on_tty tty.txt "$K rewrap -r --no-progress --key-id $key2 tree > rewrap3.json"
+[ ! -s tty.txt ] || fail "rewrap --no-progress printed: $(cat -v tty.txt)"
+ok "rewrap: files done of total on the terminal, silent otherwise"
+
 echo "PASS"

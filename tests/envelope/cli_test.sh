@@ -90,7 +90,7 @@ cmp plain.bin rewrap.out || fail "rewrapped file does not open"
 mkdir -p dir
 for i in 1 2 3; do "$KMS" encrypt --key-id "$key_a" -o "dir/f$i" plain.bin > /dev/null; done
 "$KMS" rewrap --key-id "$key_b" --additional-key-id "$key_a" dir > dir.json
-[ "$(json '["Results"][0]["Rewrapped"]' < dir.json)" = 3 ] || fail "directory rewrap: $(cat dir.json)"
+[ "$(json '["Rewrapped"]' < dir.json)" = 3 ] || fail "directory rewrap: $(cat dir.json)"
 [ "$("$KMS" inspect dir/f2 | json '["WrappedKeys"][1]["KeyId"]')" = "$key_a" ] || fail "dir rewrap keys"
 
 # --- decrypt --ciphertext-blob is the KMS Decrypt call
