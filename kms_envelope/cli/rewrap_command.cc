@@ -28,7 +28,7 @@
 #include "kms_envelope/cli/envelope_args.h"
 #include "kms_envelope/envelope/envelope.h"
 #include "kms_envelope/envelope/rewrap.h"
-#include "kms_envelope/internal/status_macros.h"
+#include "kms_envelope/status_macros.h"
 #include "kms_envelope/kms_error.h"
 
 namespace kms_envelope {
