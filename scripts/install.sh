@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs kms_envelope for users outside Bazel: the CLI, the shared and static library, the
-# public headers, pkg-config and CMake metadata, the man page; or removes exactly that.
+# public headers, pkg-config and CMake metadata, the man page, bash and zsh completion; or
+# removes exactly that.
 #
 #   bash scripts/install.sh [--prefix DIR] [--libdir DIR] [--destdir DIR]    # default /usr/local
 #   bash scripts/install.sh uninstall [--prefix DIR] [--destdir DIR]
@@ -44,7 +45,8 @@ if [ "$action" = uninstall ]; then
   while IFS= read -r f; do run rm -f "$destdir$f"; done < "$manifest"
   run rm -f "$manifest"
   # Directories the install created and left empty (never the prefix itself).
-  for d in include/kms_envelope share/kms_envelope "${libdir#"$prefix"/}/cmake/kms_envelope"; do
+  for d in include/kms_envelope share/kms_envelope "${libdir#"$prefix"/}/cmake/kms_envelope" \
+           share/bash-completion/completions share/zsh/vendor-completions; do
     [ -d "$destdir$prefix/$d" ] && run find "$destdir$prefix/$d" -depth -type d -empty -delete
   done
   echo "uninstalled kms_envelope from $destdir$prefix" >&2
@@ -85,6 +87,11 @@ link() {  # target name(final path)
 }
 put 0755 build/bin/kms_envelope/cli/kms-envelope "$prefix/bin/kms-envelope"
 put 0644 kms_envelope/packaging/kms-envelope.1 "$prefix/share/man/man1/kms-envelope.1"
+# Completion scripts come from the binary itself (its CLI11 definitions), so they match it.
+build/bin/kms_envelope/cli/kms-envelope completion bash > "$staging/kms-envelope.bash"
+build/bin/kms_envelope/cli/kms-envelope completion zsh > "$staging/_kms-envelope"
+put 0644 "$staging/kms-envelope.bash" "$prefix/share/bash-completion/completions/kms-envelope"
+put 0644 "$staging/_kms-envelope" "$prefix/share/zsh/vendor-completions/_kms-envelope"
 if ((cli_only)); then
   run install -D -m 0644 "$staging/manifest" "$manifest"
   echo "installed $prefix/bin/kms-envelope (manifest: $manifest_rel)" >&2

@@ -30,6 +30,7 @@ PACKAGES=(
   dpkg-dev debhelper lintian  # the Debian packages (dpkg-buildpackage) and their check
   pkg-config cmake         # the consumer examples build against the installed library with these
   python3-pytest           # the Python binding's tests (python/)
+  zsh                      # zsh -n and compinit check `kms-envelope completion zsh` (tests/envelope:cli_completion_test)
   bsdutils                 # script(1): a real pseudo-terminal for the CLI progress-line test (essential, listed for clarity)
 )
 

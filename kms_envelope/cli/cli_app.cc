@@ -72,6 +72,7 @@ int RunCli(int argc, char** argv) {
   RegisterRewrapCommand(app, options);
   RegisterServeCommand(app, options);
   RegisterBranchKeyCommands(app, options);
+  RegisterCompletionCommand(app, options);
   ApplyValueRules(&app);
   try {
     app.parse(argc, argv);

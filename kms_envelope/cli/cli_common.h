@@ -3,6 +3,7 @@
 //   key_commands.cc      key, alias, datakey (issue 2)          RegisterKeyCommands
 //   envelope_commands.cc encrypt, decrypt, inspect               RegisterEnvelopeCommands
 //   rewrap_command.cc    rewrap                                  RegisterRewrapCommand
+//   completion_command.cc completion bash|zsh                    RegisterCompletionCommand
 //   serve_command.cc     serve                                   RegisterServeCommand
 //
 // Every command prints its result as JSON on stdout (API response shape where one exists) and,
@@ -100,6 +101,8 @@ bool IsUtf8(std::string_view s);
 void RegisterKeyCommands(CLI::App& app, GlobalOptions& options);
 void RegisterEnvelopeCommands(CLI::App& app, GlobalOptions& options);
 void RegisterRewrapCommand(CLI::App& app, GlobalOptions& options);
+// `completion bash|zsh`: walks `app` when run, so register it on the root app.
+void RegisterCompletionCommand(CLI::App& app, GlobalOptions& options);
 void RegisterServeCommand(CLI::App& app, GlobalOptions& options);
 
 }  // namespace cli
