@@ -18,6 +18,7 @@
 #include "absl/types/span.h"
 #include "fuzz/fuzz_check.h"
 #include "fuzz/fuzz_store.h"
+#include "kms_envelope/internal/uuid.h"
 #include "kms_envelope/kms_error.h"
 #include "kms_envelope/local/ciphertext_blob.h"
 
@@ -42,7 +43,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (parsed.ok()) {
     FUZZ_CHECK(size >= local::kMinCiphertextBlobSize && size <= kMaxCiphertextBlobSize);
     FUZZ_CHECK(parsed->key_version_id.size() == local::kKeyVersionIdSize);
-    FUZZ_CHECK(local::IsUuid(parsed->key_version_id));
+    FUZZ_CHECK(internal::IsUuid(parsed->key_version_id));
     FUZZ_CHECK(parsed->iv.size() == local::kBlobIvSize);
     FUZZ_CHECK(parsed->ciphertext_and_tag.size() >= 4 + local::kBlobTagSize);
     FUZZ_CHECK((parsed->ciphertext_and_tag.size() - local::kBlobTagSize) % 4 == 0);

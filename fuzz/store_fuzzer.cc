@@ -28,6 +28,7 @@
 #include "fuzz/fuzz_check.h"
 #include "fuzz/fuzz_store.h"
 #include "kms_envelope/internal/encoding.h"
+#include "kms_envelope/internal/uuid.h"
 #include "kms_envelope/kms_error.h"
 #include "kms_envelope/local/ciphertext_blob.h"
 #include "kms_envelope/local/local_key_provider.h"
@@ -79,7 +80,7 @@ std::string CheckConsistent(LocalKeyStore& store, local::LocalKeyProvider& provi
   FUZZ_CHECK(keys.ok());
   std::string enabled;
   for (const KeyMetadata& k : *keys) {
-    FUZZ_CHECK(local::IsUuid(k.key_id));
+    FUZZ_CHECK(internal::IsUuid(k.key_id));
     FUZZ_CHECK(!k.key_version_ids.empty());
     bool primary_listed = false;
     for (const std::string& v : k.key_version_ids) primary_listed |= v == k.primary_key_version;

@@ -9,7 +9,7 @@
 #include "kms_envelope/internal/random.h"
 #include "kms_envelope/status_macros.h"
 #include "kms_envelope/kms_error.h"
-#include "kms_envelope/local/local_key_store.h"
+#include "kms_envelope/internal/uuid.h"
 
 namespace kms_envelope {
 namespace branch {
@@ -89,7 +89,7 @@ absl::Status BranchKeyProvider::GenerateDataKeyInto(const GenerateDataKeyRequest
                            &response->ciphertext_blob, &response->key_id,
                            &response->key_version_id));
   response->plaintext = std::move(key);
-  local::RequestIdInto(&response->request_id);
+  internal::UniqueUuidInto(&response->request_id);
   response->from_cache = false;
   return absl::OkStatus();
 }
@@ -113,7 +113,7 @@ absl::Status BranchKeyProvider::DecryptInto(const DecryptRequest& request,
   KMS_RETURN_IF_ERROR(OpenBranchBlob(branch->key.span(), view, context, &response->plaintext));
   response->key_id = id;
   response->key_version_id = std::to_string(view.version);
-  local::RequestIdInto(&response->request_id);
+  internal::UniqueUuidInto(&response->request_id);
   response->from_cache = false;
   return absl::OkStatus();
 }
@@ -138,7 +138,7 @@ absl::StatusOr<EncryptResponse> BranchKeyProvider::Encrypt(const EncryptRequest&
   KMS_RETURN_IF_ERROR(Wrap(request.key_id, ContextOf(request.encryption_context),
                            request.plaintext, &out.ciphertext_blob, &out.key_id,
                            &out.key_version_id));
-  local::RequestIdInto(&out.request_id);
+  internal::UniqueUuidInto(&out.request_id);
   return out;
 }
 

@@ -20,7 +20,7 @@
 #include "kms_envelope/internal/strings.h"
 #include "kms_envelope/internal/unnamed_file.h"
 #include "kms_envelope/kms_error.h"
-#include "kms_envelope/local/local_key_store.h"
+#include "kms_envelope/internal/iso_time.h"
 
 namespace kms_envelope {
 namespace branch {
@@ -248,7 +248,7 @@ absl::Status FileBranchKeyStore::PutActiveVersion(const BranchKeyVersion& versio
   }
   BranchKeyVersion stored = version;
   stored.active = false;
-  if (stored.create_time.empty()) stored.create_time = local::FormatIsoDate(absl::Now());
+  if (stored.create_time.empty()) stored.create_time = internal::FormatIsoTime(absl::Now());
   e.versions.push_back(std::move(stored));
   e.active = version.version;
   KMS_ASSIGN_OR_RETURN(internal::UnnamedFile out,

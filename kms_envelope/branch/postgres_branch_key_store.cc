@@ -13,7 +13,7 @@
 #include "kms_envelope/internal/encoding.h"
 #include "kms_envelope/status_macros.h"
 #include "kms_envelope/kms_error.h"
-#include "kms_envelope/local/local_key_store.h"
+#include "kms_envelope/internal/iso_time.h"
 
 namespace kms_envelope {
 namespace branch {
@@ -285,7 +285,7 @@ PostgresStoreStats PostgresBranchKeyStore::stats() const {
 absl::Status PostgresBranchKeyStore::PutActiveVersion(const BranchKeyVersion& version) {
   KMS_RETURN_IF_ERROR(ValidateBranchKeyVersion(version));
   BranchKeyVersion v = version;
-  if (v.create_time.empty()) v.create_time = local::FormatIsoDate(absl::Now());
+  if (v.create_time.empty()) v.create_time = internal::FormatIsoTime(absl::Now());
   return impl_->WithRetry([&](Connection& c, int attempt) -> absl::Status {
     if (attempt > 0) {
       // The connection may have dropped after COMMIT was sent: was it applied?

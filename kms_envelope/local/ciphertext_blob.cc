@@ -57,19 +57,6 @@ class TextBuffer {
 
 }  // namespace
 
-bool IsUuid(std::string_view s) {
-  if (s.size() != kKeyVersionIdSize) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (c != '-') return false;
-    } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
-      return false;
-    }
-  }
-  return true;
-}
-
 absl::StatusOr<ParsedCiphertextBlob> ParseCiphertextBlob(absl::Span<const uint8_t> blob) {
   if (blob.size() < kMinCiphertextBlobSize) return Invalid("CiphertextBlob too short");
   if (blob.size() > kMaxCiphertextBlobSize) return Invalid("CiphertextBlob too long");
@@ -78,7 +65,7 @@ absl::StatusOr<ParsedCiphertextBlob> ParseCiphertextBlob(absl::Span<const uint8_
   ParsedCiphertextBlob parsed;
   parsed.key_version_id =
       std::string_view(reinterpret_cast<const char*>(blob.data()), kKeyVersionIdSize);
-  if (!IsUuid(parsed.key_version_id)) return Invalid("CiphertextBlob names no key version");
+  if (!internal::IsUuid(parsed.key_version_id)) return Invalid("CiphertextBlob names no key version");
   parsed.iv = blob.subspan(kKeyVersionIdSize, kBlobIvSize);
   parsed.ciphertext_and_tag = blob.subspan(kKeyVersionIdSize + kBlobIvSize);
   return parsed;

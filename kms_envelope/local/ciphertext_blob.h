@@ -31,13 +31,14 @@
 #include "absl/types/span.h"
 #include "kms_envelope/encryption_context.h"
 #include "kms_envelope/internal/aead.h"
+#include "kms_envelope/internal/uuid.h"
 #include "kms_envelope/key_provider.h"
 #include "kms_envelope/secret_bytes.h"
 
 namespace kms_envelope {
 namespace local {
 
-inline constexpr size_t kKeyVersionIdSize = 36;
+inline constexpr size_t kKeyVersionIdSize = internal::kUuidSize;
 inline constexpr size_t kBlobIvSize = 12;
 inline constexpr size_t kBlobTagSize = 16;
 // The smallest well-formed blob: a 1-byte plaintext is 4 base64 characters.
@@ -56,9 +57,6 @@ struct ParsedCiphertextBlob {
   absl::Span<const uint8_t> iv;
   absl::Span<const uint8_t> ciphertext_and_tag;
 };
-
-// True for a 36-character lowercase/uppercase hex UUID with dashes at 8, 13, 18, 23.
-bool IsUuid(std::string_view s);
 
 // Splits a blob into its parts, checking sizes (kMinCiphertextBlobSize..kMaxCiphertextBlobSize,
 // base64 length a multiple of 4) and the version id syntax. InvalidCiphertext otherwise.

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "kms_envelope/internal/random.h"
+#include "kms_envelope/internal/uuid.h"
 #include "kms_envelope/status_macros.h"
 #include "kms_envelope/kms_error.h"
 #include "kms_envelope/local/ciphertext_blob.h"
@@ -59,7 +60,7 @@ absl::Status LocalKeyProvider::GenerateDataKeyInto(const GenerateDataKeyRequest&
     response->ciphertext_blob.clear();
     return sealed;
   }
-  RequestIdInto(&response->request_id);
+  internal::UniqueUuidInto(&response->request_id);
   response->from_cache = false;
   return absl::OkStatus();
 }
@@ -73,7 +74,7 @@ absl::Status LocalKeyProvider::DecryptInto(const DecryptRequest& request,
     response->plaintext.Clear();
     return opened;
   }
-  RequestIdInto(&response->request_id);
+  internal::UniqueUuidInto(&response->request_id);
   response->from_cache = false;
   return absl::OkStatus();
 }
@@ -102,7 +103,7 @@ absl::StatusOr<EncryptResponse> LocalKeyProvider::Encrypt(const EncryptRequest& 
   KMS_RETURN_IF_ERROR(store_->SealWithPrimaryVersion(
       request.key_id, request.plaintext, iv, ContextOrEmpty(request.encryption_context),
       &out.key_id, &out.key_version_id, &out.ciphertext_blob));
-  RequestIdInto(&out.request_id);
+  internal::UniqueUuidInto(&out.request_id);
   return out;
 }
 
@@ -124,7 +125,7 @@ absl::StatusOr<ReEncryptResponse> LocalKeyProvider::ReEncrypt(const ReEncryptReq
       &out.ciphertext_blob));
   out.source_key_id = std::move(plain.key_id);
   out.source_key_version_id = std::move(plain.key_version_id);
-  RequestIdInto(&out.request_id);
+  internal::UniqueUuidInto(&out.request_id);
   return out;  // `plain.plaintext` is wiped here
 }
 

@@ -7,9 +7,6 @@
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 #include <algorithm>
 #include <atomic>
@@ -27,10 +24,12 @@
 #include "absl/time/clock.h"
 #include "kms_envelope/internal/aead.h"
 #include "kms_envelope/internal/encoding.h"
+#include "kms_envelope/internal/iso_time.h"
 #include "kms_envelope/internal/random.h"
 #include "kms_envelope/status_macros.h"
 #include "kms_envelope/internal/strings.h"
 #include "kms_envelope/internal/unnamed_file.h"
+#include "kms_envelope/internal/uuid.h"
 #include "kms_envelope/key_provider.h"
 #include "kms_envelope/kms_error.h"
 #include "kms_envelope/local/ciphertext_blob.h"
@@ -297,8 +296,8 @@ absl::Status CheckUsable(const KeyRecord& k) {
 const std::string& AddPrimaryVersion(KeyRecord& k, std::shared_ptr<const VersionKey> material,
                                      absl::Time now) {
   VersionRecord v;
-  RandomUuidInto(&v.id);
-  v.creation_date = FormatIsoDate(now);
+  internal::RandomUuidInto(&v.id);
+  v.creation_date = internal::FormatIsoTime(now);
   v.key = std::move(material);
   k.last_rotation_date = v.creation_date;
   k.versions.push_back(std::move(v));
@@ -429,7 +428,7 @@ absl::StatusOr<std::unique_ptr<State>> ParseDocument(json& doc, const State* pre
     rec.creation_date = *fields[3];
     rec.delete_date = *fields[4];
     rec.last_rotation_date = *fields[5];
-    if (!IsUuid(rec.key_id)) return Corrupt("malformed KeyId");
+    if (!internal::IsUuid(rec.key_id)) return Corrupt("malformed KeyId");
     KMS_RETURN_IF_ERROR(ParseAutomaticRotation(k, &rec));
     if (rec.state != kKeyStateEnabled && rec.state != kKeyStateDisabled &&
         rec.state != kKeyStatePendingDeletion) {
@@ -445,7 +444,7 @@ absl::StatusOr<std::unique_ptr<State>> ParseDocument(json& doc, const State* pre
       const std::string* id = Str(v, "KeyVersionId");
       const std::string* date = Str(v, "CreationDate");
       const std::string* material = Str(v, "Material");
-      if (id == nullptr || date == nullptr || material == nullptr || !IsUuid(*id)) {
+      if (id == nullptr || date == nullptr || material == nullptr || !internal::IsUuid(*id)) {
         return Corrupt("malformed version");
       }
       absl::StatusOr<SecretBytes> raw =
@@ -1028,13 +1027,13 @@ absl::StatusOr<KeyMetadata> LocalKeyStore::CreateKey(std::string_view descriptio
   KeyMetadata result;
   KMS_RETURN_IF_ERROR(impl_->Mutate([&](State& state, absl::Time now) -> absl::Status {
     KeyRecord k;
-    RandomUuidInto(&k.key_id);
+    internal::RandomUuidInto(&k.key_id);
     k.description = std::string(description);
     k.state = std::string(kKeyStateEnabled);
-    k.creation_date = FormatIsoDate(now);
+    k.creation_date = internal::FormatIsoTime(now);
     k.last_rotation_date = k.creation_date;
     VersionRecord v;
-    RandomUuidInto(&v.id);
+    internal::RandomUuidInto(&v.id);
     v.creation_date = k.creation_date;
     v.key = material;
     k.versions.push_back(std::move(v));
@@ -1113,7 +1112,7 @@ absl::StatusOr<KeyMetadata> LocalKeyStore::ScheduleKeyDeletion(std::string_view 
                     "ScheduleKeyDeletion", [&](KeyRecord& k, absl::Time now) {
                       k.state = std::string(kKeyStatePendingDeletion);
                       k.delete_date =
-                          FormatIsoDate(now + absl::Hours(24) * pending_window_in_days);
+                          internal::FormatIsoTime(now + absl::Hours(24) * pending_window_in_days);
                     });
 }
 
@@ -1126,12 +1125,11 @@ absl::StatusOr<std::vector<std::string>> LocalKeyStore::PurgeDeletedKeys() {
     for (const std::string& id : state.key_order) {
       const KeyRecord& k = state.keys.at(id);
       if (k.state != kKeyStatePendingDeletion) continue;
-      absl::Time due;
-      std::string error;
-      if (!absl::ParseTime("%Y-%m-%dT%H:%M:%SZ", k.delete_date, &due, &error)) {
+      absl::StatusOr<absl::Time> due = internal::ParseIsoTime(k.delete_date);
+      if (!due.ok()) {
         return absl::DataLossError(absl::StrCat("CMK ", id, " has an unreadable DeleteDate"));
       }
-      if (due <= now) purged.push_back(id);
+      if (*due <= now) purged.push_back(id);
     }
     if (purged.empty()) return nothing_due;
     for (const std::string& id : purged) {
@@ -1342,74 +1340,6 @@ bool IsValidAliasName(std::string_view alias_name) {
     if (!ok) return false;
   }
   return true;
-}
-
-std::string FormatIsoDate(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
-}
-
-void FormatUuidInto(absl::Span<const uint8_t> random16, std::string* out) {
-  uint8_t b[kUuidRandomBytes] = {};
-  std::memcpy(b, random16.data(), std::min(random16.size(), kUuidRandomBytes));
-  FormatUuidInto(internal::LoadBigEndian64(b), internal::LoadBigEndian64(b + 8), out);
-}
-
-void FormatUuidInto(uint64_t high, uint64_t low, std::string* out) {
-  if (out->size() != 36) out->resize(36);  // a reused response already has the size
-  char* p = out->data();
-  // 32 lowercase hex digits, high nibble first, then split 8-4-4-4-12.
-  char hex[32];
-#if defined(__SSE2__)
-  // SSE2 (every x86-64): the 16 bytes straight from the two integers (no round trip through
-  // memory), version and variant bits set with masks, nibbles split and interleaved, 0-9 / 10-15
-  // mapped to ASCII without a table.
-  const __m128i keep = _mm_setr_epi8(-1, -1, -1, -1, -1, -1, 0x0f, -1, 0x3f, -1, -1, -1, -1, -1, -1, -1);
-  const __m128i set = _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0x40, 0, static_cast<char>(0x80), 0, 0, 0, 0, 0, 0, 0);
-  const __m128i bytes = _mm_set_epi64x(static_cast<long long>(__builtin_bswap64(low)),
-                                       static_cast<long long>(__builtin_bswap64(high)));
-  const __m128i v = _mm_or_si128(_mm_and_si128(bytes, keep), set);
-  const __m128i low_mask = _mm_set1_epi8(0x0f);
-  const __m128i hi = _mm_and_si128(_mm_srli_epi16(v, 4), low_mask);
-  const __m128i lo = _mm_and_si128(v, low_mask);
-  auto ascii = [](__m128i n) {
-    const __m128i letter = _mm_cmpgt_epi8(n, _mm_set1_epi8(9));
-    return _mm_add_epi8(_mm_add_epi8(n, _mm_set1_epi8('0')),
-                        _mm_and_si128(letter, _mm_set1_epi8('a' - '0' - 10)));
-  };
-  _mm_storeu_si128(reinterpret_cast<__m128i*>(hex), ascii(_mm_unpacklo_epi8(hi, lo)));
-  _mm_storeu_si128(reinterpret_cast<__m128i*>(hex + 16), ascii(_mm_unpackhi_epi8(hi, lo)));
-#else
-  uint8_t b[kUuidRandomBytes];
-  internal::StoreBigEndian64(high, b);
-  internal::StoreBigEndian64(low, b + 8);
-  b[6] = (b[6] & 0x0f) | 0x40;
-  b[8] = (b[8] & 0x3f) | 0x80;
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (size_t i = 0; i < kUuidRandomBytes; ++i) {
-    hex[2 * i] = kHex[b[i] >> 4];
-    hex[2 * i + 1] = kHex[b[i] & 15];
-  }
-#endif
-  std::memcpy(p, hex, 8);
-  p[8] = '-';
-  std::memcpy(p + 9, hex + 8, 4);
-  p[13] = '-';
-  std::memcpy(p + 14, hex + 12, 4);
-  p[18] = '-';
-  std::memcpy(p + 19, hex + 16, 4);
-  p[23] = '-';
-  std::memcpy(p + 24, hex + 20, 12);
-}
-
-void RequestIdInto(std::string* out) {
-  const internal::UniqueId id = internal::NextUniqueId();
-  FormatUuidInto(id.high, id.low, out);
-}
-
-void RandomUuidInto(std::string* out) {
-  uint8_t b[kUuidRandomBytes];
-  internal::FillRandom(absl::MakeSpan(b));
-  FormatUuidInto(b, out);
 }
 
 }  // namespace local

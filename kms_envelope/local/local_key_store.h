@@ -61,6 +61,8 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "kms_envelope/encryption_context.h"
+#include "kms_envelope/internal/iso_time.h"
+#include "kms_envelope/internal/uuid.h"
 #include "kms_envelope/local/wrap_counter.h"
 #include "kms_envelope/secret_bytes.h"
 
@@ -206,19 +208,10 @@ class LocalKeyStore {
 // starting with the reserved `alias/acs`.
 bool IsValidAliasName(std::string_view alias_name);
 
-// Formats `t` as `yyyy-MM-ddTHH:mm:ssZ`.
-std::string FormatIsoDate(absl::Time t);
-
-// Writes a random (version 4) UUID into `out`, reusing its capacity (key and version ids).
-void RandomUuidInto(std::string* out);
-// Writes a version-4-shaped UUID that is unique in this process but not unpredictable
-// (internal::NextUniqueId): for RequestIds, which only have to tell requests apart.
-void RequestIdInto(std::string* out);
-// Formats 16 bytes as a version 4 UUID (the version and variant bits are overwritten).
-inline constexpr size_t kUuidRandomBytes = 16;
-void FormatUuidInto(absl::Span<const uint8_t> random16, std::string* out);
-// The same for the 16 bytes high (big endian) || low (big endian).
-void FormatUuidInto(uint64_t high, uint64_t low, std::string* out);
+// For callers elsewhere in the tree; new code uses internal/iso_time.h and internal/uuid.h.
+inline std::string FormatIsoDate(absl::Time t) { return internal::FormatIsoTime(t); }
+inline void RandomUuidInto(std::string* out) { internal::RandomUuidInto(out); }
+inline void RequestIdInto(std::string* out) { internal::UniqueUuidInto(out); }
 
 }  // namespace local
 }  // namespace kms_envelope

@@ -15,6 +15,7 @@
 
 #include "gtest/gtest.h"
 #include "kms_envelope/internal/encoding.h"
+#include "kms_envelope/internal/uuid.h"
 #include "kms_envelope/kms_error.h"
 #include "kms_envelope/local/ciphertext_blob.h"
 #include "tests/local/test_util.h"
@@ -61,7 +62,7 @@ TEST(LocalKeyStore, CreatesKeysWithMetadataAsTheServiceDescribesThem) {
   auto store = InMemory();
   absl::StatusOr<KeyMetadata> key = store->CreateKey("backups");
   ASSERT_TRUE(key.ok()) << key.status();
-  EXPECT_TRUE(IsUuid(key->key_id));
+  EXPECT_TRUE(internal::IsUuid(key->key_id));
   EXPECT_EQ(key->description, "backups");
   EXPECT_EQ(key->key_state, "Enabled");
   EXPECT_EQ(key->key_spec, "Aliyun_AES_256");
@@ -431,28 +432,6 @@ TEST(LocalKeyStore, TwoProcessesCreatingKeysConcurrentlyBothPersist) {
   std::set<std::string> ids;
   for (const auto& k : *keys) ids.insert(k.key_id);
   EXPECT_EQ(ids.size(), size_t{kProcesses * kKeysEach});
-}
-
-TEST(LocalKeyStore, RandomUuidsAreVersion4AndDistinct) {
-  std::string a, b;
-  RandomUuidInto(&a);
-  RandomUuidInto(&b);
-  EXPECT_TRUE(IsUuid(a));
-  EXPECT_EQ(a[14], '4');
-  EXPECT_NE(a, b);
-  EXPECT_EQ(FormatIsoDate(absl::FromUnixSeconds(0)), "1970-01-01T00:00:00Z");
-}
-
-TEST(LocalKeyStore, FormatsUuidsWithTheVersionAndVariantBitsSet) {
-  uint8_t bytes[16];
-  for (int i = 0; i < 16; ++i) bytes[i] = static_cast<uint8_t>(i * 17);
-  std::string out = "a previous, longer value that must be replaced entirely";
-  FormatUuidInto(bytes, &out);
-  EXPECT_EQ(out, "00112233-4455-4677-8899-aabbccddeeff");
-  uint8_t ones[16];
-  std::fill(std::begin(ones), std::end(ones), 0xff);
-  FormatUuidInto(ones, &out);
-  EXPECT_EQ(out, "ffffffff-ffff-4fff-bfff-ffffffffffff");
 }
 
 }  // namespace
