@@ -213,6 +213,30 @@ kmse_status kmse_instance_provider_open(const char* endpoint, const char* client
                                         const char* password_file, const char* ca_file,
                                         kmse_provider** out, kmse_error* err);
 
+/* ---- One provider configuration (docs/configuration.md) ----
+ * The same options as the `kms-envelope` global flags and the KMS_ENVELOPE_* environment
+ * variables, by name: "home", "root-key-file", "passphrase-file" (local store); "kms-endpoint",
+ * "signature-version" ("1" or "3"), "credentials-file" (remote KMS; credentials otherwise from
+ * ALIBABA_CLOUD_ACCESS_KEY_ID / _SECRET / _SECURITY_TOKEN); "kms-instance-endpoint",
+ * "client-key-file", "client-key-password-file" (KMS 3.0 instance); "ca-file" (remote or
+ * instance); "branch-key-store", "branch-tenant-field", "branch-tenant-prefix",
+ * "branch-cache-ttl-ms" (branch keys over that provider); "cache-max-age-ms",
+ * "cache-max-messages", "cache-max-bytes", "cache-capacity" (a data-key cache over everything,
+ * on when any is given). Numbers are unsigned decimal text. */
+
+/* The provider the `count` pairs names[i] = values[i] describe; with `use_environment`
+ * non-zero the KMS_ENVELOPE_* variables fill in the options the pairs do not give (the
+ * variable of "kms-endpoint" is KMS_ENVELOPE_KMS_ENDPOINT). KMSE_ERR_INVALID_ARGUMENT, naming
+ * the option, for an unknown name, an empty or malformed value, a name given twice, an unknown
+ * KMS_ENVELOPE_* variable (other than KMS_ENVELOPE_AEAD_BACKEND, _LIBRARY and _CLI), or an
+ * option the chosen provider does not use (a "ca-file" for the local store, ...). The local
+ * store administration calls work on the result when its base is the local store. */
+kmse_status kmse_provider_open_config(const char* const* names, const char* const* values,
+                                      size_t count, int use_environment, kmse_provider** out,
+                                      kmse_error* err);
+/* The name of provider option `index` (0-based), NULL past the last (static storage). */
+const char* kmse_provider_option_name(size_t index);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -45,7 +45,8 @@ json VersionJson(const branch::BranchKeyVersion& v) {
 absl::StatusOr<std::shared_ptr<branch::BranchKeyStore>> OpenStore(const GlobalOptions& options,
                                                                   const BranchArgs& args) {
   if (!args.store.empty()) return branch::OpenBranchKeyStore(args.store);
-  return branch::OpenBranchKeyStore(absl::StrCat("file:", ResolveHome(options), "/branch-keys"));
+  KMS_ASSIGN_OR_RETURN(std::string home, ResolveHome(options));
+  return branch::OpenBranchKeyStore(absl::StrCat("file:", home, "/branch-keys"));
 }
 
 absl::StatusOr<json> ListJson(branch::BranchKeyStore& store, const std::string& only) {
@@ -73,9 +74,9 @@ absl::StatusOr<json> ListJson(branch::BranchKeyStore& store, const std::string& 
 void Run(GlobalOptions& options, const BranchArgs& args, bool needs_kms,
          const std::function<absl::StatusOr<json>(KeyProvider*, branch::BranchKeyStore&)>& fn) {
   absl::StatusOr<json> result = [&]() -> absl::StatusOr<json> {
-    std::unique_ptr<KeyProvider> kms;
+    std::shared_ptr<KeyProvider> kms;
     if (needs_kms) {
-      KMS_ASSIGN_OR_RETURN(kms, MakeProvider(options));
+      KMS_ASSIGN_OR_RETURN(kms, MakeBaseProvider(options));
     }
     KMS_ASSIGN_OR_RETURN(std::shared_ptr<branch::BranchKeyStore> store, OpenStore(options, args));
     return fn(kms.get(), *store);

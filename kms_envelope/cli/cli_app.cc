@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "kms_envelope/cli/branch_key_commands.h"
 #include "kms_envelope/cli/cli_common.h"
+#include "kms_envelope/cli/provider_factory.h"
 #include "kms_envelope/internal/aead.h"
 #include "kms_envelope/kms_error.h"
 #include "kms_envelope/version.h"
@@ -50,23 +51,7 @@ int RunCli(int argc, char** argv) {
     return absl::StrCat("kms-envelope ", kVersion, "\n", internal::AesGcmBackendDescription());
   });
   GlobalOptions options;
-  app.add_option("--home", options.home,
-                 "local key store directory (default $KMS_ENVELOPE_HOME or ~/.kms-envelope)")
-      ->type_name(kPathType);
-  app.add_option("--passphrase-file", options.passphrase_file,
-                 "file holding the local store passphrase (Argon2id) instead of a root key file")
-      ->type_name(kPathType);
-  app.add_option("--kms-endpoint", options.kms_endpoint,
-                 "use a remote KMS (URL or region id) instead of the local store");
-  app.add_option("--kms-instance-endpoint", options.kms_instance_endpoint,
-                 "use a KMS 3.0 instance gateway (https://<instance>.cryptoservice.kms.aliyuncs.com)");
-  app.add_option("--client-key-file", options.client_key_file, "instance ClientKey JSON file")
-      ->type_name(kPathType);
-  app.add_option("--client-key-password-file", options.client_key_password_file,
-                 "file holding the ClientKey password")
-      ->type_name(kPathType);
-  app.add_option("--ca-file", options.ca_file, "instance CA certificate (PEM)")
-      ->type_name(kPathType);
+  AddProviderFlags(app, options);
   RegisterKeyCommands(app, options);
   RegisterEnvelopeCommands(app, options);
   RegisterRewrapCommand(app, options);

@@ -2,7 +2,6 @@
 
 #include <cerrno>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <iostream>
 
@@ -30,15 +29,6 @@ int WriteError(nlohmann::json error) {
 }
 
 }  // namespace
-
-std::string ResolveHome(const GlobalOptions& options) {
-  if (!options.home.empty()) return options.home;
-  if (const char* env = std::getenv("KMS_ENVELOPE_HOME"); env != nullptr && *env != '\0') {
-    return env;
-  }
-  const char* home = std::getenv("HOME");
-  return std::string(home != nullptr ? home : ".") + "/.kms-envelope";
-}
 
 int ReportError(const absl::Status& status) {
   const std::string code = KmsCodeOrDefault(status);

@@ -22,6 +22,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "kms_envelope/config/provider_flags.h"
 #include "kms_envelope/key_provider.h"
 
 namespace kms_envelope {
@@ -48,26 +49,12 @@ inline constexpr std::string_view kWriteFailed = "IOError.Write";
 inline constexpr char kPathType[] = "PATH";
 
 struct GlobalOptions {
-  // Local key store directory: --home, else $KMS_ENVELOPE_HOME, else ~/.kms-envelope.
-  std::string home;
-  // Passphrase file for the local store's root key (Argon2id) instead of a key file.
-  std::string passphrase_file;
-  // Remote provider: when set, commands use the KMS RPC API at this endpoint (URL, or a region
-  // id such as cn-hangzhou for https://kms.<region>.aliyuncs.com); credentials from the
-  // environment (ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET/SECURITY_TOKEN).
-  std::string kms_endpoint;
-  // KMS 3.0 instance provider (docs/kms-instance.md): the gateway URL, the ClientKey file and
-  // its password file, and the instance CA (PEM).
-  std::string kms_instance_endpoint;
-  std::string client_key_file;
-  std::string client_key_password_file;
-  std::string ca_file;
+  // The provider options given as flags, in order (names from config/provider_config.h;
+  // provider_factory.h turns them and the environment into a provider).
+  config::GivenFlags provider_flags;
   // Set by the command actually run (its exit status).
   int exit_code = kExitOk;
 };
-
-// The store directory the options name (flag, environment, default).
-std::string ResolveHome(const GlobalOptions& options);
 
 // Writes {"Code","Message"} for `status` on stderr and returns kExitError. The message does not
 // repeat the code (KmsError's "Code: " prefixes are dropped).

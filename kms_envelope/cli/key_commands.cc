@@ -300,7 +300,7 @@ absl::StatusOr<int64_t> ParseNumberOfBytes(const std::string& text) {
 int RunGenerateDataKey(GlobalOptions& options, const KeyArgs& args) {
   absl::StatusOr<EncryptionContext> context = ParseContext(args.encryption_context);
   if (!context.ok()) return Finish(options, context.status());
-  absl::StatusOr<std::unique_ptr<KeyProvider>> kms = MakeProvider(options);
+  absl::StatusOr<std::shared_ptr<KeyProvider>> kms = MakeProvider(options);
   if (!kms.ok()) return Finish(options, kms.status());
   GenerateDataKeyRequest request;
   request.key_id = args.key_id;
@@ -358,7 +358,7 @@ int RunKmsDecrypt(GlobalOptions& options, const std::string& ciphertext_blob_b64
     return Finish(options,
                   KmsError(kms_code::kInvalidCiphertext, "CiphertextBlob is not valid base64"));
   }
-  absl::StatusOr<std::unique_ptr<KeyProvider>> kms = MakeProvider(options);
+  absl::StatusOr<std::shared_ptr<KeyProvider>> kms = MakeProvider(options);
   if (!kms.ok()) return Finish(options, kms.status());
   DecryptRequest request;
   request.ciphertext_blob = internal::Bytes(*blob);

@@ -1,8 +1,11 @@
 // kms-rocksdb-rewrap: re-wrap every file key of an encrypted RocksDB directory (key rotation).
 //
-//   kms-rocksdb-rewrap --db /var/lib/db --kms-home ~/.kms-envelope            # local store
+//   kms-rocksdb-rewrap --db /var/lib/db --home ~/.kms-envelope               # local store
 //   kms-rocksdb-rewrap --db /var/lib/db --kms-endpoint cn-hangzhou --to alias/new
 //   (remote credentials from ALIBABA_CLOUD_ACCESS_KEY_ID / _SECRET / _SECURITY_TOKEN)
+//
+// The provider comes from the same options as `kms-envelope`'s (config/provider_config.h:
+// flags and KMS_ENVELOPE_* variables); --kms-home is another name for --home.
 //
 // Rewrites only the 4 KiB headers (rewrap.h: crash safe, the database may stay open and in use).
 // Prints a JSON report on stdout; on failure {"Code","Message"} on stderr and exit status 1.
@@ -18,12 +21,12 @@
 #include "kms_envelope/status_macros.h"
 #include "kms_envelope/key_provider.h"
 #include "kms_envelope/kms_error.h"
-#include "kms_envelope/local/local_key_provider.h"
-#include "kms_envelope/local/local_key_store.h"
-#include "kms_envelope/remote/credentials.h"
-#include "kms_envelope/remote/remote_key_provider.h"
+#include "kms_envelope/config/provider_factory.h"
+#include "kms_envelope/config/provider_flags.h"
 #include "kms_envelope/rocksdb/file_key_manager.h"
 #include "kms_envelope/rocksdb/rewrap.h"
+
+extern char** environ;
 
 namespace {
 
@@ -31,32 +34,19 @@ using namespace kms_envelope;
 
 struct Flags {
   std::string db;
-  std::string kms_home;
-  std::string kms_endpoint;
+  config::GivenFlags provider;
   std::string to;
   std::string context_json;
 };
 
-absl::StatusOr<std::shared_ptr<KeyProvider>> OpenProvider(const Flags& flags) {
-  if (!flags.kms_endpoint.empty()) {
-    KMS_ASSIGN_OR_RETURN(remote::Credentials credentials, remote::Credentials::FromEnvironment());
-    remote::RemoteKeyProviderOptions options;
-    options.endpoint = remote::ResolveEndpoint(flags.kms_endpoint);
-    KMS_ASSIGN_OR_RETURN(std::unique_ptr<remote::RemoteKeyProvider> provider,
-                         remote::RemoteKeyProvider::New(std::move(options), std::move(credentials)));
-    return std::shared_ptr<KeyProvider>(std::move(provider));
-  }
-  local::LocalKeyStoreOptions options;
-  options.directory = flags.kms_home;
-  KMS_ASSIGN_OR_RETURN(std::unique_ptr<local::LocalKeyStore> store,
-                       local::LocalKeyStore::Open(options));
-  KMS_ASSIGN_OR_RETURN(std::unique_ptr<local::LocalKeyProvider> provider,
-                       local::LocalKeyProvider::New(std::move(store)));
-  return std::shared_ptr<KeyProvider>(std::move(provider));
+// Whether the options name a provider: this tool never falls back to the default local store.
+bool NamesProvider(const config::ProviderConfig& c) {
+  return !c.home.empty() || !c.kms_endpoint.empty() || !c.kms_instance_endpoint.empty();
 }
 
-absl::StatusOr<nlohmann::json> Run(const Flags& flags) {
-  KMS_ASSIGN_OR_RETURN(std::shared_ptr<KeyProvider> provider, OpenProvider(flags));
+absl::StatusOr<nlohmann::json> Run(const Flags& flags, const config::ProviderConfig& c) {
+  KMS_ASSIGN_OR_RETURN(config::ConfiguredProvider made, config::OpenConfiguredProvider(c));
+  std::shared_ptr<KeyProvider> provider = std::move(made.provider);
   rocksdb_encryption::FileKeyManagerOptions options;
   // key_id is only used for new files, which this tool never creates.
   options.key_id = flags.to.empty() ? "unused-by-rewrap" : flags.to;
@@ -83,21 +73,23 @@ int main(int argc, char** argv) {
   CLI::App app{"Re-wrap the per-file data keys of a kms_envelope-encrypted RocksDB directory"};
   Flags flags;
   app.add_option("--db", flags.db, "database directory")->required();
-  auto* home = app.add_option("--kms-home", flags.kms_home, "local key store directory");
-  auto* endpoint = app.add_option("--kms-endpoint", flags.kms_endpoint,
-                                  "remote KMS endpoint URL or region id");
-  home->excludes(endpoint);
+  config::AddProviderFlags(app, "PATH", &flags.provider);
+  app.add_option_function<std::string>(
+      "--kms-home", [&flags](const std::string& v) { flags.provider.emplace_back("home", v); },
+      "the same as --home");
   app.add_option("--to", flags.to, "destination CMK (GUID or alias/<name>); default: each "
                                    "file's own CMK, current version");
   app.add_option("--context", flags.context_json,
                  "encryption context JSON the files were written with (default: the "
                  "provider's default)");
   CLI11_PARSE(app, argc, argv);
-  if (flags.kms_home.empty() && flags.kms_endpoint.empty()) {
-    std::fprintf(stderr, "one of --kms-home or --kms-endpoint is required\n");
+  absl::StatusOr<config::ProviderConfig> c = config::ConfigFromFlags(flags.provider, environ);
+  if (c.ok() && !NamesProvider(*c)) {
+    std::fprintf(stderr, "one of --home (--kms-home), --kms-endpoint or --kms-instance-endpoint "
+                         "is required\n");
     return 2;
   }
-  absl::StatusOr<nlohmann::json> result = Run(flags);
+  absl::StatusOr<nlohmann::json> result = c.ok() ? Run(flags, *c) : c.status();
   if (!result.ok()) {
     nlohmann::json error{{"Code", KmsCodeOrDefault(result.status())},
                          {"Message", std::string(result.status().message())}};
