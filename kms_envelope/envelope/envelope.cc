@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "kms_envelope/envelope/envelope_internal.h"
+#include "kms_envelope/envelope/frames.h"
 #include "kms_envelope/envelope/message_keys.h"
 #include "kms_envelope/internal/encoding.h"
 #include "kms_envelope/internal/random.h"
@@ -23,10 +24,6 @@ namespace envelope {
 namespace {
 
 using internal::Av;
-
-absl::Status AuthFailed(std::string_view what) {
-  return KmsError(kms_code::kInvalidCiphertext, what);
-}
 
 absl::Span<const uint8_t> Bytes(const std::string& s) { return internal::Bytes(s); }
 
@@ -63,6 +60,21 @@ class ScopedSealBuffers {
   SealBuffers fallback_;
   SealBuffers* buffers_;
 };
+
+// Writes header || frames of a whole message into `out`; returns the bytes written.
+absl::StatusOr<size_t> WriteMessage(const MessageKeys& keys,
+                                    absl::Span<const uint8_t> message_id, const std::string& header,
+                                    absl::Span<const uint8_t> plaintext, uint32_t frame_size,
+                                    absl::Span<uint8_t> out) {
+  if (out.size() < header.size() + PayloadSize(plaintext.size(), frame_size)) {
+    return absl::ResourceExhaustedError("output buffer too small for this header");
+  }
+  std::memcpy(out.data(), header.data(), header.size());
+  KMS_ASSIGN_OR_RETURN(size_t payload,
+                       SealFrames(keys, message_id, frame_size, 0, plaintext,
+                                  /*ends_message=*/true, out.subspan(header.size())));
+  return header.size() + payload;
+}
 
 }  // namespace
 
@@ -309,21 +321,13 @@ absl::StatusOr<std::string> Envelope::Seal(absl::Span<const uint8_t> plaintext,
   KMS_ASSIGN_OR_RETURN(MessageKeys keys,
                        NewMessage(context, plaintext.size(), &message_id, &buffers->data_key,
                                   &buffers->header));
-  const size_t header_size = buffers->header.size();
-  std::string out;
-  out.resize(header_size + PayloadSize(plaintext.size(), options_.frame_size));
-  std::memcpy(out.data(), buffers->header.data(), header_size);
-  uint8_t* dst = reinterpret_cast<uint8_t*>(out.data()) + header_size;
-  const uint64_t frames = FrameCount(plaintext.size(), options_.frame_size);
-  const size_t f = options_.frame_size;
-  for (uint64_t i = 0; i < frames; ++i) {
-    const bool final_frame = i + 1 == frames;
-    const size_t n = final_frame ? plaintext.size() - i * f : f;
-    KMS_RETURN_IF_ERROR(SealFrame(keys, message_id, i, final_frame,
-                                  plaintext.subspan(i * f, n),
-                                  absl::MakeSpan(dst, n + kFrameTagSize)));
-    dst += n + kFrameTagSize;
-  }
+  std::string out(buffers->header.size() + PayloadSize(plaintext.size(), options_.frame_size),
+                  '\0');
+  KMS_RETURN_IF_ERROR(WriteMessage(keys, message_id, buffers->header, plaintext,
+                                   options_.frame_size,
+                                   absl::MakeSpan(reinterpret_cast<uint8_t*>(out.data()),
+                                                  out.size()))
+                          .status());
   return out;
 }
 
@@ -351,45 +355,26 @@ absl::StatusOr<size_t> Envelope::SealInto(absl::Span<const uint8_t> plaintext,
   if (!PlaintextSizeAllowed(plaintext.size(), options_.frame_size)) {
     return KmsError(kms_code::kInvalidParameter, "plaintext too large for this frame size");
   }
-  const uint64_t payload = PayloadSize(plaintext.size(), options_.frame_size);
-  if (out.size() < payload) return absl::ResourceExhaustedError("output buffer too small");
+  // Refused before a data key is spent on a message that cannot fit.
+  if (out.size() < PayloadSize(plaintext.size(), options_.frame_size)) {
+    return absl::ResourceExhaustedError("output buffer too small");
+  }
   std::array<uint8_t, kMessageIdSize> message_id;
   ScopedSealBuffers buffers;
   KMS_ASSIGN_OR_RETURN(MessageKeys keys,
                        NewMessage(context, plaintext.size(), &message_id, &buffers->data_key,
                                   &buffers->header));
-  const std::string& header_bytes = buffers->header;
-  if (out.size() < header_bytes.size() + payload) {
-    return absl::ResourceExhaustedError("output buffer too small for this header");
-  }
-  std::memcpy(out.data(), header_bytes.data(), header_bytes.size());
-  uint8_t* dst = out.data() + header_bytes.size();
-  const uint64_t frames = FrameCount(plaintext.size(), options_.frame_size);
-  const size_t f = options_.frame_size;
-  for (uint64_t i = 0; i < frames; ++i) {
-    const bool final_frame = i + 1 == frames;
-    const size_t n = final_frame ? plaintext.size() - i * f : f;
-    KMS_RETURN_IF_ERROR(SealFrame(keys, message_id, i, final_frame,
-                                  plaintext.subspan(i * f, n),
-                                  absl::MakeSpan(dst, n + kFrameTagSize)));
-    dst += n + kFrameTagSize;
-  }
-  return static_cast<size_t>(dst - out.data());
+  return WriteMessage(keys, message_id, buffers->header, plaintext, options_.frame_size, out);
 }
 
-namespace {
-
-// The header of `sealed`, with a truncated message reported as an authentication failure.
 absl::StatusOr<ParsedHeader> ParseSealedHeader(absl::Span<const uint8_t> sealed,
-                                               const EncryptionContext* expected = nullptr) {
+                                               const EncryptionContext* expected) {
   absl::StatusOr<ParsedHeader> parsed = ParseHeader(sealed, expected);
   if (!parsed.ok() && absl::IsOutOfRange(parsed.status())) {
     return AuthFailed("sealed message is truncated");
   }
   return parsed;
 }
-
-}  // namespace
 
 absl::StatusOr<uint64_t> Envelope::PlaintextSize(absl::Span<const uint8_t> sealed) {
   KMS_ASSIGN_OR_RETURN(ParsedHeader parsed, ParseSealedHeader(sealed));
@@ -413,19 +398,13 @@ absl::StatusOr<size_t> Envelope::OpenParsedInto(const ParsedHeader& parsed,
   if (out.size() < size) return absl::ResourceExhaustedError("output buffer too small");
   KMS_ASSIGN_OR_RETURN(Unwrapped u, UnwrapHeader(parsed, sealed.first(parsed.body_size), &context,
                                                  "open", false));
-  const uint64_t frames = FrameCount(size, f);
-  const uint8_t* src = sealed.data() + parsed.header_size;
-  for (uint64_t i = 0; i < frames; ++i) {
-    const bool final_frame = i + 1 == frames;
-    const size_t n = final_frame ? size - i * f : f;
-    absl::Status s = OpenFrame(u.keys, parsed.header.message_id, i, final_frame,
-                               absl::MakeConstSpan(src, n + kFrameTagSize),
-                               out.subspan(i * f, n));
-    if (!s.ok()) {
-      sodium_memzero(out.data(), size);
-      return s;
-    }
-    src += n + kFrameTagSize;
+  size_t verified = 0;
+  absl::Status s = OpenFrames(u.keys, parsed.header.message_id, f, 0,
+                              sealed.subspan(parsed.header_size), /*ends_message=*/true,
+                              out.first(size), &verified);
+  if (!s.ok()) {
+    sodium_memzero(out.data(), size);
+    return s;
   }
   return static_cast<size_t>(size);
 }

@@ -67,13 +67,6 @@ void MakeNonce(const MessageKeys& keys, uint64_t counter, absl::Span<uint8_t> ou
   StoreBigEndian64(counter, out.data() + prefix);
 }
 
-void MakeFrameAad(absl::Span<const uint8_t> message_id, uint64_t frame_index, bool final_frame,
-                  absl::Span<uint8_t> out) {
-  std::memcpy(out.data(), message_id.data(), kMessageIdSize);
-  StoreBigEndian64(frame_index, out.data() + kMessageIdSize);
-  out[kMessageIdSize + 8] = final_frame ? 1 : 0;
-}
-
 absl::Status ComputeHeaderTag(const MessageKeys& keys, absl::Span<const uint8_t> body,
                               absl::Span<uint8_t> tag_out) {
   uint8_t nonce[internal::kXChaCha20NonceSize];
@@ -96,35 +89,6 @@ absl::Status VerifyHeader(const MessageKeys& keys, const ParsedHeader& parsed,
                                      absl::MakeConstSpan(parsed.header.header_tag),
                                      absl::Span<uint8_t>(empty, 0));
   if (!s.ok()) return KmsError(kms_code::kInvalidCiphertext, "header authentication failed");
-  return absl::OkStatus();
-}
-
-absl::Status SealFrame(const MessageKeys& keys, absl::Span<const uint8_t> message_id,
-                       uint64_t index, bool final_frame, absl::Span<const uint8_t> plaintext,
-                       absl::Span<uint8_t> out) {
-  if (index >= kMaxFrameCount) return absl::OutOfRangeError("too many frames for one message");
-  uint8_t nonce[internal::kXChaCha20NonceSize];
-  MakeNonce(keys, index + 1, absl::MakeSpan(nonce, keys.nonce_size));
-  uint8_t aad[kFrameAadSize];
-  MakeFrameAad(message_id, index, final_frame, absl::MakeSpan(aad));
-  return keys.payload.Seal(absl::MakeConstSpan(nonce, keys.nonce_size), absl::MakeConstSpan(aad),
-                           plaintext, out);
-}
-
-absl::Status OpenFrame(const MessageKeys& keys, absl::Span<const uint8_t> message_id,
-                       uint64_t index, bool final_frame, absl::Span<const uint8_t> ciphertext,
-                       absl::Span<uint8_t> out) {
-  if (index >= kMaxFrameCount) return KmsError(kms_code::kInvalidCiphertext, "too many frames");
-  uint8_t nonce[internal::kXChaCha20NonceSize];
-  MakeNonce(keys, index + 1, absl::MakeSpan(nonce, keys.nonce_size));
-  uint8_t aad[kFrameAadSize];
-  MakeFrameAad(message_id, index, final_frame, absl::MakeSpan(aad));
-  absl::Status s = keys.payload.Open(absl::MakeConstSpan(nonce, keys.nonce_size),
-                                     absl::MakeConstSpan(aad), ciphertext, out);
-  if (!s.ok()) {
-    return KmsError(kms_code::kInvalidCiphertext,
-                    absl::StrCat("frame ", index, " failed authentication"));
-  }
   return absl::OkStatus();
 }
 

@@ -1,11 +1,10 @@
-// The keys of one message and the AEAD operations built on them: the payload key and key
-// commitment derived from the data key (HKDF-SHA256), nonces, frame associated data, the header
-// tag and one frame's seal/open. Private to the envelope (docs/format.md §2 and §3 describe the
+// The keys of one message and the header operations built on them: the payload key and key
+// commitment derived from the data key (HKDF-SHA256), nonces and the header tag (frames.h seals
+// and opens the payload). Private to the envelope (docs/format.md §2 and §3 describe the
 // same computations byte by byte); public headers never include this one.
 //
 //   KMS_ASSIGN_OR_RETURN(MessageKeys keys, DeriveMessageKeys(suite, data_key, message_id));
 //   KMS_RETURN_IF_ERROR(VerifyHeader(keys, parsed, body));     // commitment, then header tag
-//   KMS_RETURN_IF_ERROR(OpenFrame(keys, message_id, i, last, ciphertext, out));
 #ifndef KMS_ENVELOPE_ENVELOPE_MESSAGE_KEYS_H_
 #define KMS_ENVELOPE_ENVELOPE_MESSAGE_KEYS_H_
 
@@ -41,10 +40,6 @@ struct MessageKeys {
 // nonce = prefix || u64 counter; counter 0 = header tag, i+1 = frame i.
 void MakeNonce(const MessageKeys& keys, uint64_t counter, absl::Span<uint8_t> out);
 
-inline constexpr size_t kFrameAadSize = kMessageIdSize + 8 + 1;
-void MakeFrameAad(absl::Span<const uint8_t> message_id, uint64_t frame_index, bool final_frame,
-                  absl::Span<uint8_t> out);
-
 // The header tag over `body` (SerializeHeaderBody).
 [[nodiscard]] absl::Status ComputeHeaderTag(const MessageKeys& keys, absl::Span<const uint8_t> body,
                                             absl::Span<uint8_t> tag_out);
@@ -52,15 +47,6 @@ void MakeFrameAad(absl::Span<const uint8_t> message_id, uint64_t frame_index, bo
 // Checks the commitment (constant time) and then the header tag. InvalidCiphertext on mismatch.
 [[nodiscard]] absl::Status VerifyHeader(const MessageKeys& keys, const ParsedHeader& parsed,
                                         absl::Span<const uint8_t> body);
-
-// Seals/opens one frame. `out` is plaintext.size() + kFrameTagSize / ciphertext.size() -
-// kFrameTagSize bytes. Exposed for the random-access reader, the golden tests and tools.
-[[nodiscard]] absl::Status SealFrame(const MessageKeys& keys, absl::Span<const uint8_t> message_id,
-                                     uint64_t index, bool final_frame,
-                                     absl::Span<const uint8_t> plaintext, absl::Span<uint8_t> out);
-[[nodiscard]] absl::Status OpenFrame(const MessageKeys& keys, absl::Span<const uint8_t> message_id,
-                                     uint64_t index, bool final_frame,
-                                     absl::Span<const uint8_t> ciphertext, absl::Span<uint8_t> out);
 
 }  // namespace envelope
 }  // namespace kms_envelope

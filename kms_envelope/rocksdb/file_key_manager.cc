@@ -127,6 +127,14 @@ void FileKeyManager::CachePut(const std::string& blob, const SecretBytes& data_k
   cache_.emplace(blob, std::move(entry));
 }
 
+absl::Status FileKeyManager::DecryptBlob(std::string_view blob, DecryptResponse* response) {
+  DecryptRequest request;
+  request.ciphertext_blob = internal::Bytes(blob);
+  request.encryption_context = &options_.encryption_context;
+  provider_decrypts_.fetch_add(1, std::memory_order_relaxed);
+  return provider_->DecryptInto(request, response);
+}
+
 absl::StatusOr<SecretBytes> FileKeyManager::Unwrap(const std::string& blob, std::string* key_id) {
   if (options_.unwrap_cache_capacity != 0) {
     std::lock_guard<std::mutex> lock(cache_mu_);
@@ -142,12 +150,8 @@ absl::StatusOr<SecretBytes> FileKeyManager::Unwrap(const std::string& blob, std:
       cache_.erase(it);
     }
   }
-  DecryptRequest request;
-  request.ciphertext_blob = internal::Bytes(blob);
-  request.encryption_context = &options_.encryption_context;
   DecryptResponse response;
-  provider_decrypts_.fetch_add(1, std::memory_order_relaxed);
-  absl::Status status = provider_->DecryptInto(request, &response);
+  absl::Status status = DecryptBlob(blob, &response);
   if (!status.ok()) {
     return Annotate(status, "the key provider could not unwrap the file's data key: ");
   }
@@ -293,12 +297,8 @@ absl::StatusOr<RewrapPlan> FileKeyManager::PlanRewrap(absl::Span<const uint8_t> 
   }
 
   // Never write a header that cannot be opened: the new blob must unwrap to the same key.
-  DecryptRequest check;
-  check.ciphertext_blob = internal::Bytes(new_blob);
-  check.encryption_context = &options_.encryption_context;
   DecryptResponse checked;
-  provider_decrypts_.fetch_add(1, std::memory_order_relaxed);
-  absl::Status status = provider_->DecryptInto(check, &checked);
+  absl::Status status = DecryptBlob(new_blob, &checked);
   if (!status.ok()) return Annotate(status, "kms_envelope RocksDB rewrap: new blob does not open: ");
   if (!checked.plaintext.ConstantTimeEquals(verified.data_key)) {
     return KmsError(kms_code::kInternalFailure,

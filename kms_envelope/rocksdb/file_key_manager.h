@@ -144,6 +144,8 @@ class FileKeyManager {
   absl::StatusOr<Verified> VerifyPrefix(absl::Span<const uint8_t> prefix);
   absl::Status VerifySlot(const ParsedFileHeader& parsed, Verified* out);
   // The data key of `blob` (cache, else provider). Sets *key_id to the CMK that wrapped it.
+  // One provider Decrypt of a file's blob under the manager's context (counted in stats).
+  absl::Status DecryptBlob(std::string_view blob, DecryptResponse* response);
   absl::StatusOr<SecretBytes> Unwrap(const std::string& blob, std::string* key_id);
   void CachePut(const std::string& blob, const SecretBytes& data_key, const std::string& key_id,
                 const std::string& key_version_id);

@@ -42,6 +42,29 @@ bool UseIpsecMbCtr() {
   return use;
 }
 
+// data ^= keystream from byte `offset` on, for a keystream made of numbered blocks: a first
+// partial block goes through a wiped scratch block, the rest in place. `run(block, p, n)` xors
+// the keystream that starts at counter block `block` into the n bytes at p.
+template <size_t kBlock, typename Run>
+absl::Status ApplyFromOffset(uint64_t offset, absl::Span<uint8_t> data, Run run) {
+  uint64_t block = offset / kBlock;
+  const size_t skip = offset % kBlock;
+  size_t done = 0;
+  if (skip != 0) {
+    uint8_t tmp[kBlock] = {};
+    const size_t n = std::min(data.size(), kBlock - skip);
+    std::memcpy(tmp + skip, data.data(), n);
+    absl::Status s = run(block, tmp, kBlock);
+    std::memcpy(data.data(), tmp + skip, n);
+    sodium_memzero(tmp, sizeof(tmp));
+    KMS_RETURN_IF_ERROR(s);
+    done = n;
+    ++block;
+  }
+  if (done == data.size()) return absl::OkStatus();
+  return run(block, data.data() + done, data.size() - done);
+}
+
 const EVP_CIPHER* Aes256Ctr() {
   // Fetch once: an implicit fetch on every init is slow in OpenSSL 3.
   static const EVP_CIPHER* cipher = [] {
@@ -137,31 +160,19 @@ absl::Status FileStreamCipher::RunIpsecMbCtr(uint64_t block, uint8_t* data, size
 }
 
 absl::Status FileStreamCipher::ApplyAesCtrIpsecMb(uint64_t offset, absl::Span<uint8_t> data) const {
-  uint64_t block = offset / kAesBlock;
-  const size_t skip = offset % kAesBlock;
-  size_t done = 0;
-  if (skip != 0) {
-    uint8_t tmp[kAesBlock] = {};
-    const size_t n = std::min(data.size(), kAesBlock - skip);
-    std::memcpy(tmp + skip, data.data(), n);
-    absl::Status s = RunIpsecMbCtr(block, tmp, kAesBlock);
-    std::memcpy(data.data(), tmp + skip, n);
-    sodium_memzero(tmp, sizeof(tmp));
-    KMS_RETURN_IF_ERROR(s);
-    done = n;
-    ++block;
-  }
-  while (done < data.size()) {
-    // The library's counter arithmetic is only guaranteed within the low 32 bits of the block
-    // index: cut the run where they wrap (every 64 GiB of stream), OpenSSL carries across it.
-    const uint64_t blocks_to_wrap = (uint64_t{1} << 32) - (block & 0xFFFFFFFFu);
-    const size_t n = static_cast<size_t>(
-        std::min<uint64_t>(data.size() - done, blocks_to_wrap * kAesBlock));
-    KMS_RETURN_IF_ERROR(RunIpsecMbCtr(block, data.data() + done, n));
-    done += n;
-    block += n / kAesBlock;
-  }
-  return absl::OkStatus();
+  return ApplyFromOffset<kAesBlock>(offset, data, [this](uint64_t block, uint8_t* p, size_t size) {
+    for (size_t done = 0; done < size;) {
+      // The library's counter arithmetic is only guaranteed within the low 32 bits of the block
+      // index: cut the run where they wrap (every 64 GiB of stream), OpenSSL carries across it.
+      const uint64_t blocks_to_wrap = (uint64_t{1} << 32) - (block & 0xFFFFFFFFu);
+      const size_t n =
+          static_cast<size_t>(std::min<uint64_t>(size - done, blocks_to_wrap * kAesBlock));
+      KMS_RETURN_IF_ERROR(RunIpsecMbCtr(block, p + done, n));
+      done += n;
+      block += n / kAesBlock;
+    }
+    return absl::OkStatus();
+  });
 }
 
 absl::Status FileStreamCipher::ApplyAesCtr(uint64_t offset, absl::Span<uint8_t> data) const {
@@ -217,24 +228,10 @@ absl::Status FileStreamCipher::ApplyAesCtr(uint64_t offset, absl::Span<uint8_t> 
 }
 
 absl::Status FileStreamCipher::ApplyXChaCha20(uint64_t offset, absl::Span<uint8_t> data) const {
-  uint64_t block = offset / kChaChaBlock;
-  const size_t skip = offset % kChaChaBlock;
-  size_t done = 0;
-  if (skip != 0) {
-    uint8_t tmp[kChaChaBlock] = {};
-    const size_t n = std::min(data.size(), kChaChaBlock - skip);
-    std::memcpy(tmp + skip, data.data(), n);
-    crypto_stream_xchacha20_xor_ic(tmp, tmp, kChaChaBlock, nonce_, block, key_.data());
-    std::memcpy(data.data(), tmp + skip, n);
-    sodium_memzero(tmp, sizeof(tmp));
-    done = n;
-    ++block;
-  }
-  if (done < data.size()) {
-    crypto_stream_xchacha20_xor_ic(data.data() + done, data.data() + done, data.size() - done,
-                                   nonce_, block, key_.data());
-  }
-  return absl::OkStatus();
+  return ApplyFromOffset<kChaChaBlock>(offset, data, [this](uint64_t block, uint8_t* p, size_t n) {
+    crypto_stream_xchacha20_xor_ic(p, p, n, nonce_, block, key_.data());
+    return absl::OkStatus();
+  });
 }
 
 }  // namespace rocksdb_encryption
