@@ -5,7 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "kms_envelope/envelope/format.h"
 #include "kms_envelope/internal/encoding.h"
-#include "kms_envelope/internal/status_macros.h"
+#include "kms_envelope/status_macros.h"
 #include "kms_envelope/kms_error.h"
 
 namespace kms_envelope {

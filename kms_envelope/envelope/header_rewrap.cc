@@ -6,7 +6,7 @@
 #include "kms_envelope/envelope/envelope_internal.h"
 #include "kms_envelope/envelope/message_keys.h"
 #include "kms_envelope/internal/encoding.h"
-#include "kms_envelope/internal/status_macros.h"
+#include "kms_envelope/status_macros.h"
 #include "kms_envelope/kms_error.h"
 
 namespace kms_envelope {
