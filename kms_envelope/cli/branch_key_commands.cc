@@ -91,12 +91,23 @@ json WithRequestId(json body) {
   return body;
 }
 
+// create / rotate: `op(kms, key_id, store, branch_key_id)` makes the new version, printed.
+template <typename Op>
+void OnNewVersion(CLI::App* cmd, GlobalOptions& options, std::shared_ptr<BranchArgs> args, Op op) {
+  cmd->callback([&options, args, op] {
+    Run(options, *args, true, [&](KeyProvider* kms, branch::BranchKeyStore& store) -> absl::StatusOr<json> {
+      KMS_ASSIGN_OR_RETURN(branch::BranchKeyVersion v,
+                           op(*kms, args->key_id, store, args->branch_key_id));
+      return WithRequestId({{"BranchKeyVersion", VersionJson(v)}});
+    });
+  });
+}
+
 }  // namespace
 
 void RegisterBranchKeyCommands(CLI::App& app, GlobalOptions& options) {
-  CLI::App* cmd = app.add_subcommand(
-      "branch-key", "manage branch keys (per-tenant keys that wrap data keys without a KMS call)");
-  cmd->require_subcommand(1);
+  CLI::App* cmd = AddCommandGroup(
+      app, "branch-key", "manage branch keys (per-tenant keys that wrap data keys without a KMS call)");
   auto args = std::make_shared<BranchArgs>();
   const char* store_help =
       "branch key store: file:<dir> or postgresql:<libpq connection string> "
@@ -108,25 +119,13 @@ void RegisterBranchKeyCommands(CLI::App& app, GlobalOptions& options) {
   create->add_option("--key-id", args->key_id, "the CMK that wraps it (GUID or alias/<name>)")
       ->required();
   create->add_option("--store", args->store, store_help)->type_name(kPathType);
-  create->callback([&options, args] {
-    Run(options, *args, true, [&](KeyProvider* kms, branch::BranchKeyStore& store) -> absl::StatusOr<json> {
-      KMS_ASSIGN_OR_RETURN(branch::BranchKeyVersion v,
-                           branch::CreateBranchKey(*kms, args->key_id, store, args->branch_key_id));
-      return WithRequestId({{"BranchKeyVersion", VersionJson(v)}});
-    });
-  });
+  OnNewVersion(create, options, args, [](auto&&... a) { return branch::CreateBranchKey(a...); });
 
   CLI::App* rotate = cmd->add_subcommand("rotate", "a new active version; old ones still decrypt");
   rotate->add_option("--branch-key-id", args->branch_key_id, "the branch key")->required();
   rotate->add_option("--key-id", args->key_id, "wrap under this CMK (default: the active one's)");
   rotate->add_option("--store", args->store, store_help)->type_name(kPathType);
-  rotate->callback([&options, args] {
-    Run(options, *args, true, [&](KeyProvider* kms, branch::BranchKeyStore& store) -> absl::StatusOr<json> {
-      KMS_ASSIGN_OR_RETURN(branch::BranchKeyVersion v,
-                           branch::RotateBranchKey(*kms, args->key_id, store, args->branch_key_id));
-      return WithRequestId({{"BranchKeyVersion", VersionJson(v)}});
-    });
-  });
+  OnNewVersion(rotate, options, args, [](auto&&... a) { return branch::RotateBranchKey(a...); });
 
   CLI::App* list = cmd->add_subcommand("list", "branch keys and their versions");
   list->add_option("--branch-key-id", args->branch_key_id, "only this one");

@@ -86,5 +86,11 @@ bool IsUtf8(std::string_view s) {
   }
 }
 
+CLI::App* AddCommandGroup(CLI::App& app, const std::string& name, const std::string& help) {
+  CLI::App* group = app.add_subcommand(name, help);
+  group->require_subcommand(1);
+  return group;
+}
+
 }  // namespace cli
 }  // namespace kms_envelope

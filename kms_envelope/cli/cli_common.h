@@ -1,6 +1,6 @@
 // Shared plumbing of the `kms-envelope` command line: global options, provider construction,
 // JSON output and error reporting. Each area registers its own subcommands:
-//   key_commands.cc      key, alias, datakey (issue 2)          RegisterKeyCommands
+//   key_commands.cc      key, alias, datakey                     RegisterKeyCommands
 //   envelope_commands.cc encrypt, decrypt, inspect               RegisterEnvelopeCommands
 //   rewrap_command.cc    rewrap                                  RegisterRewrapCommand
 //   completion_command.cc completion bash|zsh                    RegisterCompletionCommand
@@ -81,6 +81,9 @@ int FinishCommand(const absl::StatusOr<nlohmann::json>& result);
 
 // A note for the user on stderr, as JSON: {"Note": "..."}.
 void ReportNote(const std::string& note);
+
+// A subcommand that only groups others ("key", "alias"): one of them is required.
+CLI::App* AddCommandGroup(CLI::App& app, const std::string& name, const std::string& help);
 
 // Whether `s` is valid UTF-8 (the KMS API and our JSON carry only UTF-8 strings).
 bool IsUtf8(std::string_view s);

@@ -149,42 +149,63 @@ struct KeyArgs {
   std::string ciphertext_blob;
 };
 
+using StoreFn = std::function<absl::StatusOr<json>(local::LocalKeyStore&)>;
+
+// `cmd` runs `fn` on the local store when chosen.
+void OnStore(CLI::App* cmd, GlobalOptions& options, StoreFn fn) {
+  cmd->callback([&options, fn = std::move(fn)] { RunWithStore(options, fn); });
+}
+
+// A subcommand of `group` that requires --key-id (a GUID or alias/<name>).
+CLI::App* KeyIdCommand(CLI::App* group, const char* name, const char* help, KeyArgs& args) {
+  CLI::App* cmd = group->add_subcommand(name, help);
+  cmd->add_option("--key-id", args.key_id, "KeyId or alias/<name>")->required();
+  return cmd;
+}
+
+// {"KeyMetadata", "RequestId"} of the key a store call returned, or its error.
+absl::StatusOr<json> MetadataResult(absl::StatusOr<local::KeyMetadata> m) {
+  if (!m.ok()) return m.status();
+  return WithMetadata(*m);
+}
+
+absl::StatusOr<json> ListKeysJson(local::LocalKeyStore& store) {
+  KMS_ASSIGN_OR_RETURN(std::vector<local::KeyMetadata> keys, store.ListKeys());
+  json items = json::array();
+  for (const auto& k : keys) items.push_back({{"KeyId", k.key_id}, {"KeyArn", k.arn}});
+  return json{{"Keys", {{"Key", std::move(items)}}},
+              {"TotalCount", keys.size()},
+              {"PageNumber", 1},
+              {"PageSize", keys.size()},
+              {"RequestId", NewRequestId()}};
+}
+
+absl::StatusOr<json> PurgeDeletedJson(local::LocalKeyStore& store) {
+  KMS_ASSIGN_OR_RETURN(std::vector<std::string> purged, store.PurgeDeletedKeys());
+  return json{{"PurgedKeyIds", purged}, {"RequestId", NewRequestId()}};
+}
+
+absl::StatusOr<json> RotateJson(local::LocalKeyStore& store, const std::string& key_id) {
+  KMS_ASSIGN_OR_RETURN(std::string version, store.RotateKey(key_id));
+  KMS_ASSIGN_OR_RETURN(local::KeyMetadata m, store.DescribeKey(key_id));
+  return json{{"KeyVersion",
+               {{"KeyId", m.key_id}, {"KeyVersionId", version}, {"CreationDate", m.last_rotation_date}}},
+              {"RequestId", NewRequestId()}};
+}
+
 void RegisterKey(CLI::App& app, GlobalOptions& options) {
-  CLI::App* key = app.add_subcommand("key", "manage customer master keys (CMKs) in the local store");
-  key->require_subcommand(1);
+  CLI::App* key =
+      AddCommandGroup(app, "key", "manage customer master keys (CMKs) in the local store");
   auto args = std::make_shared<KeyArgs>();
 
   CLI::App* create = key->add_subcommand("create", "CreateKey: a new Enabled CMK");
   create->add_option("--description", args->description, "Description");
-  create->callback([&options, args] {
-    RunWithStore(options, [&](local::LocalKeyStore& store) -> absl::StatusOr<json> {
-      KMS_ASSIGN_OR_RETURN(local::KeyMetadata m, store.CreateKey(args->description));
-      return WithMetadata(m);
-    });
+  OnStore(create, options, [args](local::LocalKeyStore& store) {
+    return MetadataResult(store.CreateKey(args->description));
   });
-
-  CLI::App* describe = key->add_subcommand("describe", "DescribeKey");
-  describe->add_option("--key-id", args->key_id, "KeyId or alias/<name>")->required();
-  describe->callback([&options, args] {
-    RunWithStore(options, [&](local::LocalKeyStore& store) -> absl::StatusOr<json> {
-      KMS_ASSIGN_OR_RETURN(local::KeyMetadata m, store.DescribeKey(args->key_id));
-      return WithMetadata(m);
-    });
-  });
-
-  CLI::App* list = key->add_subcommand("list", "ListKeys");
-  list->callback([&options] {
-    RunWithStore(options, [&](local::LocalKeyStore& store) -> absl::StatusOr<json> {
-      KMS_ASSIGN_OR_RETURN(std::vector<local::KeyMetadata> keys, store.ListKeys());
-      json items = json::array();
-      for (const auto& k : keys) items.push_back({{"KeyId", k.key_id}, {"KeyArn", k.arn}});
-      return json{{"Keys", {{"Key", std::move(items)}}},
-                  {"TotalCount", keys.size()},
-                  {"PageNumber", 1},
-                  {"PageSize", keys.size()},
-                  {"RequestId", NewRequestId()}};
-    });
-  });
+  OnStore(KeyIdCommand(key, "describe", "DescribeKey", *args), options,
+          [args](local::LocalKeyStore& store) { return MetadataResult(store.DescribeKey(args->key_id)); });
+  OnStore(key->add_subcommand("list", "ListKeys"), options, ListKeysJson);
 
   using StateOp = absl::StatusOr<local::KeyMetadata> (local::LocalKeyStore::*)(std::string_view);
   const struct {
@@ -198,58 +219,28 @@ void RegisterKey(CLI::App& app, GlobalOptions& options) {
        &local::LocalKeyStore::CancelKeyDeletion},
   };
   for (const auto& s : state_ops) {
-    CLI::App* cmd = key->add_subcommand(s.name, s.help);
-    cmd->add_option("--key-id", args->key_id, "KeyId or alias/<name>")->required();
-    StateOp op = s.op;
-    cmd->callback([&options, args, op] {
-      RunWithStore(options, [&](local::LocalKeyStore& store) -> absl::StatusOr<json> {
-        KMS_ASSIGN_OR_RETURN(local::KeyMetadata m, (store.*op)(args->key_id));
-        return WithMetadata(m);
-      });
-    });
+    OnStore(KeyIdCommand(key, s.name, s.help, *args), options,
+            [args, op = s.op](local::LocalKeyStore& store) {
+              return MetadataResult((store.*op)(args->key_id));
+            });
   }
 
-  CLI::App* schedule = key->add_subcommand("schedule-deletion", "ScheduleKeyDeletion");
-  schedule->add_option("--key-id", args->key_id, "KeyId or alias/<name>")->required();
+  CLI::App* schedule = KeyIdCommand(key, "schedule-deletion", "ScheduleKeyDeletion", *args);
   schedule->add_option("--pending-window-in-days", args->pending_window_in_days,
                        "PendingWindowInDays (7..30, default 30)");
-  schedule->callback([&options, args] {
-    RunWithStore(options, [&](local::LocalKeyStore& store) -> absl::StatusOr<json> {
-      KMS_ASSIGN_OR_RETURN(local::KeyMetadata m,
-                           store.ScheduleKeyDeletion(args->key_id, args->pending_window_in_days));
-      return WithMetadata(m);
-    });
+  OnStore(schedule, options, [args](local::LocalKeyStore& store) {
+    return MetadataResult(store.ScheduleKeyDeletion(args->key_id, args->pending_window_in_days));
   });
-
-  CLI::App* purge = key->add_subcommand(
-      "purge-deleted",
-      "destroy the PendingDeletion keys whose DeleteDate has passed (their blobs can never be "
-      "decrypted again)");
-  purge->callback([&options] {
-    RunWithStore(options, [&](local::LocalKeyStore& store) -> absl::StatusOr<json> {
-      KMS_ASSIGN_OR_RETURN(std::vector<std::string> purged, store.PurgeDeletedKeys());
-      return json{{"PurgedKeyIds", purged}, {"RequestId", NewRequestId()}};
-    });
-  });
-
-  CLI::App* rotate = key->add_subcommand("rotate", "CreateKeyVersion: a new primary version");
-  rotate->add_option("--key-id", args->key_id, "KeyId or alias/<name>")->required();
-  rotate->callback([&options, args] {
-    RunWithStore(options, [&](local::LocalKeyStore& store) -> absl::StatusOr<json> {
-      KMS_ASSIGN_OR_RETURN(std::string version, store.RotateKey(args->key_id));
-      KMS_ASSIGN_OR_RETURN(local::KeyMetadata m, store.DescribeKey(args->key_id));
-      return json{{"KeyVersion",
-                   {{"KeyId", m.key_id},
-                    {"KeyVersionId", version},
-                    {"CreationDate", m.last_rotation_date}}},
-                  {"RequestId", NewRequestId()}};
-    });
-  });
+  OnStore(key->add_subcommand("purge-deleted",
+                              "destroy the PendingDeletion keys whose DeleteDate has passed "
+                              "(their blobs can never be decrypted again)"),
+          options, PurgeDeletedJson);
+  OnStore(KeyIdCommand(key, "rotate", "CreateKeyVersion: a new primary version", *args), options,
+          [args](local::LocalKeyStore& store) { return RotateJson(store, args->key_id); });
 }
 
 void RegisterAlias(CLI::App& app, GlobalOptions& options) {
-  CLI::App* alias = app.add_subcommand("alias", "manage CMK aliases in the local store");
-  alias->require_subcommand(1);
+  CLI::App* alias = AddCommandGroup(app, "alias", "manage CMK aliases in the local store");
   auto args = std::make_shared<KeyArgs>();
 
   CLI::App* create = alias->add_subcommand("create", "CreateAlias");
@@ -320,8 +311,7 @@ int RunGenerateDataKey(GlobalOptions& options, const KeyArgs& args) {
 }
 
 void RegisterDataKey(CLI::App& app, GlobalOptions& options) {
-  CLI::App* datakey = app.add_subcommand("datakey", "GenerateDataKey / Decrypt");
-  datakey->require_subcommand(1);
+  CLI::App* datakey = AddCommandGroup(app, "datakey", "GenerateDataKey / Decrypt");
   auto args = std::make_shared<KeyArgs>();
 
   CLI::App* generate = datakey->add_subcommand("generate", "GenerateDataKey");
