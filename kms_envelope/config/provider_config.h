@@ -111,10 +111,12 @@ std::string DefaultHome();
 [[nodiscard]] absl::Status ApplyEnvironment(const char* const* environment,
                                             ProviderConfig* config);
 
-// KMS_ENVELOPE_* variables that are not provider options: the AES-GCM backend override, and
-// the Python binding's library path and CLI path for its tests.
+// KMS_ENVELOPE_* variables that are not provider options: the AES-GCM backend override, the
+// Python binding's library path and CLI path for its tests, and the rewrap command's
+// fault-injection point for its resume test (docs/cli.md).
 inline constexpr std::string_view kOtherEnvironmentVariables[] = {
-    "KMS_ENVELOPE_AEAD_BACKEND", "KMS_ENVELOPE_LIBRARY", "KMS_ENVELOPE_CLI"};
+    "KMS_ENVELOPE_AEAD_BACKEND", "KMS_ENVELOPE_LIBRARY", "KMS_ENVELOPE_CLI",
+    "KMS_ENVELOPE_TEST_STOP_AFTER_REWRAPS"};
 
 }  // namespace config
 }  // namespace kms_envelope
