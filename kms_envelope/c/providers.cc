@@ -212,7 +212,9 @@ kmse_status kmse_caching_provider_new(kmse_provider* inner, uint64_t max_age_ms,
                                       uint64_t max_messages, uint64_t max_bytes,
                                       kmse_provider** out, kmse_error* err) {
   return Guard(err, [&] {
-    if (inner == nullptr || out == nullptr) return InvalidArgument(err, "inner and out are required");
+    if (inner == nullptr || out == nullptr) {
+      return InvalidArgument(err, "inner and out are required");
+    }
     *out = nullptr;
     ProviderConfig c;
     c.cache_max_age_ms = max_age_ms;

@@ -65,7 +65,8 @@ constexpr ProviderOption kOptions[] = {
 };
 
 absl::Status Invalid(std::string_view name, std::string_view why) {
-  return KmsError(kms_code::kInvalidParameter, absl::StrCat("provider option ", Av(name), ": ", Av(why)));
+  return KmsError(kms_code::kInvalidParameter,
+                  absl::StrCat("provider option ", Av(name), ": ", Av(why)));
 }
 
 absl::StatusOr<uint64_t> ParseNumber(std::string_view name, std::string_view value) {

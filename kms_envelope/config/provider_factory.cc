@@ -38,7 +38,8 @@ constexpr std::string_view kCacheOptions[] = {
 
 bool IsSet(const ProviderConfig& c, std::string_view name) {
   for (const ProviderOption& o : ProviderOptions()) {
-    if (o.name == name) return o.number != nullptr ? (c.*o.number).has_value() : !(c.*o.text).empty();
+    if (o.name != name) continue;
+    return o.number != nullptr ? (c.*o.number).has_value() : !(c.*o.text).empty();
   }
   return false;
 }

@@ -19,18 +19,20 @@ import json
 import os
 import tempfile
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Dict, Mapping, Optional, Union
+from typing import Any, BinaryIO, Dict, List, Mapping, Optional, Union
 
 from . import _native
 from ._native import KeyInfo, check, lib, wipe
 from .errors import *  # noqa: F401,F403  (the exception hierarchy is part of the API)
 from .errors import InvalidArgumentError, KmsEnvelopeError
 
-__all__ = ["Provider", "Envelope", "DataKey", "inspect", "wipe", "KmsEnvelopeError"]
+__all__ = ["Provider", "Envelope", "DataKey", "inspect", "option_names", "wipe",
+           "KmsEnvelopeError"]
 __version__ = "0.1.0"
 
 Context = Optional[Mapping[str, str]]
 PathLike = Union[str, "os.PathLike[str]"]
+OptionValue = Union[str, int, "os.PathLike[str]"]
 # Largest header kms_envelope writes or reads is below this (docs/format.md).
 _HEADER_READ = 256 * 1024
 
@@ -46,6 +48,24 @@ def _context_json(context: Context) -> Optional[bytes]:
 
 def _text(value: Optional[str]) -> Optional[bytes]:
     return None if value is None else value.encode()
+
+
+def _option_value(name: str, value: OptionValue) -> bytes:
+    """A provider option's value as the C API takes it: text, decimal, or a file name's bytes."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, os.PathLike)):
+        raise InvalidArgumentError("KMSE_ERR_INVALID_ARGUMENT", "InvalidParameter",
+                                   f"provider option {name}: a str, int or path is expected")
+    if isinstance(value, int):
+        return str(value).encode()
+    return os.fsencode(value)
+
+
+def option_names() -> List[str]:
+    """The provider option names :meth:`Provider.from_options` takes, in the library's order."""
+    names = []
+    while (name := lib.kmse_provider_option_name(len(names))) is not None:
+        names.append(name.decode())
+    return names
 
 
 def _sized_call(call) -> bytes:
@@ -71,7 +91,8 @@ class DataKey:
 
 
 class Provider:
-    """A key provider: the local CMK store, a remote KMS, or a cache in front of either.
+    """A key provider: the local CMK store, a remote KMS, a KMS instance, branch keys, or a
+    cache in front of any of them (:meth:`from_options` reaches every kind).
 
     Thread safe; close() (or the context manager) frees it. Envelopes and caches keep the
     provider they use alive, so closing it early is allowed."""
@@ -91,6 +112,24 @@ class Provider:
         (ALIBABA_CLOUD_ACCESS_KEY_ID / _SECRET / ALIBABA_CLOUD_SECURITY_TOKEN) when None."""
         return cls._open(lib.kmse_remote_provider_open, endpoint.encode(), _text(access_key_id),
                          _text(access_key_secret))
+
+    @classmethod
+    def from_options(cls, options: Optional[Mapping[str, OptionValue]] = None, *,
+                     use_environment: bool = False) -> "Provider":
+        """The provider the shared provider options describe: the names of the `kms-envelope`
+        global flags without "--" (:func:`option_names`), e.g. ``{"kms-endpoint": "cn-hangzhou",
+        "signature-version": 3, "cache-max-messages": 100}``. With ``use_environment`` the
+        KMS_ENVELOPE_* variables fill in the options not given. An unknown name, a malformed
+        value or an option the chosen provider does not use raises InvalidArgumentError naming
+        it."""
+        items = list((options or {}).items())
+        names = (ctypes.c_char_p * max(len(items), 1))()
+        values = (ctypes.c_char_p * max(len(items), 1))()
+        for i, (name, value) in enumerate(items):
+            names[i] = name.encode()
+            values[i] = _option_value(name, value)
+        return cls._open(lib.kmse_provider_open_config, names, values, len(items),
+                         1 if use_environment else 0)
 
     @classmethod
     def _open(cls, fn, *args) -> "Provider":

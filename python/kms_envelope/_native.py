@@ -64,6 +64,9 @@ _SIGNATURES = {
     "kmse_envelope_open_stream": (c_int, [c_void_p, READ_FN, c_void_p, WRITE_FN, c_void_p,
                                           c_char_p, POINTER(c_uint64), _errp]),
     "kmse_inspect": (c_int, [_u8p, c_size_t, c_uint64, c_char_p, c_size_t, _sizep, _errp]),
+    "kmse_provider_open_config": (c_int, [POINTER(c_char_p), POINTER(c_char_p), c_size_t, c_int,
+                                          POINTER(c_void_p), _errp]),
+    "kmse_provider_option_name": (c_char_p, [c_size_t]),
 }
 
 OK = 0

@@ -159,3 +159,48 @@ def test_a_size_query_on_create_key_creates_no_key(store, cli):
     assert status == _native.BUFFER_TOO_SMALL and need.value == 37
     listed = json.loads(subprocess.check_output([cli, "--home", str(store), "key", "list"]))
     assert len(listed["Keys"]["Key"]) == 1
+
+
+def test_from_options_puts_the_root_key_where_the_option_says(tmp_path):
+    store, root_key = tmp_path / "store", tmp_path / "root.key"
+    with ke.Provider.from_options({"home": store, "root-key-file": root_key}) as kms:
+        key_id = kms.create_key("from options")
+        sealed = ke.Envelope(kms, key_id).seal(b"x", CTX)
+    assert root_key.exists() and not (store / "root.key").exists()
+    with ke.Provider.local(store, root_key) as again:
+        assert ke.Envelope(again, key_id).open(sealed, CTX) == b"x"
+
+
+def test_from_options_passes_numbers_to_the_component_they_configure(tmp_path):
+    # A zero capacity is refused by the data-key cache itself: the value got there.
+    with pytest.raises(errors.InvalidArgumentError, match="cache capacity"):
+        ke.Provider.from_options({"home": tmp_path / "s", "cache-capacity": 0})
+
+
+def test_from_options_refuses_unknown_names_and_values_by_name(tmp_path):
+    with pytest.raises(errors.InvalidArgumentError, match="kms-endpiont"):
+        ke.Provider.from_options({"kms-endpiont": "cn-hangzhou"})
+    with pytest.raises(errors.InvalidArgumentError, match="signature-version"):
+        ke.Provider.from_options({"kms-endpoint": "http://127.0.0.1:1", "signature-version": 2})
+    with pytest.raises(errors.InvalidArgumentError, match="ca-file does not apply"):
+        ke.Provider.from_options({"home": tmp_path / "s", "ca-file": tmp_path / "ca.pem"})
+    with pytest.raises(errors.InvalidArgumentError, match="cache-max-bytes"):
+        ke.Provider.from_options({"home": tmp_path / "s", "cache-max-bytes": True})
+
+
+def test_from_options_reads_the_environment_only_when_asked(tmp_path, monkeypatch):
+    monkeypatch.setenv("KMS_ENVELOPE_HOME", str(tmp_path / "from-env"))
+    ke.Provider.from_options(use_environment=True).close()
+    assert (tmp_path / "from-env" / "root.key").exists()
+    monkeypatch.setenv("KMS_ENVELOPE_HOEM", "x")
+    with pytest.raises(errors.InvalidArgumentError, match="KMS_ENVELOPE_HOEM"):
+        ke.Provider.from_options({"home": tmp_path / "s"}, use_environment=True)
+    ke.Provider.from_options({"home": tmp_path / "s"}).close()
+
+
+def test_option_names_are_the_cli_flags(cli):
+    names = ke.option_names()
+    assert {"home", "kms-endpoint", "ca-file", "branch-key-store", "cache-capacity"} <= set(names)
+    help_text = subprocess.run([cli, "--help"], capture_output=True, text=True).stdout
+    for name in names:
+        assert f"--{name}" in help_text
