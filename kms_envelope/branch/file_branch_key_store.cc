@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "kms_envelope/internal/encoding.h"
+#include "kms_envelope/internal/posix_io.h"
 #include "kms_envelope/status_macros.h"
 #include "kms_envelope/internal/strings.h"
 #include "kms_envelope/internal/unnamed_file.h"
@@ -36,10 +37,6 @@ struct Entry {
 };
 using Model = std::map<std::string, Entry, std::less<>>;
 
-std::string Errno(std::string_view what, const std::string& path) {
-  return absl::StrCat(internal::Av(what), " ", path, ": ", std::strerror(errno));
-}
-
 absl::Status Corrupt(std::string_view why) {
   return absl::DataLossError(absl::StrCat("branch key file is corrupt or foreign: ", internal::Av(why)));
 }
@@ -49,10 +46,10 @@ class WriterFileLock {
  public:
   static absl::StatusOr<WriterFileLock> Acquire(const std::string& path) {
     const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) return absl::InternalError(Errno("cannot open", path));
+    if (fd < 0) return internal::ErrnoStatus(errno, "cannot open", path);
     while (::flock(fd, LOCK_EX) != 0) {
       if (errno == EINTR) continue;
-      absl::Status s = absl::InternalError(Errno("cannot lock", path));
+      absl::Status s = internal::ErrnoStatus(errno, "cannot lock", path);
       ::close(fd);
       return s;
     }
@@ -70,28 +67,20 @@ class WriterFileLock {
 };
 
 absl::StatusOr<std::string> ReadWholeFile(const std::string& path, bool* missing) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  *missing = fd < 0 && errno == ENOENT;
+  const internal::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  *missing = !fd.valid() && errno == ENOENT;
   if (*missing) return std::string();
-  if (fd < 0) return absl::InternalError(Errno("cannot open", path));
+  if (!fd.valid()) return internal::ErrnoStatus(errno, "cannot open", path);
   struct stat st;
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) ||
       static_cast<uint64_t>(st.st_size) > kMaxBranchKeyFileSize) {
-    ::close(fd);
     return Corrupt("not a regular file or larger than the limit");
   }
   std::string text(static_cast<size_t>(st.st_size), '\0');
-  size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::read(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      ::close(fd);
-      return absl::InternalError(Errno("cannot read", path));
-    }
-    done += static_cast<size_t>(n);
-  }
-  ::close(fd);
+  uint8_t* data = reinterpret_cast<uint8_t*>(text.data());
+  KMS_ASSIGN_OR_RETURN(size_t n,
+                       internal::ReadFull(fd.get(), absl::MakeSpan(data, text.size()), path));
+  if (n != text.size()) return Corrupt("the file shrank while it was read");
   return text;
 }
 
@@ -176,16 +165,6 @@ std::string Serialize(const Model& model) {
   return root.dump(1) + "\n";
 }
 
-absl::Status WriteAll(int fd, std::string_view data, const std::string& path) {
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return absl::InternalError(Errno("cannot write", path));
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return absl::OkStatus();
-}
-
 // internal::UnnamedFile gives a complete file a hidden name just before renaming it over the
 // store; a kill in that instant leaves the hidden copy behind. Under the writer lock no write
 // of ours is in flight, so any such name is stale and goes.
@@ -253,7 +232,7 @@ absl::Status FileBranchKeyStore::PutActiveVersion(const BranchKeyVersion& versio
   e.active = version.version;
   KMS_ASSIGN_OR_RETURN(internal::UnnamedFile out,
                        internal::UnnamedFile::Create(directory_, kBranchKeyFileName, 0600));
-  KMS_RETURN_IF_ERROR(WriteAll(out.fd(), Serialize(model), file_path_));
+  KMS_RETURN_IF_ERROR(internal::WriteFull(out.fd(), internal::Bytes(Serialize(model)), file_path_));
   return out.Replace(file_path_);
 }
 

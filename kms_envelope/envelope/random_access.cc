@@ -15,6 +15,7 @@
 #include "kms_envelope/envelope/frames.h"
 #include "kms_envelope/envelope/message_keys.h"
 #include "kms_envelope/internal/encoding.h"
+#include "kms_envelope/internal/posix_io.h"
 #include "kms_envelope/status_macros.h"
 #include "kms_envelope/kms_error.h"
 
@@ -23,18 +24,7 @@ namespace envelope {
 namespace {
 
 absl::StatusOr<size_t> PreadFull(int fd, uint64_t offset, absl::Span<uint8_t> out) {
-  size_t done = 0;
-  while (done < out.size()) {
-    ssize_t n = ::pread(fd, out.data() + done, out.size() - done,
-                        static_cast<off_t>(offset + done));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return absl::DataLossError(absl::StrCat("pread failed: ", std::strerror(errno)));
-    }
-    if (n == 0) break;
-    done += static_cast<size_t>(n);
-  }
-  return done;
+  return internal::PreadFull(fd, offset, out, "");
 }
 
 // Reads a header from the start of a file with pread, growing the read only as far as the
@@ -118,7 +108,7 @@ absl::StatusOr<std::unique_ptr<RangeReader>> Envelope::OpenRandomAccess(
     int fd, const EncryptionContext* expected_context) const {
   struct stat st;
   if (::fstat(fd, &st) != 0) {
-    return absl::DataLossError(absl::StrCat("fstat failed: ", std::strerror(errno)));
+    return internal::ErrnoStatus(errno, "fstat failed", "");
   }
   const uint64_t file_size = static_cast<uint64_t>(st.st_size);
   std::string header_bytes;

@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "kms_envelope/internal/encoding.h"
 #include "kms_envelope/status_macros.h"
+#include "kms_envelope/internal/posix_io.h"
 #include "kms_envelope/internal/strings.h"
 #include "kms_envelope/internal/unnamed_file.h"
 
@@ -27,36 +28,12 @@ constexpr size_t kCopyBufferSize = 1 << 20;
 constexpr char kProcFd[] = "/proc/self/fd";
 constexpr char kNotFollowed[] = "symbolic link (not followed)";
 
-// A failed system call on `path`: NotFound / PermissionDenied where errno says so (the caller
-// can tell a path problem from an I/O error), DataLoss otherwise.
+using internal::Fd;
+
+// A failed system call on `path` (the mapping is internal::ErrnoStatus's).
 absl::Status Errno(std::string_view what, std::string_view path) {
-  const int e = errno;
-  const std::string message =
-      absl::StrCat(internal::Av(what), " ", internal::Av(path), ": ", std::strerror(e));
-  if (e == ENOENT || e == ENOTDIR) return absl::NotFoundError(message);
-  if (e == EACCES || e == EPERM) return absl::PermissionDeniedError(message);
-  return absl::DataLossError(message);
+  return internal::ErrnoStatus(errno, what, path);
 }
-
-// Owns a descriptor (closed on scope exit); movable so helpers can return one.
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Fd& operator=(Fd&& other) noexcept {
-    std::swap(fd_, other.fd_);
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 bool HasSuffix(std::string_view s, std::string_view suffix) {
   return s.size() > suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
@@ -95,14 +72,11 @@ absl::Status RewrapOpened(const Envelope& envelope, int in, const struct stat& s
   std::vector<uint8_t> buf(kCopyBufferSize);
   uint64_t offset = old_header_size;
   for (;;) {
-    const ssize_t n = ::pread(in, buf.data(), buf.size(), static_cast<off_t>(offset));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Errno("read", Join(dir, name));
-    }
-    if (n == 0) break;
-    KMS_RETURN_IF_ERROR(sink.Write(absl::MakeConstSpan(buf.data(), static_cast<size_t>(n))));
-    offset += static_cast<uint64_t>(n);
+    KMS_ASSIGN_OR_RETURN(size_t n,
+                         internal::PreadFull(in, offset, absl::MakeSpan(buf), Join(dir, name)));
+    KMS_RETURN_IF_ERROR(sink.Write(absl::MakeConstSpan(buf.data(), n)));
+    offset += n;
+    if (n < buf.size()) break;  // end of file
   }
   if (before_replace) before_replace();
   return out.Replace(Join(dir, name));  // fsync, rename over the original, fsync the directory

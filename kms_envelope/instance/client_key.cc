@@ -17,6 +17,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "kms_envelope/internal/encoding.h"
+#include "kms_envelope/internal/posix_io.h"
 #include "kms_envelope/status_macros.h"
 #include "kms_envelope/internal/strings.h"
 #include "kms_envelope/kms_error.h"
@@ -95,20 +96,20 @@ absl::StatusOr<EvpPkeyPtr> KeyFromPkcs12(absl::Span<const uint8_t> der,
 }  // namespace
 
 absl::StatusOr<std::string> ReadBoundedFile(const std::string& path, size_t max_size) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
+  const internal::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
     return KmsError(kms_code::kInvalidParameter,
-                    absl::StrCat("cannot open ", path, ": ", std::strerror(errno)));
+                    internal::Sv(internal::ErrnoStatus(errno, "cannot open", path).message()));
   }
   std::string data(max_size + 1, '\0');
-  size_t size = 0;
-  while (size < data.size()) {
-    ssize_t r = ::read(fd, data.data() + size, data.size() - size);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) break;
-    size += static_cast<size_t>(r);
+  uint8_t* bytes = reinterpret_cast<uint8_t*>(data.data());
+  absl::StatusOr<size_t> read =
+      internal::ReadFull(fd.get(), absl::MakeSpan(bytes, data.size()), path);
+  if (!read.ok()) {
+    remote::WipeString(&data);
+    return KmsError(kms_code::kInvalidParameter, internal::Sv(read.status().message()));
   }
-  ::close(fd);
+  const size_t size = *read;
   if (size > max_size) {
     remote::WipeString(&data);
     return KmsError(kms_code::kInvalidParameter, absl::StrCat(path, " is too large"));

@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "kms_envelope/internal/encoding.h"
+#include "kms_envelope/internal/posix_io.h"
 #include "kms_envelope/internal/random.h"
 #include "kms_envelope/internal/strings.h"
 
@@ -22,14 +23,6 @@ namespace {
 // Attempts at a fresh random name before giving up (each collision needs 2^64 luck or an
 // attacker who can predict our CSPRNG).
 constexpr int kNameAttempts = 8;
-
-absl::Status ErrnoStatus(std::string_view what, const std::string& path, int err) {
-  const std::string message = absl::StrCat(Av(what), " ", path, ": ", std::strerror(err));
-  if (err == EEXIST) return absl::AlreadyExistsError(message);
-  if (err == ENOENT || err == ENOTDIR) return absl::NotFoundError(message);
-  if (err == EACCES || err == EPERM) return absl::PermissionDeniedError(message);
-  return absl::DataLossError(message);
-}
 
 std::string RandomHiddenName(const std::string& directory, std::string_view hint) {
   uint8_t random[8];
@@ -48,12 +41,12 @@ std::string DirectoryOf(const std::string& path) {
 
 absl::Status FsyncDirectory(const std::string& directory) {
   const int d = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (d < 0) return ErrnoStatus("cannot open directory", directory, errno);
+  if (d < 0) return ErrnoStatus(errno, "cannot open directory", directory);
   const int rc = ::fsync(d);
   const int err = errno;
   ::close(d);
   // Some filesystems cannot fsync a directory (EINVAL): the rename is as durable as they allow.
-  if (rc != 0 && err != EINVAL) return ErrnoStatus("cannot fsync directory", directory, err);
+  if (rc != 0 && err != EINVAL) return ErrnoStatus(err, "cannot fsync directory", directory);
   return absl::OkStatus();
 }
 
@@ -97,7 +90,7 @@ absl::StatusOr<UnnamedFile> UnnamedFile::Create(const std::string& directory,
       return UnnamedFile(fd, dir, std::string());
     }
     if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
-      return ErrnoStatus("cannot create a file in", dir, errno);
+      return ErrnoStatus(errno, "cannot create a file in", dir);
     }
   }
   for (int attempt = 0; attempt < kNameAttempts; ++attempt) {
@@ -107,7 +100,7 @@ absl::StatusOr<UnnamedFile> UnnamedFile::Create(const std::string& directory,
       ::fchmod(fd, mode);
       return UnnamedFile(fd, dir, std::move(temp));
     }
-    if (errno != EEXIST) return ErrnoStatus("cannot create a file in", dir, errno);
+    if (errno != EEXIST) return ErrnoStatus(errno, "cannot create a file in", dir);
   }
   return absl::DataLossError(absl::StrCat("cannot find a free temporary name in ", dir));
 }
@@ -115,7 +108,7 @@ absl::StatusOr<UnnamedFile> UnnamedFile::Create(const std::string& directory,
 absl::Status UnnamedFile::SyncForNaming() {
   if (fd_ < 0) return absl::FailedPreconditionError("file already named or released");
   if (::fsync(fd_) != 0) {
-    return ErrnoStatus("cannot fsync", temp_path_.empty() ? directory_ : temp_path_, errno);
+    return ErrnoStatus(errno, "cannot fsync", temp_path_.empty() ? directory_ : temp_path_);
   }
   return absl::OkStatus();
 }
@@ -132,7 +125,7 @@ absl::Status UnnamedFile::LinkAnonymousTo(const std::string& path) {
     if (::linkat(fd_, "", AT_FDCWD, path.c_str(), AT_EMPTY_PATH) == 0) return absl::OkStatus();
     err = errno;
   }
-  return ErrnoStatus("cannot name the file", path, err);
+  return ErrnoStatus(err, "cannot name the file", path);
 }
 
 absl::Status UnnamedFile::LinkAsNew(const std::string& path) {
@@ -140,7 +133,7 @@ absl::Status UnnamedFile::LinkAsNew(const std::string& path) {
   if (temp_path_.empty()) {
     if (absl::Status s = LinkAnonymousTo(path); !s.ok()) return s;
   } else if (::link(temp_path_.c_str(), path.c_str()) != 0) {
-    return ErrnoStatus("cannot name the file", path, errno);
+    return ErrnoStatus(errno, "cannot name the file", path);
   }
   Release();  // closes; unlinks the fallback's temp name (the file lives on at `path`)
   return FsyncDirectory(DirectoryOf(path));
@@ -184,7 +177,7 @@ absl::Status UnnamedFile::Replace(const std::string& path) {
       ::unlink(temp_path_.c_str());
       temp_path_.clear();
     }
-    return ErrnoStatus("cannot rename onto", path, err);
+    return ErrnoStatus(err, "cannot rename onto", path);
   }
   temp_path_.clear();  // the name moved to `path`: do not unlink it
   Release();

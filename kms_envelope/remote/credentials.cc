@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "kms_envelope/internal/encoding.h"
+#include "kms_envelope/internal/posix_io.h"
 #include "kms_envelope/status_macros.h"
 #include "kms_envelope/kms_error.h"
 #include "kms_envelope/remote/wiped_string.h"
@@ -57,24 +58,18 @@ absl::StatusOr<Credentials> Credentials::FromEnvironment() {
 }
 
 absl::StatusOr<Credentials> Credentials::FromFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return absl::NotFoundError("cannot open credentials file " + path);
+  const internal::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return absl::NotFoundError("cannot open credentials file " + path);
   struct stat st;
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) ||
       static_cast<size_t>(st.st_size) > kMaxCredentialsFileSize) {
-    ::close(fd);
     return Invalid("credentials file is not a regular file of at most 64 KiB: " + path);
   }
   WipedString text;
   text.resize(static_cast<size_t>(st.st_size));
-  size_t got = 0;
-  while (got < text.size()) {
-    ssize_t n = ::read(fd, text.data() + got, text.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got += static_cast<size_t>(n);
-  }
-  ::close(fd);
+  uint8_t* bytes = reinterpret_cast<uint8_t*>(text.data());
+  KMS_ASSIGN_OR_RETURN(size_t got,
+                       internal::ReadFull(fd.get(), absl::MakeSpan(bytes, text.size()), path));
   text.resize(got);
   WipedJson j = WipedJson::parse(text, nullptr, /*allow_exceptions=*/false);
   WipeString(&text);

@@ -11,6 +11,8 @@
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
+#include "kms_envelope/internal/encoding.h"
+#include "kms_envelope/internal/posix_io.h"
 #include "kms_envelope/status_macros.h"
 #include "kms_envelope/kms_error.h"
 
@@ -18,48 +20,11 @@ namespace kms_envelope {
 namespace rocksdb_encryption {
 namespace {
 
-absl::Status Errno(const std::string& what, const std::string& path) {
-  return absl::Status(absl::StatusCode::kInternal,
-                      absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
-}
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
-absl::Status PreadFull(int fd, uint8_t* buf, size_t n, off_t offset, const std::string& path) {
-  size_t done = 0;
-  while (done < n) {
-    ssize_t r = ::pread(fd, buf + done, n - done, offset + static_cast<off_t>(done));
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) return Errno("cannot read", path);
-    if (r == 0) return absl::OutOfRangeError(absl::StrCat("short read of ", path));
-    done += static_cast<size_t>(r);
-  }
-  return absl::OkStatus();
-}
-
 absl::Status PwriteFullAndSync(int fd, const std::string& bytes, off_t offset,
                                const std::string& path) {
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t w = ::pwrite(fd, bytes.data() + done, bytes.size() - done,
-                         offset + static_cast<off_t>(done));
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0) return Errno("cannot write the header of", path);
-    done += static_cast<size_t>(w);
-  }
-  if (::fdatasync(fd) != 0) return Errno("cannot sync", path);
+  KMS_RETURN_IF_ERROR(internal::PwriteFull(fd, static_cast<uint64_t>(offset),
+                                           internal::Bytes(bytes), path));
+  if (::fdatasync(fd) != 0) return internal::ErrnoStatus(errno, "cannot sync", path);
   return absl::OkStatus();
 }
 
@@ -67,18 +32,19 @@ absl::Status PwriteFullAndSync(int fd, const std::string& bytes, off_t offset,
 
 absl::StatusOr<FileRewrapResult> RewrapFile(FileKeyManager& manager, const std::string& path,
                                             const RewrapOptions& options) {
-  Fd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
-  if (fd.get() < 0) {
+  const internal::Fd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
+  if (!fd.valid()) {
     if (errno == ENOENT) return FileRewrapResult::kVanished;
-    return Errno("cannot open", path);
+    return internal::ErrnoStatus(errno, "cannot open", path);
   }
   struct stat st;
-  if (::fstat(fd.get(), &st) != 0) return Errno("cannot stat", path);
+  if (::fstat(fd.get(), &st) != 0) return internal::ErrnoStatus(errno, "cannot stat", path);
   if (!S_ISREG(st.st_mode) || static_cast<uint64_t>(st.st_size) < kFilePrefixSize) {
     return FileRewrapResult::kNotEncrypted;
   }
   uint8_t prefix[kFilePrefixSize];
-  KMS_RETURN_IF_ERROR(PreadFull(fd.get(), prefix, sizeof(prefix), 0, path));
+  KMS_ASSIGN_OR_RETURN(size_t got, internal::PreadFull(fd.get(), 0, absl::MakeSpan(prefix), path));
+  if (got != sizeof(prefix)) return absl::OutOfRangeError(absl::StrCat("short read of ", path));
   const absl::Span<const uint8_t> view(prefix, sizeof(prefix));
   if (!HasFileHeaderMagic(view.subspan(0, kFileHeaderSlotSize)) &&
       !HasFileHeaderMagic(view.subspan(kFileHeaderSlotSize, kFileHeaderSlotSize))) {
