@@ -4,8 +4,10 @@
 //   bazel run -c opt //benchmarks:data_key_benchmark -- --benchmark_format=json
 #include <sodium.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "benchmark/benchmark.h"
@@ -218,6 +220,44 @@ void BM_Decrypt(benchmark::State& state) {
   ReportRatio(state, timer.NsPerOp(state.iterations()), bare_ns, false);
 }
 BENCHMARK(BM_Decrypt)->Arg(0)->Arg(1)->ArgName("cache")->Threads(1)->Threads(2)->UseRealTime();
+
+// Cache hits on one entry from 1 thread, then from 2 threads at once, in the same run: the
+// aggregate throughput of 2 threads over 1 (2.0 = perfect scaling). Each thread makes
+// kOpsPerThread GenerateDataKeyInto calls of a 64-byte message.
+void BM_CacheHitScaling(benchmark::State& state) {
+  constexpr int kOpsPerThread = 1000000;
+  auto cache = NewCache(Local().provider(), 1u << 30);
+  auto run = [&](int threads) {
+    auto hits = [&](int n) {
+      GenerateDataKeyRequest req;
+      req.key_id = Local().key_a();
+      req.encryption_context = &Context();
+      req.message_bytes = 64;
+      GenerateDataKeyResponse response;
+      for (int i = 0; i < n; ++i) {
+        if (!cache->GenerateDataKeyInto(req, &response).ok()) Die("GenerateDataKey");
+        benchmark::DoNotOptimize(response.plaintext.data());
+      }
+    };
+    hits(1);  // the entry exists before the clock starts
+    auto start = std::chrono::steady_clock::now();
+    std::vector<std::thread> workers;
+    for (int t = 0; t < threads; ++t) workers.emplace_back(hits, kOpsPerThread);
+    for (auto& w : workers) w.join();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return threads * kOpsPerThread / seconds;
+  };
+  double one = 0, two = 0;
+  for (auto _ : state) {
+    one = run(1);
+    two = run(2);
+  }
+  state.counters["hits_per_s_1_thread"] = one;
+  state.counters["hits_per_s_2_threads"] = two;
+  state.counters["aggregate_2_over_1"] = two / one;
+}
+BENCHMARK(BM_CacheHitScaling)->Iterations(1)->Repetitions(5)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // A clock the workload moves: `rate` messages per simulated second.
 class SimulatedClock : public cache::Clock {

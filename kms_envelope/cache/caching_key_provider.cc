@@ -13,6 +13,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "kms_envelope/cache/thread_lease.h"
 #include "kms_envelope/internal/random.h"
 #include "kms_envelope/internal/strings.h"
 #include "kms_envelope/kms_error.h"
@@ -21,8 +22,16 @@ namespace kms_envelope {
 namespace cache {
 namespace {
 
+using cache_internal::KeyBlock;
+using cache_internal::LeaseRegistry;
+using cache_internal::ThreadLease;
 using internal::Av;
 using TimePoint = std::chrono::steady_clock::time_point;
+
+// A thread leases 1/kLeaseDivisor of an entry's message and byte limits at a time: small enough
+// that budget stranded in idle threads' leases costs few extra KMS calls, large enough that the
+// shared lock is taken once per many hits. Limits below kLeaseDivisor messages are never leased.
+constexpr uint64_t kLeaseDivisor = 64;
 
 // Cache keys are stored exactly (length-prefixed fields, see AppendField); none of the fields is
 // secret (provider id, KeyId, key size, partition, encryption context, CiphertextBlob). The hash
@@ -90,27 +99,22 @@ absl::Status CopySecret(const SecretBytes& from, SecretBytes* out) {
   return absl::OkStatus();
 }
 
+// Counters include what is leased to threads (see thread_lease.h).
 struct EncryptEntry {
   std::string cache_key;
-  std::string key_id;
-  std::string key_version_id;
-  std::string ciphertext_blob;
-  std::string request_id;
-  SecretBytes plaintext;
-  TimePoint created;
+  std::shared_ptr<const KeyBlock> block;
   uint64_t messages = 0;
   uint64_t bytes = 0;
 };
 
 struct DecryptEntry {
   std::string cache_key;
-  std::string key_id;
-  std::string key_version_id;
-  std::string request_id;
-  SecretBytes plaintext;
-  TimePoint created;
+  std::shared_ptr<const KeyBlock> block;
 };
 
+}  // namespace
+
+namespace cache_internal {
 // One provider call in progress; callers that miss on the same key wait for it.
 struct Flight {
   std::string cache_key;
@@ -118,6 +122,10 @@ struct Flight {
   bool done = false;
   absl::Status status;
 };
+}  // namespace cache_internal
+
+namespace {
+using cache_internal::Flight;
 
 struct NegativeEntry {
   std::string cache_key;
@@ -151,12 +159,17 @@ struct Side {
   }
 
   // Inserts (replacing an entry with the same key), evicting the least recently used entry
-  // when full. Returns the number of evictions.
-  uint64_t Insert(Entry entry, size_t capacity) {
+  // when full; `on_drop` sees each entry before it goes. Returns the number of evictions.
+  template <typename OnDrop>
+  uint64_t Insert(Entry entry, size_t capacity, OnDrop on_drop) {
     auto existing = index.find(Av(entry.cache_key));
-    if (existing != index.end()) Erase(existing);
+    if (existing != index.end()) {
+      on_drop(*existing->second);
+      Erase(existing);
+    }
     uint64_t evicted = 0;
     while (lru.size() >= capacity && !lru.empty()) {
+      on_drop(lru.back());
       index.erase(Av(lru.back().cache_key));
       lru.pop_back();
       ++evicted;
@@ -191,7 +204,61 @@ struct Side {
     lru.clear();
     negatives.clear();
   }
+
+  // Under `lock`: when a provider call for `key` is in flight, waits for it and returns true
+  // with the leader's error in `*status` (OK: look again, the leader may have cached a key).
+  // False when none is in flight: the caller leads.
+  template <typename Lock>
+  bool AwaitFlight(absl::string_view key, Lock& lock, absl::Status* status) {
+    auto it = flights.find(key);
+    if (it == flights.end()) return false;
+    std::shared_ptr<Flight> flight = it->second;
+    flight->done_cv.wait(lock, [&] { return flight->done; });
+    *status = flight->status;
+    return true;
+  }
+
+  // Under the lock: registers the caller's provider call for `key`; the flight owns a copy of
+  // the key (the provider call may reuse t_key_buffer).
+  std::shared_ptr<Flight> Lead(absl::string_view key) {
+    auto flight = std::make_shared<Flight>();
+    flight->cache_key = std::string(key);
+    flights.emplace(Av(flight->cache_key), flight);
+    return flight;
+  }
+
+  // Under the lock: the call for `flight` ended with `status`; waiters are notified by the
+  // caller once it has released the lock. Retryable errors are remembered when limits say so.
+  void Land(Flight& flight, const absl::Status& status, const CacheLimits& limits, TimePoint now) {
+    flights.erase(Av(flight.cache_key));
+    flight.done = true;
+    flight.status = status;
+    if (!status.ok() && limits.negative_ttl.count() > 0 && IsRetryable(status)) {
+      Remember(flight.cache_key, status, now + limits.negative_ttl, limits.capacity);
+    }
+  }
 };
+
+void CopyBlob(const GenerateDataKeyResponse& from, KeyBlock* to) {
+  to->ciphertext_blob = from.ciphertext_blob;
+}
+void CopyBlob(const DecryptResponse&, KeyBlock*) {}
+
+// What a successful provider response caches (its key in a new locked buffer); null when locked
+// memory runs out, and then the response is simply not cached.
+template <typename Response>
+std::shared_ptr<const KeyBlock> NewKeyBlock(const Response& response, TimePoint created) {
+  absl::StatusOr<SecretBytes> key = SecretBytes::CopyFrom(response.plaintext.span());
+  if (!key.ok()) return nullptr;
+  auto block = std::make_shared<KeyBlock>();
+  block->key_id = response.key_id;
+  block->key_version_id = response.key_version_id;
+  CopyBlob(response, block.get());
+  block->request_id = response.request_id;
+  block->plaintext = *std::move(key);
+  block->created = created;
+  return block;
+}
 
 }  // namespace
 
@@ -200,10 +267,10 @@ const Clock* Clock::Steady() {
   return clock;
 }
 
-// A mutex that spins briefly before sleeping (glibc's adaptive type). A cache hit holds it for
-// about 100 ns, far less than a futex sleep and wake-up (each a syscall, ~1-2 us in this VM), so
-// threads hitting the cache at once wait by spinning instead of taking turns through the
-// kernel. pthread-based so that ThreadSanitizer sees it.
+// A mutex that spins briefly before sleeping (glibc's adaptive type). The cache holds it for a
+// lookup and a few copies, far shorter than a futex sleep and wake-up (two system calls), so
+// threads that meet here wait by spinning instead of taking turns through the kernel.
+// pthread-based so that ThreadSanitizer sees it.
 class AdaptiveMutex {
  public:
   AdaptiveMutex() {
@@ -223,7 +290,8 @@ class AdaptiveMutex {
   pthread_mutex_t mu_;
 };
 
-struct CachingKeyProvider::State {
+namespace cache_internal {
+struct State {
   explicit State(const std::array<uint8_t, crypto_shorthash_KEYBYTES>& key)
       : siphash_key(key), encrypt(siphash_key.data()), decrypt(siphash_key.data()) {}
   // Per-instance SipHash key for the hash tables (not a secret that protects data: it only
@@ -232,8 +300,87 @@ struct CachingKeyProvider::State {
   mutable AdaptiveMutex mu;
   Side<EncryptEntry> encrypt;
   Side<DecryptEntry> decrypt;
-  CacheStats stats;
+  CacheStats stats;  // leased hits are counted in `leases`
+  LeaseRegistry leases;
 };
+}  // namespace cache_internal
+
+namespace {
+
+using cache_internal::State;
+
+void FillBlob(const KeyBlock& b, GenerateDataKeyResponse* response) {
+  response->ciphertext_blob.assign(b.ciphertext_blob);
+}
+void FillBlob(const KeyBlock&, DecryptResponse*) {}
+
+// A hit: the cached response, copied into the caller's (reusing its storage).
+template <typename Response>
+absl::Status FillResponse(const KeyBlock& b, Response* response) {
+  absl::Status copied = CopySecret(b.plaintext, &response->plaintext);
+  if (!copied.ok()) return copied;
+  response->key_id.assign(b.key_id);
+  response->key_version_id.assign(b.key_version_id);
+  FillBlob(b, response);
+  response->request_id.assign(b.request_id);
+  response->from_cache = true;
+  return absl::OkStatus();
+}
+
+// Under the cache lock: the thread's decrypt lease now refers to `e`.
+void LeaseDecryptEntry(const DecryptEntry& e, ThreadLease& lease) {
+  std::lock_guard<std::mutex> lock(lease.mu);
+  lease.decrypt_key.assign(e.cache_key);
+  lease.decrypt_block = e.block;
+}
+
+// Serves `usage` from this thread's lease when it covers it; false when the shared path must.
+bool ServeFromLease(ThreadLease& lease, absl::string_view key, const DataKeyUsage& usage,
+                    TimePoint now, std::chrono::nanoseconds max_age,
+                    GenerateDataKeyResponse* response, absl::Status* status) {
+  std::lock_guard<std::mutex> lock(lease.mu);
+  const KeyBlock* b = lease.block.get();
+  if (b == nullptr || usage.messages > lease.messages_left || usage.bytes > lease.bytes_left ||
+      !(now - b->created < max_age) || Av(lease.cache_key) != key) {
+    return false;
+  }
+  *status = FillResponse(*b, response);
+  if (status->ok()) {
+    lease.messages_left -= usage.messages;
+    lease.bytes_left -= usage.bytes;
+    ++lease.hits;
+  }
+  return true;
+}
+
+// Under the cache lock: gives the unused part of the thread's lease back to its entry.
+void ReturnLease(State& st, ThreadLease& lease) {
+  std::lock_guard<std::mutex> lock(lease.mu);
+  if (lease.block == nullptr) return;
+  auto it = st.encrypt.index.find(Av(lease.cache_key));
+  if (it != st.encrypt.index.end() && it->second->block == lease.block) {
+    it->second->messages -= lease.messages_left;
+    it->second->bytes -= lease.bytes_left;
+  }
+  lease.Reset();
+}
+
+// Under the cache lock: leases part of what is left of `e` to the thread.
+void GrantLease(EncryptEntry& e, const CacheLimits& limits, ThreadLease& lease) {
+  const uint64_t messages = std::min(limits.max_messages - e.messages,
+                                     limits.max_messages / kLeaseDivisor);
+  const uint64_t bytes = std::min(limits.max_bytes - e.bytes, limits.max_bytes / kLeaseDivisor);
+  if (messages == 0) return;
+  e.messages += messages;
+  e.bytes += bytes;
+  std::lock_guard<std::mutex> lock(lease.mu);
+  lease.cache_key.assign(e.cache_key);
+  lease.block = e.block;
+  lease.messages_left = messages;
+  lease.bytes_left = bytes;
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<CachingKeyProvider>> CachingKeyProvider::New(
     std::unique_ptr<KeyProvider> provider, Options options) {
@@ -337,13 +484,24 @@ absl::Status CachingKeyProvider::GenerateDataKeyForMessage(const GenerateDataKey
   AppendField(&key, &size64, sizeof(size64));
   AppendField(&key, usage.partition);
   AppendField(&key, context.Canonical());
-  const absl::string_view lookup = Av(key);
 
+  const TimePoint now = clock_->Now();
+  ThreadLease& lease = st.leases.Mine();
+  absl::Status served;
+  if (ServeFromLease(lease, Av(key), usage, now, limits_.max_age, response, &served)) return served;
+  return GenerateShared(request, usage, lease, response);
+}
+
+absl::Status CachingKeyProvider::GenerateShared(const GenerateDataKeyRequest& request,
+                                                const DataKeyUsage& usage, ThreadLease& lease,
+                                                GenerateDataKeyResponse* response) {
+  State& st = *state_;
+  const absl::string_view lookup = Av(t_key_buffer);
   std::unique_lock<AdaptiveMutex> lock(st.mu);
   ++st.stats.generate_requests;
-  TimePoint now;
+  ReturnLease(st, lease);
   for (;;) {
-    now = clock_->Now();
+    const TimePoint now = clock_->Now();
     if (const NegativeEntry* negative = st.encrypt.FindNegative(lookup, now)) {
       ++st.stats.negative_hits;
       return negative->status;
@@ -351,72 +509,58 @@ absl::Status CachingKeyProvider::GenerateDataKeyForMessage(const GenerateDataKey
     auto it = st.encrypt.index.find(lookup);
     if (it != st.encrypt.index.end()) {
       EncryptEntry& e = *it->second;
-      const bool fresh = now - e.created < limits_.max_age;
-      if (fresh && e.messages + usage.messages <= limits_.max_messages &&
+      if (now - e.block->created < limits_.max_age &&
+          e.messages + usage.messages <= limits_.max_messages &&
           usage.bytes <= limits_.max_bytes - e.bytes) {
-        absl::Status copied = CopySecret(e.plaintext, &response->plaintext);
+        absl::Status copied = FillResponse(*e.block, response);
         if (!copied.ok()) return copied;
         e.messages += usage.messages;
         e.bytes += usage.bytes;
+        GrantLease(e, limits_, lease);
         st.encrypt.lru.splice(st.encrypt.lru.begin(), st.encrypt.lru, it->second);
-        response->key_id.assign(e.key_id);
-        response->key_version_id.assign(e.key_version_id);
-        response->ciphertext_blob.assign(e.ciphertext_blob);
-        response->request_id.assign(e.request_id);
-        response->from_cache = true;
         ++st.stats.generate_hits;
         return absl::OkStatus();
       }
-      st.encrypt.Erase(it);  // out of budget: wipe now rather than at eviction
+      // Out of budget: wipe now rather than at eviction, leases of it included.
+      st.leases.Drop(e.block.get());
+      st.encrypt.Erase(it);
       ++st.stats.retirements;
     }
-    auto flight_it = st.encrypt.flights.find(lookup);
-    if (flight_it == st.encrypt.flights.end()) break;  // we lead
-    std::shared_ptr<Flight> flight = flight_it->second;
-    flight->done_cv.wait(lock, [&] { return flight->done; });
-    if (!flight->status.ok()) return flight->status;  // share the leader's error
+    absl::Status leader;
+    if (!st.encrypt.AwaitFlight(lookup, lock, &leader)) break;  // we lead
+    if (!leader.ok()) return leader;  // share the leader's error
     // The leader inserted a key: look again (it may already be used up by others).
   }
-
-  // We lead: own the key from here on (the provider call may reuse t_key_buffer).
-  std::string owned_key(key);
-  auto flight = std::make_shared<Flight>();
-  flight->cache_key = owned_key;
-  st.encrypt.flights.emplace(Av(flight->cache_key), flight);
+  std::shared_ptr<Flight> flight = st.encrypt.Lead(lookup);
   ++st.stats.provider_generate_calls;
   lock.unlock();
+  return GenerateMiss(request, usage, lease, *flight, response);
+}
 
+absl::Status CachingKeyProvider::GenerateMiss(const GenerateDataKeyRequest& request,
+                                              const DataKeyUsage& usage, ThreadLease& lease,
+                                              Flight& flight, GenerateDataKeyResponse* response) {
+  State& st = *state_;
+  const TimePoint started = clock_->Now();  // the entry ages from before the call: conservative
   absl::Status status = provider_->GenerateDataKeyInto(request, response);
   EncryptEntry entry;
   if (status.ok()) {
     response->from_cache = false;
-    absl::StatusOr<SecretBytes> key = SecretBytes::CopyFrom(response->plaintext.span());
-    if (key.ok()) {
-      entry.cache_key = owned_key;
-      entry.key_id = response->key_id;
-      entry.key_version_id = response->key_version_id;
-      entry.ciphertext_blob = response->ciphertext_blob;
-      entry.request_id = response->request_id;
-      entry.plaintext = *std::move(key);
-      entry.created = now;  // the time of the miss: ages conservatively
-      entry.messages = usage.messages;
-      entry.bytes = usage.bytes;
-    }
+    entry.cache_key = flight.cache_key;
+    entry.block = NewKeyBlock(*response, started);
+    entry.messages = usage.messages;
+    entry.bytes = usage.bytes;
   }
-
-  lock.lock();
-  st.encrypt.flights.erase(Av(owned_key));
-  flight->done = true;
-  flight->status = status;
-  if (status.ok()) {
-    if (!entry.plaintext.empty()) {
-      st.stats.evictions += st.encrypt.Insert(std::move(entry), limits_.capacity);
-    }
-  } else if (limits_.negative_ttl.count() > 0 && IsRetryable(status)) {
-    st.encrypt.Remember(owned_key, status, clock_->Now() + limits_.negative_ttl, limits_.capacity);
+  std::unique_lock<AdaptiveMutex> lock(st.mu);
+  st.encrypt.Land(flight, status, limits_, clock_->Now());
+  if (entry.block != nullptr) {
+    st.stats.evictions += st.encrypt.Insert(
+        std::move(entry), limits_.capacity,
+        [&st](const EncryptEntry& gone) { st.leases.Drop(gone.block.get()); });
+    GrantLease(st.encrypt.lru.front(), limits_, lease);
   }
   lock.unlock();
-  flight->done_cv.notify_all();
+  flight.done_cv.notify_all();
   return status;
 }
 
@@ -435,13 +579,29 @@ absl::Status CachingKeyProvider::DecryptInto(const DecryptRequest& request,
   AppendField(&key, provider_->provider_id());
   AppendField(&key, request.ciphertext_blob);
   AppendField(&key, context.Canonical());
-  const absl::string_view lookup = Av(key);
+  const TimePoint now = clock_->Now();
+  ThreadLease& lease = st.leases.Mine();
+  {
+    std::lock_guard<std::mutex> l(lease.mu);
+    const KeyBlock* b = lease.decrypt_block.get();
+    if (b != nullptr && now - b->created < limits_.decrypt_max_age &&
+        Av(lease.decrypt_key) == Av(key)) {
+      absl::Status served = FillResponse(*b, response);
+      if (served.ok()) ++lease.decrypt_hits;
+      return served;
+    }
+  }
+  return DecryptShared(request, lease, response);
+}
 
+absl::Status CachingKeyProvider::DecryptShared(const DecryptRequest& request, ThreadLease& lease,
+                                               DecryptResponse* response) {
+  State& st = *state_;
+  const absl::string_view lookup = Av(t_key_buffer);
   std::unique_lock<AdaptiveMutex> lock(st.mu);
   ++st.stats.decrypt_requests;
-  TimePoint now;
   for (;;) {
-    now = clock_->Now();
+    const TimePoint now = clock_->Now();
     if (const NegativeEntry* negative = st.decrypt.FindNegative(lookup, now)) {
       ++st.stats.negative_hits;
       return negative->status;
@@ -449,63 +609,49 @@ absl::Status CachingKeyProvider::DecryptInto(const DecryptRequest& request,
     auto it = st.decrypt.index.find(lookup);
     if (it != st.decrypt.index.end()) {
       DecryptEntry& e = *it->second;
-      if (now - e.created < limits_.decrypt_max_age) {
-        absl::Status copied = CopySecret(e.plaintext, &response->plaintext);
+      if (now - e.block->created < limits_.decrypt_max_age) {
+        absl::Status copied = FillResponse(*e.block, response);
         if (!copied.ok()) return copied;
+        LeaseDecryptEntry(e, lease);
         st.decrypt.lru.splice(st.decrypt.lru.begin(), st.decrypt.lru, it->second);
-        response->key_id.assign(e.key_id);
-        response->key_version_id.assign(e.key_version_id);
-        response->request_id.assign(e.request_id);
-        response->from_cache = true;
         ++st.stats.decrypt_hits;
         return absl::OkStatus();
       }
+      st.leases.Drop(e.block.get());
       st.decrypt.Erase(it);
       ++st.stats.retirements;
     }
-    auto flight_it = st.decrypt.flights.find(lookup);
-    if (flight_it == st.decrypt.flights.end()) break;
-    std::shared_ptr<Flight> flight = flight_it->second;
-    flight->done_cv.wait(lock, [&] { return flight->done; });
-    if (!flight->status.ok()) return flight->status;
+    absl::Status leader;
+    if (!st.decrypt.AwaitFlight(lookup, lock, &leader)) break;  // we lead
+    if (!leader.ok()) return leader;
   }
-
-  // We lead: own the key from here on (the provider call may reuse t_key_buffer).
-  std::string owned_key(key);
-  auto flight = std::make_shared<Flight>();
-  flight->cache_key = owned_key;
-  st.decrypt.flights.emplace(Av(flight->cache_key), flight);
+  std::shared_ptr<Flight> flight = st.decrypt.Lead(lookup);
   ++st.stats.provider_decrypt_calls;
   lock.unlock();
+  return DecryptMiss(request, lease, *flight, response);
+}
 
+absl::Status CachingKeyProvider::DecryptMiss(const DecryptRequest& request, ThreadLease& lease,
+                                             Flight& flight, DecryptResponse* response) {
+  State& st = *state_;
+  const TimePoint started = clock_->Now();
   absl::Status status = provider_->DecryptInto(request, response);
   DecryptEntry entry;
   if (status.ok()) {
     response->from_cache = false;
-    absl::StatusOr<SecretBytes> key = SecretBytes::CopyFrom(response->plaintext.span());
-    if (key.ok()) {
-      entry.cache_key = owned_key;
-      entry.key_id = response->key_id;
-      entry.key_version_id = response->key_version_id;
-      entry.request_id = response->request_id;
-      entry.plaintext = *std::move(key);
-      entry.created = now;
-    }
+    entry.cache_key = flight.cache_key;
+    entry.block = NewKeyBlock(*response, started);
   }
-
-  lock.lock();
-  st.decrypt.flights.erase(Av(owned_key));
-  flight->done = true;
-  flight->status = status;
-  if (status.ok()) {
-    if (!entry.plaintext.empty()) {
-      st.stats.evictions += st.decrypt.Insert(std::move(entry), limits_.capacity);
-    }
-  } else if (limits_.negative_ttl.count() > 0 && IsRetryable(status)) {
-    st.decrypt.Remember(owned_key, status, clock_->Now() + limits_.negative_ttl, limits_.capacity);
+  std::unique_lock<AdaptiveMutex> lock(st.mu);
+  st.decrypt.Land(flight, status, limits_, clock_->Now());
+  if (entry.block != nullptr) {
+    st.stats.evictions += st.decrypt.Insert(
+        std::move(entry), limits_.capacity,
+        [&st](const DecryptEntry& gone) { st.leases.Drop(gone.block.get()); });
+    LeaseDecryptEntry(st.decrypt.lru.front(), lease);
   }
   lock.unlock();
-  flight->done_cv.notify_all();
+  flight.done_cv.notify_all();
   return status;
 }
 
@@ -524,13 +670,20 @@ absl::StatusOr<ReEncryptResponse> CachingKeyProvider::ReEncrypt(const ReEncryptR
 
 void CachingKeyProvider::Clear() {
   std::lock_guard<AdaptiveMutex> lock(state_->mu);
+  state_->leases.Drop(nullptr);
   state_->encrypt.Clear();
   state_->decrypt.Clear();
 }
 
 CacheStats CachingKeyProvider::stats() const {
   std::lock_guard<AdaptiveMutex> lock(state_->mu);
-  return state_->stats;
+  CacheStats stats = state_->stats;
+  const cache_internal::LeasedHits leased = state_->leases.hits();
+  stats.generate_requests += leased.generate;
+  stats.generate_hits += leased.generate;
+  stats.decrypt_requests += leased.decrypt;
+  stats.decrypt_hits += leased.decrypt;
+  return stats;
 }
 
 size_t CachingKeyProvider::encrypt_entries() const {

@@ -39,7 +39,8 @@
 // CiphertextBlob, canonical encryption context); it lives at most limits.decrypt_max_age. Only a
 // successful Decrypt is cached, so a wrong context never reaches a cached key. While an entry
 // lives, disabling or deleting the CMK does not stop Decrypt of that blob through this cache: that
-// is the trade-off bounded by decrypt_max_age (docs/performance.md, "Cache limits").
+// is the trade-off bounded by decrypt_max_age (docs/cache.md, "Limits and their security
+// trade-offs").
 //
 // Cache keys. The fields above are stored exactly (length-prefixed) and compared exactly, so
 // two requests share an entry only when all fields are equal: a different CMK, provider, key
@@ -57,9 +58,14 @@
 // ServiceUnavailableTemporary, InternalFailure, absl Unavailable/DeadlineExceeded/
 // ResourceExhausted) may be remembered for limits.negative_ttl (0 = off), during which calls for
 // that entry fail fast without reaching the provider.
+// Hits scale across threads through per-thread leases (thread_lease.h): a thread reserves part of
+// an entry's message and byte budget under the cache lock, counted at once, and serves its next
+// hits on that entry without the shared lock; limits hold exactly, reserved budget that is not
+// used is given back or lost (a key may retire early, never late). Retiring, evicting or clearing
+// an entry drops every thread's lease of it, so its key is wiped then.
 //
-// Capacity. Each side holds at most limits.capacity entries; the least recently used entry is
-// evicted (and its key wiped) when a new one is inserted.
+// Capacity. Each side holds at most limits.capacity entries; the least recently used (or
+// leased) entry is evicted (and its key wiped) when a new one is inserted.
 //
 // Secrets. Cached keys live in SecretBytes (locked memory, wiped when retired, evicted, on
 // Clear() and on destruction). Responses served from the cache have from_cache = true and carry
@@ -74,6 +80,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
@@ -82,6 +89,11 @@
 
 namespace kms_envelope {
 namespace cache {
+namespace cache_internal {
+struct Flight;
+struct State;
+struct ThreadLease;
+}  // namespace cache_internal
 
 // AES-GCM with random 96-bit nonces: at most 2^32 invocations per key (NIST SP 800-38D 8.3).
 inline constexpr uint64_t kMaxMessagesPerDataKey = uint64_t{1} << 32;
@@ -184,15 +196,27 @@ class CachingKeyProvider : public KeyProvider {
   const CacheLimits& limits() const { return limits_; }
 
  private:
-  struct State;
   CachingKeyProvider(std::unique_ptr<KeyProvider> owned, KeyProvider* provider,
                      CacheLimits limits, const Clock* clock);
+  // The encrypt side past this thread's lease: under the lock, an entry or a miss.
+  absl::Status GenerateShared(const GenerateDataKeyRequest& request, const DataKeyUsage& usage,
+                              cache_internal::ThreadLease& lease,
+                              GenerateDataKeyResponse* response);
+  // The same two steps for Decrypt.
+  absl::Status DecryptShared(const DecryptRequest& request, cache_internal::ThreadLease& lease,
+                             DecryptResponse* response);
+  absl::Status DecryptMiss(const DecryptRequest& request, cache_internal::ThreadLease& lease,
+                           cache_internal::Flight& flight, DecryptResponse* response);
+  // Makes the provider call of a miss this thread leads (its flight is registered), caches it.
+  absl::Status GenerateMiss(const GenerateDataKeyRequest& request, const DataKeyUsage& usage,
+                            cache_internal::ThreadLease& lease, cache_internal::Flight& flight,
+                            GenerateDataKeyResponse* response);
 
   std::unique_ptr<KeyProvider> owned_;
   KeyProvider* provider_;
   CacheLimits limits_;
   const Clock* clock_;
-  std::unique_ptr<State> state_;
+  std::unique_ptr<cache_internal::State> state_;
 };
 
 }  // namespace cache

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <atomic>
+#include <future>
 #include <map>
 #include <memory>
 #include <set>
@@ -35,6 +36,12 @@ EncryptionContext Ctx(const std::string& tenant) {
 }
 
 class CachingKeyProviderTest : public ::testing::Test {
+ public:
+  // A request for a message of `bytes` bytes (for helpers outside the fixture).
+  GenerateDataKeyRequest SizedFor(const EncryptionContext* ctx, uint64_t bytes) {
+    return Sized(ctx, "", bytes);
+  }
+
  protected:
   void SetUp() override {
     local_ = cache_testing::NewLocalFixture();
@@ -383,6 +390,53 @@ TEST_F(CachingKeyProviderTest, DestroyingTheCacheWipesEveryKey) {
   EXPECT_EQ(scan.Finish(), 0u) << "heap blocks held a cached key";
 }
 
+// A thread that takes one key from the cache (and with it a lease of the entry), then idles.
+class IdleLeaseHolder {
+ public:
+  IdleLeaseHolder(CachingKeyProvider* cache, GenerateDataKeyRequest request) {
+    std::future<void> took = took_.get_future();
+    thread_ = std::thread([this, cache, request] {
+      GenerateDataKeyResponse r;
+      EXPECT_TRUE(cache->GenerateDataKeyInto(request, &r).ok());
+      r.plaintext.Clear();
+      took_.set_value();
+      release_.get_future().wait();
+    });
+    took.wait();
+  }
+  ~IdleLeaseHolder() {
+    release_.set_value();
+    thread_.join();
+  }
+
+ private:
+  std::promise<void> took_;
+  std::promise<void> release_;
+  std::thread thread_;
+};
+
+TEST_F(CachingKeyProviderTest, ClearAndRetirementWipeKeysLeasedToIdleThreads) {
+  CacheLimits limits;
+  limits.max_messages = 640;  // leases of 10 messages
+  auto cache = NewCache(limits);
+  EncryptionContext a = Ctx("a"), b = Ctx("b");
+  {
+    IdleLeaseHolder holder(cache.get(), Sized(&a));
+    ReleaseObserverScope observe;
+    cache->Clear();
+    EXPECT_EQ(g_released.load(), 1);  // the one key that the entry and the idle lease shared
+  }
+  IdleLeaseHolder holder(cache.get(), Sized(&a));
+  GenerateDataKeyResponse rb, ra;
+  ReleaseObserverScope observe;
+  ASSERT_TRUE(cache->GenerateDataKeyInto(Sized(&b), &rb).ok());  // a plain miss
+  const int plain_miss = g_released.exchange(0);
+  clock_.Advance(limits.max_age);
+  ASSERT_TRUE(cache->GenerateDataKeyInto(Sized(&a), &ra).ok());  // retires a's key, then a miss
+  EXPECT_FALSE(ra.from_cache);
+  EXPECT_EQ(g_released.exchange(0), plain_miss + 1);
+}
+
 TEST_F(CachingKeyProviderTest, DecryptIsServedFromCacheForTheSameBlobAndContext) {
   CacheLimits limits;
   limits.decrypt_max_age = std::chrono::seconds(30);
@@ -619,28 +673,25 @@ TEST_F(CachingKeyProviderTest, NegativeCachingIsOffByDefault) {
 
 // ---- Concurrency under limits (also run under --config=tsan) ----
 
-TEST_F(CachingKeyProviderTest, EightThreadsNeverExceedTheMessageLimitOfAnyKey) {
-  constexpr int kThreads = 8;
-  constexpr int kPerThread = 400;
-  CacheLimits limits;
-  limits.max_messages = 25;
-  limits.max_bytes = 25 * 100;
-  limits.capacity = 3;  // 4 contexts: entries get evicted under contention too
-  auto cache = NewCache(limits);
+// Many threads take keys for 4 contexts, `run` messages in a row for each, and record which key each message got; afterwards
+// no key may have served more messages or bytes than the limits allow, and every key the
+// provider made was used.
+void ExpectLimitsHoldUnderThreads(CachingKeyProviderTest* test, CachingKeyProvider* cache,
+                                  const CacheLimits& limits, int threads, int per_thread, int run) {
   std::vector<EncryptionContext> contexts = {Ctx("a"), Ctx("b"), Ctx("c"), Ctx("d")};
   std::mutex mu;
   std::map<std::string, uint64_t> messages_per_blob, bytes_per_blob;
   std::atomic<int> failures{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
       GenerateDataKeyResponse r;
       DecryptResponse d;
       std::vector<std::pair<std::string, uint64_t>> seen;
-      for (int i = 0; i < kPerThread; ++i) {
-        const EncryptionContext& ctx = contexts[(t + i) % contexts.size()];
+      for (int i = 0; i < per_thread; ++i) {
+        const EncryptionContext& ctx = contexts[(t + i / run) % contexts.size()];
         uint64_t bytes = 1 + (i * 7 + t) % 100;
-        if (!cache->GenerateDataKeyForMessage(Request(&ctx), DataKeyUsage{1, bytes, ""}, &r).ok()) {
+        if (!cache->GenerateDataKeyInto(test->SizedFor(&ctx, bytes), &r).ok()) {
           ++failures;
           continue;
         }
@@ -662,19 +713,42 @@ TEST_F(CachingKeyProviderTest, EightThreadsNeverExceedTheMessageLimitOfAnyKey) {
       }
     });
   }
-  for (auto& th : threads) th.join();
+  for (auto& th : workers) th.join();
   EXPECT_EQ(failures.load(), 0);
   uint64_t total = 0;
   for (const auto& [blob, n] : messages_per_blob) {
-    EXPECT_LE(n, 25u);
-    EXPECT_LE(bytes_per_blob[blob], 2500u);
+    EXPECT_LE(n, limits.max_messages);
+    EXPECT_LE(bytes_per_blob[blob], limits.max_bytes);
     total += n;
   }
-  EXPECT_EQ(total, uint64_t{kThreads} * kPerThread);
+  EXPECT_EQ(total, static_cast<uint64_t>(threads) * per_thread);
   cache::CacheStats stats = cache->stats();
   EXPECT_EQ(stats.provider_generate_calls, messages_per_blob.size());
-  EXPECT_EQ(static_cast<int>(stats.provider_generate_calls), counting_->generate_calls());
+  EXPECT_EQ(stats.generate_requests, total);
   EXPECT_LT(stats.provider_generate_calls, stats.generate_requests);
+}
+
+// Limits below the lease size: every message takes the shared lock.
+TEST_F(CachingKeyProviderTest, EightThreadsNeverExceedTheMessageLimitOfAnyKey) {
+  CacheLimits limits;
+  limits.max_messages = 25;
+  limits.max_bytes = 25 * 100;
+  limits.capacity = 3;
+  auto cache = NewCache(limits);
+  ExpectLimitsHoldUnderThreads(this, cache.get(), limits, 8, 400, 1);
+  EXPECT_EQ(counting_->generate_calls(), static_cast<int>(cache->stats().provider_generate_calls));
+}
+
+// Limits that threads lease from (10 messages and 500 bytes per lease): both limits bind.
+TEST_F(CachingKeyProviderTest, SixteenThreadsWithLeasesNeverExceedAnyKeysLimits) {
+  CacheLimits limits;
+  limits.max_messages = 640;
+  limits.max_bytes = 640 * 50;
+  limits.capacity = 4;  // no evictions: keys live until a limit retires them
+  auto cache = NewCache(limits);
+  // Runs of 50 messages outlast a lease: threads renew leases of an entry while others hold some.
+  ExpectLimitsHoldUnderThreads(this, cache.get(), limits, 16, 2000, 50);
+  EXPECT_GT(cache->stats().generate_hits, 16u * 2000u * 9 / 10);
 }
 
 // ---- Randomness of what the cache hands out ----

@@ -425,7 +425,7 @@ TEST_F(EnvelopeTest, SealWipesTheDataKeyBufferTheProviderFilledBeforeReturning) 
   EXPECT_TRUE(sodium_is_zero(key, key_size));
 }
 
-// The hot path the issue asks for: once a thread has sealed a message, sealing short messages
+// The small-message hot path: once a thread has sealed a message, sealing short messages
 // into a caller buffer under the local provider allocates nothing (per-thread response and
 // header buffers, pooled locked memory for the payload key, no EVP context for short messages).
 TEST_F(EnvelopeTest, SealIntoOfShortMessagesMakesNoHeapAllocationOnceWarm) {
