@@ -241,6 +241,84 @@ def render(results, context, png_name, have_png, run_note):
           "reader lock, RequestId, copying the ids into the response).")
         w("")
 
+    # ---- Small messages, step by step ----
+    steps = {r.base: r for r in results if r.base.startswith(("BM_Step_", "BM_Floor_"))
+             or r.base in ("BM_Seal64", "BM_SealInto64", "BM_Open64", "BM_OpenInto64")}
+    if steps:
+        w("## Small messages: the per-message chain, step by step")
+        w("")
+        w("`benchmarks/seal_steps_benchmark.cc`, local provider, AES-256-GCM suite, 64-byte "
+          "message, pinned to one core. Each step runs the same private function Envelope runs, in "
+          "isolation. CPU time is the figure to read on this shared VM (wall time includes waiting "
+          "for a core); both are medians.")
+        w("")
+        labels = [
+            ("BM_Seal64", "Seal 64 B (whole operation, returns a std::string)", "-"),
+            ("BM_SealInto64", "SealInto 64 B (whole operation, caller's buffer)", "-"),
+            ("BM_Step_MessageIdRandom", "message id: 32 random bytes", "32 B random (format)"),
+            ("BM_Step_LocalGenerateDataKey", "local GenerateDataKey: random key, AES-GCM wrap under the CMK, blob, ids", "wrap floor below"),
+            ("BM_Step_BareWrapFloor", "  wrap floor: 32 + 12 random bytes, one raw ipsec-mb GCM seal of 32 B", "-"),
+            ("BM_Step_DeriveMessageKeys", "derive: HKDF extract + 2 expands, payload key setup", "-"),
+            ("BM_Step_HkdfTwoOutputs", "  HKDF-SHA256, payload key + commitment", "10 SHA-256 compressions"),
+            ("BM_Floor_Sha256TenCompressions", "  floor: one SHA-256 call of 10 compressions", "-"),
+            ("BM_Step_PayloadKeySetup", "  payload key setup (locked buffer, AES schedule, GHASH table)", "one GCM key setup"),
+            ("BM_Step_HeaderSerialize", "header: validate + serialize", "-"),
+            ("BM_Step_HeaderTag", "header tag: AES-GCM over the header body", "one GCM call"),
+            ("BM_Step_Frame64", "frame: AES-GCM seal of 64 B", "one GCM call"),
+            ("BM_Floor_IpsecMbFreshKeyTwoCalls", "floor of the payload part: raw ipsec-mb key setup + header tag + 64 B frame", "-"),
+            ("BM_Open64", "Open 64 B (whole operation)", "-"),
+            ("BM_OpenInto64", "OpenInto 64 B (whole operation)", "-"),
+            ("BM_Step_ParseHeader", "parse header (context compared with the expected one)", "-"),
+            ("BM_Step_LocalDecrypt", "local Decrypt: parse blob, AES-GCM unwrap, ids", "one GCM open of 32 B"),
+            ("BM_Step_VerifyHeader", "commitment (constant time) + header tag check", "one GCM call"),
+        ]
+        rows = []
+        for base, label, need in labels:
+            r = steps.get(base)
+            if r:
+                rows.append([label, fmt_ns(r.cpu_ns), fmt_ns(r.ns), need])
+        w(table(["step", "CPU time", "wall time", "what the format requires"], rows))
+        w("")
+        backends = [r for r in results if r.base == "BM_Step_PayloadKeySetupBackend"]
+        if backends:
+            w("Payload key setup by AES-GCM backend (CPU time): " + ", ".join(
+                f"{r.raw.get('label', r.p('arg0'))} {fmt_ns(r.cpu_ns)}" for r in backends) + ".")
+            w("")
+    scaling = [r for r in results if r.base == "BM_CacheHitScaling"]
+    if scaling:
+        r = scaling[0]
+        w("## Cache hits from two threads")
+        w("")
+        w(f"`BM_CacheHitScaling` (data_key_benchmark): GenerateDataKey hits on one cached entry, "
+          f"1 thread then 2 threads in the same repetition; median over repetitions. "
+          f"1 thread {r.c('hits_per_s_1_thread') / 1e6:.2f} M hits/s, 2 threads "
+          f"{r.c('hits_per_s_2_threads') / 1e6:.2f} M hits/s: aggregate ratio "
+          f"**{fmt_ratio(r.c('aggregate_2_over_1'))}** (target >= 1.7x). Two threads can only "
+          "scale when two cores are free; the load average of the run is in the header above.")
+        w("")
+    rocks = [r for r in results if r.base in ("BM_FillRandom", "BM_ReadRandom")]
+    if rocks:
+        w("## RocksDB with the KMS EncryptionProvider")
+        w("")
+        w("`benchmarks/rocksdb`: 16-byte keys, 100-byte values, no compression, 1 MiB block cache; "
+          "mode 0 = plain Env, 1 = AES-256-CTR, 2 = XChaCha20. Ratios against plain in the same "
+          "run, by wall-clock throughput and by CPU time per operation.")
+        w("")
+        rows = []
+        for base in ("BM_FillRandom", "BM_ReadRandom"):
+            plain = find(results, base, arg0=0)
+            for mode in ("0", "1", "2"):
+                r = find(results, base, arg0=mode)
+                if not r:
+                    continue
+                ops = r.c("items_per_second")
+                ratio = ops / plain.c("items_per_second") if plain and ops else None
+                cpu_ratio = plain.cpu_ns / r.cpu_ns if plain and r.cpu_ns else None
+                rows.append([base[3:], r.raw.get("label", mode), f"{ops / 1e3:.1f}k ops/s" if ops else "-",
+                             fmt_ratio(ratio), fmt_ns(r.cpu_ns), fmt_ratio(cpu_ratio)])
+        w(table(["benchmark", "Env", "throughput", "vs plain", "CPU/op", "vs plain (CPU)"], rows))
+        w("")
+
     # ---- Data keys ----
     w("## Data keys: GenerateDataKey and Decrypt (local provider)")
     w("")
@@ -400,11 +478,24 @@ def main():
     ap.add_argument("--append", default=None, help="markdown file appended verbatim (hand-written sections)")
     ap.add_argument("--note", default="", help="sentence about the run (pinning, load)")
     args = ap.parse_args()
-    results, context = load(args.json)
+    results, context = load([p for p in args.json if not p.endswith("file_copy.json")])
+    copy = [p for p in args.json if p.endswith("file_copy.json")]
     if not results:
         sys.exit("perf_report: no benchmark results in the input")
     have_png = chart(results, args.png)
     text = render(results, context, os.path.relpath(args.png, os.path.dirname(args.out) or "."), have_png, args.note)
+    if copy:
+        with open(copy[0]) as f:
+            fc = json.load(f)
+        m = fc["median_seconds"]
+        rss = fc.get("max_rss_kib", {})
+        text += ("\n## Files: encrypt and decrypt vs cp\n\n`benchmarks/file_copy_benchmark.sh`: "
+                 f"{fc['bytes'] >> 20} MiB on tmpfs, opt build, medians of {fc['repetitions']} runs "
+                 "in one script run.\n\n" + table(
+                     ["command", "seconds", "throughput vs cp", "peak RSS"],
+                     [[k, f"{m[k]:.2f}", fmt_ratio(m['cp'] / m[k]), f"{rss.get(k, 0) / 1024:.1f} MiB"]
+                      for k in ("cp", "encrypt", "decrypt")]) +
+                 f"\n\ndecrypt / encrypt time: {fmt_ratio(m['decrypt'] / m['encrypt'])} (target <= 1.1x).\n")
     if args.append:
         with open(args.append) as f:
             text += "\n" + f.read()

@@ -214,7 +214,10 @@ bool LibsodiumAesGcmAvailable() {
 
 absl::StatusOr<AeadKey> AeadKey::New(AeadAlgorithm algorithm, absl::Span<const uint8_t> key,
                                      AeadBackend backend) {
-  if (sodium_init() < 0) return absl::InternalError("libsodium failed to initialize");
+  // sodium_init takes a process-wide lock on every call: once per process is enough, and a key
+  // is made per message.
+  static const bool sodium_ready = sodium_init() >= 0;
+  if (!sodium_ready) return absl::InternalError("libsodium failed to initialize");
   if (algorithm != AeadAlgorithm::kAes256Gcm && algorithm != AeadAlgorithm::kXChaCha20Poly1305 &&
       algorithm != AeadAlgorithm::kChaCha20Poly1305) {
     return absl::InvalidArgumentError("unknown AEAD algorithm");
