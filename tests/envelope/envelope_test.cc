@@ -15,7 +15,7 @@
 #include "gtest/gtest.h"
 #include "kms_envelope/testing/allocation_counter.h"
 #include "kms_envelope/envelope/format.h"
-#include "kms_envelope/internal/encoding.h"
+#include "kms_envelope/testing/test_bytes.h"
 #include "kms_envelope/kms_error.h"
 #include "kms_envelope/testing/envelope_fault_provider.h"
 #include "tests/envelope/envelope_test_util.h"
@@ -74,7 +74,7 @@ TEST_F(EnvelopeTest, RoundTripsEverySuiteAndSizeClass) {
         ASSERT_TRUE(opened.ok()) << SuiteName(suite) << " f=" << f << " size=" << size << " "
                                  << opened.status();
         EXPECT_EQ(*opened, pt);
-        auto size_back = Envelope::PlaintextSize(internal::Bytes(*sealed));
+        auto size_back = Envelope::PlaintextSize(kms_envelope::testing::Bytes(*sealed));
         ASSERT_TRUE(size_back.ok());
         EXPECT_EQ(*size_back, size);
       }
@@ -86,7 +86,7 @@ TEST_F(EnvelopeTest, SealIntoAndOpenIntoUseCallerBuffers) {
   auto env = MakeEnvelope(kms_, kSuites[1], 64);
   const std::string pt = TestPlaintext(1000);
   std::vector<uint8_t> buf(env->SealedSize(pt.size(), ctx_));
-  auto n = env->SealInto(internal::Bytes(pt), ctx_, absl::MakeSpan(buf));
+  auto n = env->SealInto(kms_envelope::testing::Bytes(pt), ctx_, absl::MakeSpan(buf));
   ASSERT_TRUE(n.ok()) << n.status();
   EXPECT_LE(*n, buf.size());
   std::vector<uint8_t> out(pt.size());
@@ -95,7 +95,7 @@ TEST_F(EnvelopeTest, SealIntoAndOpenIntoUseCallerBuffers) {
   EXPECT_EQ(std::string(out.begin(), out.end()), pt);
   // Too small buffers are refused before any provider call.
   std::vector<uint8_t> small(100);
-  EXPECT_FALSE(env->SealInto(internal::Bytes(pt), ctx_, absl::MakeSpan(small)).ok());
+  EXPECT_FALSE(env->SealInto(kms_envelope::testing::Bytes(pt), ctx_, absl::MakeSpan(small)).ok());
   std::vector<uint8_t> small_out(pt.size() - 1);
   EXPECT_FALSE(
       env->OpenInto(absl::MakeConstSpan(buf.data(), *n), ctx_, absl::MakeSpan(small_out)).ok());
@@ -105,7 +105,7 @@ TEST_F(EnvelopeTest, SealIntoAndOpenIntoUseCallerBuffers) {
 void ExpectOpenFails(const Envelope& env, const std::string& sealed, const EncryptionContext& ctx,
                      const std::string& what) {
   std::vector<uint8_t> out(4096, 0);
-  auto n = env.OpenInto(internal::Bytes(sealed), ctx, absl::MakeSpan(out));
+  auto n = env.OpenInto(kms_envelope::testing::Bytes(sealed), ctx, absl::MakeSpan(out));
   EXPECT_FALSE(n.ok()) << what;
   for (uint8_t b : out) {
     if (b != 0) {
@@ -164,7 +164,7 @@ TEST_F(EnvelopeTest, WrongContextFails) {
 
 // Splits a sealed message into header and payload.
 std::pair<std::string, std::string> Split(const std::string& sealed) {
-  auto parsed = ParseHeader(internal::Bytes(sealed));
+  auto parsed = ParseHeader(kms_envelope::testing::Bytes(sealed));
   EXPECT_TRUE(parsed.ok());
   return {sealed.substr(0, parsed->header_size), sealed.substr(parsed->header_size)};
 }
@@ -179,8 +179,8 @@ TEST_F(EnvelopeTest, SwappedHeaderOrCiphertextBlobFails) {
   ExpectOpenFails(*env, hb + pa, ctx_, "header of b on payload of a");
   // Put b's CiphertextBlob into a's header (same length, same context): the provider unwraps
   // b's data key, and the key commitment of a refuses it before any AEAD call.
-  auto parsed_a = ParseHeader(internal::Bytes(*a));
-  auto parsed_b = ParseHeader(internal::Bytes(*b));
+  auto parsed_a = ParseHeader(kms_envelope::testing::Bytes(*a));
+  auto parsed_b = ParseHeader(kms_envelope::testing::Bytes(*b));
   MessageHeader h = parsed_a->header;
   h.wrapped_keys[0].ciphertext_blob = parsed_b->header.wrapped_keys[0].ciphertext_blob;
   std::string forged = SerializeHeader(h) + pa;
@@ -267,7 +267,7 @@ TEST_F(EnvelopeTest, AMessageUnderTwoCmksOpensWithEitherAlone) {
   const std::string pt = TestPlaintext(300);
   auto sealed = env->Seal(pt, ctx_);
   ASSERT_TRUE(sealed.ok()) << sealed.status();
-  auto parsed = ParseHeader(internal::Bytes(*sealed));
+  auto parsed = ParseHeader(kms_envelope::testing::Bytes(*sealed));
   ASSERT_EQ(parsed->header.wrapped_keys.size(), 2u);
   EXPECT_EQ(parsed->header.wrapped_keys[0].key_id, kms_.key_id);
   EXPECT_EQ(parsed->header.wrapped_keys[1].key_id, kms_b->key_id);
@@ -313,7 +313,7 @@ TEST_F(EnvelopeTest, AHeaderNamingAnAllowedKeyOverABlobOfAnotherCmkIsRefused) {
   auto env_b = *Envelope::New(std::move(ob));
   auto sealed_b = env_b->Seal(TestPlaintext(10), ctx_);
   ASSERT_TRUE(sealed_b.ok());
-  auto parsed = ParseHeader(internal::Bytes(*sealed_b));
+  auto parsed = ParseHeader(kms_envelope::testing::Bytes(*sealed_b));
   MessageHeader h = parsed->header;
   h.wrapped_keys[0].key_id = kms_.key_id;
   std::string forged = SerializeHeader(h) + sealed_b->substr(parsed->header_size);
@@ -411,7 +411,7 @@ TEST_F(EnvelopeTest, SealWipesTheDataKeyBufferTheProviderFilledBeforeReturning) 
     ASSERT_NE(key, nullptr);
     EXPECT_TRUE(sodium_is_zero(key, key_size)) << "round " << round;
     std::vector<uint8_t> out(env->SealedSize(10, ctx_));
-    auto n = env->SealInto(internal::Bytes(TestPlaintext(10)), ctx_, absl::MakeSpan(out));
+    auto n = env->SealInto(kms_envelope::testing::Bytes(TestPlaintext(10)), ctx_, absl::MakeSpan(out));
     ASSERT_TRUE(n.ok()) << n.status();
     EXPECT_TRUE(sodium_is_zero(key, key_size)) << "round " << round;
   }
@@ -433,19 +433,19 @@ TEST_F(EnvelopeTest, SealIntoOfShortMessagesMakesNoHeapAllocationOnceWarm) {
     auto env = MakeEnvelope(kms_, suite, 4096);
     const std::string pt = TestPlaintext(64);
     std::vector<uint8_t> out(env->SealedSize(pt.size(), ctx_));
-    ASSERT_TRUE(env->SealInto(internal::Bytes(pt), ctx_, absl::MakeSpan(out)).ok());
+    ASSERT_TRUE(env->SealInto(kms_envelope::testing::Bytes(pt), ctx_, absl::MakeSpan(out)).ok());
     bool ok = true;
     size_t allocations = 0;
     {
       kms_envelope::testing::AllocationCounter counter;
       for (int i = 0; i < 200; ++i) {
-        ok = ok && env->SealInto(internal::Bytes(pt), ctx_, absl::MakeSpan(out)).ok();
+        ok = ok && env->SealInto(kms_envelope::testing::Bytes(pt), ctx_, absl::MakeSpan(out)).ok();
       }
       allocations = counter.count();
     }
     EXPECT_TRUE(ok);
     EXPECT_EQ(allocations, 0u) << SuiteName(suite);
-    auto n = env->SealInto(internal::Bytes(pt), ctx_, absl::MakeSpan(out));
+    auto n = env->SealInto(kms_envelope::testing::Bytes(pt), ctx_, absl::MakeSpan(out));
     ASSERT_TRUE(n.ok());
     auto opened = env->Open(absl::MakeConstSpan(out.data(), *n), ctx_);
     ASSERT_TRUE(opened.ok()) << opened.status();
@@ -530,7 +530,7 @@ TEST_F(EnvelopeTest, SealedSizeBoundsEveryMessageAndPlaintextSizeIsExact) {
     for (size_t size : {0, 1, 63, 64, 65, 640, 641}) {
       const std::string pt = TestPlaintext(size);
       std::vector<uint8_t> buf(env->SealedSize(size, ctx_));
-      auto n = env->SealInto(internal::Bytes(pt), ctx_, absl::MakeSpan(buf));
+      auto n = env->SealInto(kms_envelope::testing::Bytes(pt), ctx_, absl::MakeSpan(buf));
       ASSERT_TRUE(n.ok()) << n.status();
       auto parsed = ParseHeader(absl::MakeConstSpan(buf.data(), *n));
       ASSERT_TRUE(parsed.ok());

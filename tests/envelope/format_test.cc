@@ -9,7 +9,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
-#include "kms_envelope/internal/encoding.h"
+#include "kms_envelope/testing/test_bytes.h"
 #include "kms_envelope/kms_error.h"
 
 // Allocation probe: while armed, records the largest single allocation in this binary, so tests
@@ -36,7 +36,7 @@ namespace kms_envelope {
 namespace envelope {
 namespace {
 
-using internal::StoreBigEndian32;
+using kms_envelope::testing::StoreBigEndian32;
 
 MessageHeader SampleHeader() {
   MessageHeader h;
@@ -51,7 +51,7 @@ MessageHeader SampleHeader() {
   return h;
 }
 
-absl::Span<const uint8_t> B(const std::string& s) { return internal::Bytes(s); }
+absl::Span<const uint8_t> B(const std::string& s) { return kms_envelope::testing::Bytes(s); }
 
 TEST(EnvelopeFormat, SerializedHeaderParsesBackToTheSameFields) {
   MessageHeader h = SampleHeader();
@@ -103,10 +103,10 @@ TEST(EnvelopeFormat, FixedFieldsSitAtTheDocumentedOffsets) {
   std::string b = SerializeHeader(h);
   EXPECT_EQ(static_cast<uint8_t>(b[4]), 1);   // version
   EXPECT_EQ(static_cast<uint8_t>(b[5]), 2);   // suite
-  EXPECT_EQ(internal::LoadBigEndian32(B(b).data() + 6), 4096u);
+  EXPECT_EQ(kms_envelope::testing::LoadBigEndian32(B(b).data() + 6), 4096u);
   EXPECT_EQ(std::memcmp(b.data() + 10, h.message_id.data(), 32), 0);
-  EXPECT_EQ(internal::LoadBigEndian32(B(b).data() + 42), 2u);
-  EXPECT_EQ(internal::LoadBigEndian32(B(b).data() + 46), 5u);  // len("local")
+  EXPECT_EQ(kms_envelope::testing::LoadBigEndian32(B(b).data() + 42), 2u);
+  EXPECT_EQ(kms_envelope::testing::LoadBigEndian32(B(b).data() + 46), 5u);  // len("local")
   EXPECT_EQ(b.substr(50, 5), "local");
   // The header ends with commitment || tag.
   EXPECT_EQ(std::memcmp(b.data() + b.size() - 48, h.commitment.data(), 32), 0);
@@ -125,7 +125,7 @@ TEST(EnvelopeFormat, EveryProperPrefixIsTruncatedNotMalformed) {
 TEST(EnvelopeFormat, RejectsBadMagicVersionSuiteAndFrameSize) {
   const std::string good = SerializeHeader(SampleHeader());
   auto expect_malformed = [](std::string b, const char* what) {
-    auto parsed = ParseHeader(internal::Bytes(b));
+    auto parsed = ParseHeader(kms_envelope::testing::Bytes(b));
     ASSERT_FALSE(parsed.ok()) << what;
     EXPECT_EQ(GetKmsErrorCode(parsed.status()), kms_code::kInvalidCiphertext) << what;
   };
@@ -160,7 +160,7 @@ std::vector<LengthField> LengthFields(const std::string& b) {
   std::vector<LengthField> out;
   out.push_back({"wrapped key count", 42, 1, kMaxWrappedKeys});
   size_t pos = 46;
-  const uint8_t* p = internal::Bytes(b).data();
+  const uint8_t* p = kms_envelope::testing::Bytes(b).data();
   for (int k = 0; k < 2; ++k) {
     const char* names[4] = {"provider id", "key id", "key version id", "blob"};
     const uint32_t mins[4] = {1, 1, 0, 1};
@@ -168,7 +168,7 @@ std::vector<LengthField> LengthFields(const std::string& b) {
                               kMaxWrappedBlobSize};
     for (int f = 0; f < 4; ++f) {
       out.push_back({names[f], pos, mins[f], maxs[f]});
-      pos += 4 + internal::LoadBigEndian32(p + pos);
+      pos += 4 + kms_envelope::testing::LoadBigEndian32(p + pos);
     }
   }
   out.push_back({"context", pos, 2, kMaxContextSize});
@@ -182,7 +182,7 @@ TEST(EnvelopeFormat, HostileLengthFieldsAreRejectedWithoutLargeAllocations) {
     for (uint64_t value : {uint64_t{0}, uint64_t{field.max}, uint64_t{field.max} + 1,
                            uint64_t{0xffffffff}}) {
       if (value >= field.min && value <= field.max &&
-          value == internal::LoadBigEndian32(B(good).data() + field.offset)) {
+          value == kms_envelope::testing::LoadBigEndian32(B(good).data() + field.offset)) {
         continue;  // the sample's own value
       }
       std::string b = good;
@@ -259,7 +259,7 @@ TEST(EnvelopeFormat, AHeaderOfExactlyTheMaximumSizeParsesAndOneByteMoreIsRefused
   for (size_t at : {context_length_at, blob_length_at}) {
     std::string longer = b;
     uint8_t* field = reinterpret_cast<uint8_t*>(&longer[at]);
-    StoreBigEndian32(internal::LoadBigEndian32(field) + 1, field);
+    StoreBigEndian32(kms_envelope::testing::LoadBigEndian32(field) + 1, field);
     longer.insert(at + 4, 1, 'x');
     ASSERT_EQ(longer.size(), kMaxHeaderSize + 1);
     auto refused = ParseHeader(B(longer));

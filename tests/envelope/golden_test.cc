@@ -10,7 +10,7 @@
 #include "gtest/gtest.h"
 #include "kms_envelope/envelope/envelope.h"
 #include "kms_envelope/envelope/format.h"
-#include "kms_envelope/internal/encoding.h"
+#include "kms_envelope/testing/test_bytes.h"
 #include "tests/envelope/envelope_test_util.h"
 
 namespace kms_envelope {
@@ -60,7 +60,7 @@ TEST_F(GoldenTest, EveryGoldenMessageOpensToItsPlaintext) {
     const std::string plaintext = ReadFile(std::string(kVectors) + "/" + v["plaintext"].get<std::string>());
     ASSERT_EQ(plaintext.size(), v["size"].get<size_t>()) << name;
     EXPECT_EQ(plaintext, envelope_test::TestPlaintext(plaintext.size())) << name;
-    auto parsed = ParseHeader(internal::Bytes(sealed));
+    auto parsed = ParseHeader(kms_envelope::testing::Bytes(sealed));
     ASSERT_TRUE(parsed.ok()) << name;
     EXPECT_EQ(SuiteName(parsed->header.suite), v["suite"].get<std::string>());
     EXPECT_EQ(parsed->header.frame_size, 4096u);

@@ -10,7 +10,7 @@
 
 #include "gtest/gtest.h"
 #include "kms_envelope/envelope/envelope.h"
-#include "kms_envelope/internal/hkdf.h"
+#include "kms_envelope/testing/test_bytes.h"
 #include "tests/envelope/envelope_test_util.h"
 
 namespace kms_envelope {
@@ -31,7 +31,7 @@ Bytes Hkdf(const Bytes& ikm, const Bytes& salt, const std::string& label, uint8_
   Bytes info(label.begin(), label.end());
   info.push_back(suite);
   Bytes out(32);
-  EXPECT_TRUE(internal::HkdfSha256(ikm, salt, info, absl::MakeSpan(out)).ok());
+  EXPECT_TRUE(kms_envelope::testing::HkdfSha256(ikm, salt, info, absl::MakeSpan(out)).ok());
   return out;
 }
 

@@ -8,7 +8,7 @@
 
 #include "gtest/gtest.h"
 #include "kms_envelope/envelope/envelope.h"
-#include "kms_envelope/internal/hkdf.h"
+#include "kms_envelope/testing/test_bytes.h"
 #include "kms_envelope/secret_bytes.h"
 #include "kms_envelope/testing/envelope_fault_provider.h"
 #include "kms_envelope/testing/secret_heap_scan.h"
@@ -36,7 +36,7 @@ SecretBytes PayloadKey(const SecretBytes& data_key, const std::string& sealed) {
   SecretBytes out = *SecretBytes::New(32);
   const std::string label = std::string("kms-envelope/v1/payload-key") + sealed[5];
   const auto* id = reinterpret_cast<const uint8_t*>(sealed.data()) + 10;
-  EXPECT_TRUE(internal::HkdfSha256(data_key.span(), absl::MakeConstSpan(id, 32),
+  EXPECT_TRUE(kms_envelope::testing::HkdfSha256(data_key.span(), absl::MakeConstSpan(id, 32),
                                    absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(label.data()),
                                                        label.size()),
                                    out.mutable_span())

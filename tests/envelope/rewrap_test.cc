@@ -15,7 +15,7 @@
 #include "gtest/gtest.h"
 #include "kms_envelope/envelope/envelope.h"
 #include "kms_envelope/envelope/format.h"
-#include "kms_envelope/internal/encoding.h"
+#include "kms_envelope/testing/test_bytes.h"
 #include "tests/envelope/envelope_test_util.h"
 
 namespace kms_envelope {
@@ -47,7 +47,7 @@ ino_t Inode(const std::string& path) {
 }
 
 std::string FirstKeyId(const std::string& path) {
-  auto parsed = ParseHeader(internal::Bytes(ReadFile(path)));
+  auto parsed = ParseHeader(kms_envelope::testing::Bytes(ReadFile(path)));
   return parsed.ok() ? parsed->header.wrapped_keys[0].key_id : "";
 }
 

@@ -16,7 +16,7 @@
 #include "kms_envelope/envelope/envelope.h"
 #include "kms_envelope/envelope/format.h"
 #include "kms_envelope/envelope/rewrap.h"
-#include "kms_envelope/internal/encoding.h"
+#include "kms_envelope/testing/test_bytes.h"
 #include "kms_envelope/kms_error.h"
 #include "kms_envelope/testing/envelope_fault_provider.h"
 #include "tests/envelope/envelope_test_util.h"
@@ -85,7 +85,7 @@ TEST_F(StreamTest, IostreamRoundTripMatchesTheInMemoryFormat) {
       auto mem = env->Seal(pt, ctx_);
       ASSERT_TRUE(mem.ok());
       std::string out;
-      SpanSource s2(internal::Bytes(*mem));
+      SpanSource s2(kms_envelope::testing::Bytes(*mem));
       StringSink d2(&out);
       auto r2 = env->OpenStream(s2, d2, &ctx_);
       ASSERT_TRUE(r2.ok()) << r2.status();
@@ -128,11 +128,11 @@ TEST_F(StreamTest, ATamperedFrameStopsTheStreamAfterTheVerifiedPrefix) {
   const std::string pt = TestPlaintext(64 * 5 + 3);
   auto sealed = env->Seal(pt, ctx_);
   ASSERT_TRUE(sealed.ok());
-  auto parsed = ParseHeader(internal::Bytes(*sealed));
+  auto parsed = ParseHeader(kms_envelope::testing::Bytes(*sealed));
   std::string bad = *sealed;
   bad[parsed->header_size + 2 * (64 + 16) + 5] ^= 1;  // inside frame 2
   std::string out;
-  SpanSource src(internal::Bytes(bad));
+  SpanSource src(kms_envelope::testing::Bytes(bad));
   StringSink dst(&out);
   auto r = env->OpenStream(src, dst, &ctx_);
   ASSERT_FALSE(r.ok());
@@ -141,13 +141,13 @@ TEST_F(StreamTest, ATamperedFrameStopsTheStreamAfterTheVerifiedPrefix) {
   // Truncation at a frame boundary: every frame verifies but the final one is missing.
   out.clear();
   std::string cut = sealed->substr(0, parsed->header_size + 3 * (64 + 16));
-  SpanSource src2(internal::Bytes(cut));
+  SpanSource src2(kms_envelope::testing::Bytes(cut));
   StringSink dst2(&out);
   EXPECT_FALSE(env->OpenStream(src2, dst2, &ctx_).ok());
   // Wrong expected context: refused before any frame.
   out.clear();
   auto other = *EncryptionContext::FromPairs({{"file", "y"}});
-  SpanSource src3(internal::Bytes(*sealed));
+  SpanSource src3(kms_envelope::testing::Bytes(*sealed));
   StringSink dst3(&out);
   EXPECT_FALSE(env->OpenStream(src3, dst3, &other).ok());
   EXPECT_TRUE(out.empty());
@@ -160,7 +160,7 @@ TEST_F(StreamTest, StreamsAcrossIoBatchBoundariesMatchTheInMemoryFormat) {
                       (size_t{2} << 20) + 4096}) {
     const std::string pt = TestPlaintext(size);
     std::string sealed;
-    SpanSource src(internal::Bytes(pt));
+    SpanSource src(kms_envelope::testing::Bytes(pt));
     StringSink dst(&sealed);
     auto r = env->SealStream(src, dst, ctx_);
     ASSERT_TRUE(r.ok()) << r.status();
@@ -170,19 +170,19 @@ TEST_F(StreamTest, StreamsAcrossIoBatchBoundariesMatchTheInMemoryFormat) {
     ASSERT_TRUE(opened_in_memory.ok()) << opened_in_memory.status();
     EXPECT_EQ(*opened_in_memory, pt);
     std::string out;
-    SpanSource src2(internal::Bytes(sealed));
+    SpanSource src2(kms_envelope::testing::Bytes(sealed));
     StringSink dst2(&out);
     auto o = env->OpenStream(src2, dst2, &ctx_);
     ASSERT_TRUE(o.ok()) << o.status();
     EXPECT_EQ(out, pt) << size;
     // Cut after the first batch's last frame (a frame boundary): every frame verifies, the
     // final one is missing.
-    auto parsed = ParseHeader(internal::Bytes(sealed));
+    auto parsed = ParseHeader(kms_envelope::testing::Bytes(sealed));
     ASSERT_TRUE(parsed.ok());
     if (size > (size_t{1} << 20)) {
       std::string cut = sealed.substr(0, parsed->header_size + 256 * (4096 + 16));
       out.clear();
-      SpanSource src3(internal::Bytes(cut));
+      SpanSource src3(kms_envelope::testing::Bytes(cut));
       StringSink dst3(&out);
       EXPECT_FALSE(env->OpenStream(src3, dst3, &ctx_).ok()) << size;
     }
@@ -191,7 +191,7 @@ TEST_F(StreamTest, StreamsAcrossIoBatchBoundariesMatchTheInMemoryFormat) {
       std::string bad = sealed;
       bad[parsed->header_size + 300 * (4096 + 16) + 7] ^= 1;
       out.clear();
-      SpanSource src4(internal::Bytes(bad));
+      SpanSource src4(kms_envelope::testing::Bytes(bad));
       StringSink dst4(&out);
       EXPECT_FALSE(env->OpenStream(src4, dst4, &ctx_).ok());
       EXPECT_EQ(out, pt.substr(0, 300 * 4096)) << size;
@@ -264,7 +264,7 @@ TEST_F(StreamTest, RandomAccessRefusesTruncatedExtendedAndTamperedFiles) {
   const std::string pt = TestPlaintext(256 * 4 + 11);
   auto sealed = env->Seal(pt, ctx_);
   ASSERT_TRUE(sealed.ok());
-  auto parsed = ParseHeader(internal::Bytes(*sealed));
+  auto parsed = ParseHeader(kms_envelope::testing::Bytes(*sealed));
   const size_t h = parsed->header_size;
   const std::string path = TempPath("random_access_bad");
   auto open_reader = [&](const std::string& bytes) {
@@ -298,7 +298,7 @@ TEST_F(StreamTest, RandomAccessRefusesTruncatedExtendedAndTamperedFiles) {
 // ---------------------------------------------------------------- rewrap
 
 std::string Payload(const std::string& sealed) {
-  auto parsed = ParseHeader(internal::Bytes(sealed));
+  auto parsed = ParseHeader(kms_envelope::testing::Bytes(sealed));
   return sealed.substr(parsed->header_size);
 }
 
@@ -332,7 +332,7 @@ TEST_F(StreamTest, RewrapToAnotherCmkKeepsThePayloadBytesAndOpensWithTheNewCmkOn
   EXPECT_EQ(dir_entries(), 1u) << "only the rewrapped file, no temporary";
   const std::string after = ReadFile(path);
   EXPECT_EQ(Payload(after), Payload(*sealed));
-  auto parsed = ParseHeader(internal::Bytes(after));
+  auto parsed = ParseHeader(kms_envelope::testing::Bytes(after));
   ASSERT_EQ(parsed->header.wrapped_keys.size(), 1u);
   EXPECT_EQ(parsed->header.wrapped_keys[0].key_id, kms_b->key_id);
   EXPECT_FALSE(std::filesystem::exists(TempPath(".rewrap_one.kmse-rewrap.tmp")));
@@ -358,15 +358,15 @@ TEST_F(StreamTest, RewrapAfterRotationUsesReEncryptOrFallsBackToDecryptEncrypt) 
     auto sealed = env->Seal(TestPlaintext(500), ctx_);
     ASSERT_TRUE(sealed.ok());
     const std::string old_version =
-        ParseHeader(internal::Bytes(*sealed))->header.wrapped_keys[0].key_version_id;
+        ParseHeader(kms_envelope::testing::Bytes(*sealed))->header.wrapped_keys[0].key_version_id;
     ASSERT_TRUE(kms_.rotate_key(kms_.key_id).ok());
     size_t old_header = 0;
-    auto header = env->RewrapHeader(internal::Bytes(*sealed), &ctx_, &old_header);
+    auto header = env->RewrapHeader(kms_envelope::testing::Bytes(*sealed), &ctx_, &old_header);
     ASSERT_TRUE(header.ok()) << header.status();
     EXPECT_EQ(counting->reencrypt_calls(), 1);
     EXPECT_EQ(counting->encrypt_calls(), reencrypt_supported ? 0 : 1);
     const std::string rewrapped = *header + sealed->substr(old_header);
-    auto parsed = ParseHeader(internal::Bytes(rewrapped));
+    auto parsed = ParseHeader(kms_envelope::testing::Bytes(rewrapped));
     EXPECT_NE(parsed->header.wrapped_keys[0].key_version_id, old_version);
     auto opened = env->Open(rewrapped, ctx_);
     ASSERT_TRUE(opened.ok()) << opened.status();
@@ -386,15 +386,15 @@ TEST_F(StreamTest, RewrapCanAddAndDropCmks) {
   add.additional = {{kms_b->provider, kms_b->key_id}};
   auto adder = *Envelope::New(std::move(add));
   size_t h = 0;
-  auto both = adder->RewrapHeader(internal::Bytes(*sealed), &ctx_, &h);
+  auto both = adder->RewrapHeader(kms_envelope::testing::Bytes(*sealed), &ctx_, &h);
   ASSERT_TRUE(both.ok()) << both.status();
   std::string two = *both + sealed->substr(h);
-  EXPECT_EQ(ParseHeader(internal::Bytes(two))->header.wrapped_keys.size(), 2u);
+  EXPECT_EQ(ParseHeader(kms_envelope::testing::Bytes(two))->header.wrapped_keys.size(), 2u);
   // Drop A (keep B only), opening through B.
   EnvelopeOptions drop;
   drop.primary = {kms_b->provider, kms_b->key_id};
   auto dropper = *Envelope::New(std::move(drop));
-  auto only_b = dropper->RewrapHeader(internal::Bytes(two), &ctx_, &h);
+  auto only_b = dropper->RewrapHeader(kms_envelope::testing::Bytes(two), &ctx_, &h);
   ASSERT_TRUE(only_b.ok()) << only_b.status();
   std::string one = *only_b + two.substr(h);
   EXPECT_EQ(Payload(one), Payload(*sealed));

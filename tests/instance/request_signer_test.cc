@@ -11,7 +11,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
-#include "kms_envelope/internal/encoding.h"
+#include "kms_envelope/testing/test_bytes.h"
 #include "tests/instance/instance_test_util.h"
 
 namespace kms_envelope {
@@ -111,7 +111,7 @@ TEST_F(RequestSignerTest, SignatureEqualsOpensslDgstSignAndVerifiesWithOpensslDg
   absl::StatusOr<std::string> auth = SignStringToSign(key.get(), text);
   ASSERT_TRUE(auth.ok());
   ASSERT_EQ(auth->substr(0, 7), "Bearer ");
-  absl::StatusOr<std::string> sig = internal::Base64Decode(auth->substr(7), 4096);
+  absl::StatusOr<std::string> sig = kms_envelope::testing::Base64Decode(auth->substr(7), 4096);
   ASSERT_TRUE(sig.ok());
   ASSERT_TRUE(WriteFile(Path("sig.bin"), *sig).ok());
   // openssl verifies our signature...
@@ -126,7 +126,7 @@ TEST_F(RequestSignerTest, SignatureEqualsOpensslDgstSignAndVerifiesWithOpensslDg
   ASSERT_TRUE(theirs.ok());
   EXPECT_EQ(*theirs, *sig);
   EvpPkeyPtr pub = LoadPem(Path("pub.pem"), false);
-  EXPECT_TRUE(VerifyAuthorization(pub.get(), text, "Bearer " + internal::Base64Encode(*theirs)));
+  EXPECT_TRUE(VerifyAuthorization(pub.get(), text, "Bearer " + kms_envelope::testing::Base64Encode(*theirs)));
 }
 
 TEST_F(RequestSignerTest, VerifyRefusesTamperedTextOtherKeysAndMalformedHeaders) {

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
-#include "kms_envelope/internal/encoding.h"
+#include "kms_envelope/testing/test_bytes.h"
 #include "kms_envelope/local/local_key_store.h"
 #include "sodium.h"
 #include "tests/local/test_util.h"
@@ -45,8 +45,8 @@ TEST(Argon2Reference, TheDocumentedParametersDeriveTheRootKeyThatOpensTheStore) 
   ASSERT_GT(file.size(), 88u);
   const auto* h = reinterpret_cast<const uint8_t*>(file.data());
   ASSERT_EQ(h[10], 2) << "root key kind: Argon2id passphrase";
-  const uint64_t opslimit = internal::LoadBigEndian64(h + 12);
-  const uint64_t memlimit = internal::LoadBigEndian64(h + 20);
+  const uint64_t opslimit = kms_envelope::testing::LoadBigEndian64(h + 12);
+  const uint64_t memlimit = kms_envelope::testing::LoadBigEndian64(h + 20);
   EXPECT_EQ(opslimit, kArgon2OpsLimit);
   EXPECT_EQ(memlimit, uint64_t{67108864});
 

@@ -5,8 +5,7 @@
 
 #include "gtest/gtest.h"
 #include "kms_envelope/internal/aead.h"
-#include "kms_envelope/internal/encoding.h"
-#include "kms_envelope/internal/random.h"
+#include "kms_envelope/testing/test_bytes.h"
 #include "kms_envelope/key_provider.h"
 #include "tests/local/test_util.h"
 
@@ -25,7 +24,7 @@ internal::AeadKey TestCmk() {
 std::string Seal(const internal::AeadKey& cmk, absl::Span<const uint8_t> plaintext,
                  const EncryptionContext& ctx) {
   uint8_t iv[kBlobIvSize];
-  internal::FillRandom(absl::MakeSpan(iv));
+  kms_envelope::testing::FillRandom(absl::MakeSpan(iv));
   std::string blob;
   absl::Status s = SealCiphertextBlob(cmk, kVersion, plaintext, iv, ctx, &blob);
   EXPECT_TRUE(s.ok()) << s;
@@ -34,7 +33,7 @@ std::string Seal(const internal::AeadKey& cmk, absl::Span<const uint8_t> plainte
 
 absl::Status OpenRaw(const internal::AeadKey& cmk, const std::string& blob,
                      const EncryptionContext& ctx, SecretBytes* out) {
-  absl::StatusOr<ParsedCiphertextBlob> parsed = ParseCiphertextBlob(internal::Bytes(blob));
+  absl::StatusOr<ParsedCiphertextBlob> parsed = ParseCiphertextBlob(kms_envelope::testing::Bytes(blob));
   if (!parsed.ok()) return parsed.status();
   // The store finds the CMK version by exact id; a blob naming another version finds no key.
   if (parsed->key_version_id != kVersion) {
@@ -46,7 +45,7 @@ absl::Status OpenRaw(const internal::AeadKey& cmk, const std::string& blob,
 TEST(CiphertextBlob, IsLaidOutAsVersionIdIvBase64CiphertextTag) {
   internal::AeadKey cmk = TestCmk();
   uint8_t key32[32];
-  internal::FillRandom(absl::MakeSpan(key32));
+  kms_envelope::testing::FillRandom(absl::MakeSpan(key32));
   std::string blob = Seal(cmk, absl::MakeConstSpan(key32), EncryptionContext::Empty());
   ASSERT_EQ(blob.size(), 108u);
   EXPECT_EQ(blob.substr(0, 36), kVersion);
@@ -55,10 +54,10 @@ TEST(CiphertextBlob, IsLaidOutAsVersionIdIvBase64CiphertextTag) {
   const auto* p = reinterpret_cast<const uint8_t*>(blob.data());
   ASSERT_OK(cmk.Open(absl::MakeConstSpan(p + 36, 12), EncryptionContext::Empty().Canonical(),
                      absl::MakeConstSpan(p + 48, 60), absl::MakeSpan(text)));
-  EXPECT_EQ(internal::Chars(text), internal::Base64Encode(absl::MakeConstSpan(key32)));
+  EXPECT_EQ(kms_envelope::testing::Chars(text), kms_envelope::testing::Base64Encode(absl::MakeConstSpan(key32)));
 
   uint8_t key16[16];
-  internal::FillRandom(absl::MakeSpan(key16));
+  kms_envelope::testing::FillRandom(absl::MakeSpan(key16));
   EXPECT_EQ(Seal(cmk, absl::MakeConstSpan(key16), EncryptionContext::Empty()).size(), 88u);
   EXPECT_EQ(CiphertextBlobSize(32), 108u);
   EXPECT_EQ(CiphertextBlobSize(16), 88u);
@@ -70,7 +69,7 @@ TEST(CiphertextBlob, RoundTripsWithTheSameContextOnly) {
   auto same = *EncryptionContext::FromJson(R"({"purpose":"b","tenant":"a"})");
   auto other = *EncryptionContext::FromJson(R"({"tenant":"b","purpose":"b"})");
   uint8_t key[32];
-  internal::FillRandom(absl::MakeSpan(key));
+  kms_envelope::testing::FillRandom(absl::MakeSpan(key));
   std::string blob = Seal(cmk, absl::MakeConstSpan(key), ctx);
   SecretBytes out;
   ASSERT_OK(OpenRaw(cmk, blob, same, &out));
@@ -83,7 +82,7 @@ TEST(CiphertextBlob, RoundTripsWithTheSameContextOnly) {
 TEST(CiphertextBlob, EverySingleBitFlipFailsWithInvalidCiphertext) {
   internal::AeadKey cmk = TestCmk();
   uint8_t key[32];
-  internal::FillRandom(absl::MakeSpan(key));
+  kms_envelope::testing::FillRandom(absl::MakeSpan(key));
   const std::string blob = Seal(cmk, absl::MakeConstSpan(key), EncryptionContext::Empty());
   for (size_t bit = 0; bit < blob.size() * 8; ++bit) {
     std::string bad = blob;
@@ -98,7 +97,7 @@ TEST(CiphertextBlob, EverySingleBitFlipFailsWithInvalidCiphertext) {
 TEST(CiphertextBlob, EveryTruncationAndExtensionFailsWithInvalidCiphertext) {
   internal::AeadKey cmk = TestCmk();
   uint8_t key[32];
-  internal::FillRandom(absl::MakeSpan(key));
+  kms_envelope::testing::FillRandom(absl::MakeSpan(key));
   const std::string blob = Seal(cmk, absl::MakeConstSpan(key), EncryptionContext::Empty());
   for (size_t n = 0; n < blob.size(); ++n) {
     SecretBytes out;
@@ -115,7 +114,7 @@ TEST(CiphertextBlob, EveryTruncationAndExtensionFailsWithInvalidCiphertext) {
 TEST(CiphertextBlob, ParseRefusesOversizedBlobsBeforeAllocating) {
   std::string huge(kMaxCiphertextBlobSize + 4, 'A');
   std::memcpy(huge.data(), kVersion, 36);
-  EXPECT_KMS_CODE(ParseCiphertextBlob(internal::Bytes(huge)).status(),
+  EXPECT_KMS_CODE(ParseCiphertextBlob(kms_envelope::testing::Bytes(huge)).status(),
                   kms_code::kInvalidCiphertext);
 }
 

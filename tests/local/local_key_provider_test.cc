@@ -9,8 +9,7 @@
 
 #include "gtest/gtest.h"
 #include "kms_envelope/testing/allocation_counter.h"
-#include "kms_envelope/internal/encoding.h"
-#include "kms_envelope/internal/uuid.h"
+#include "kms_envelope/testing/test_bytes.h"
 #include "kms_envelope/kms_error.h"
 #include "kms_envelope/local/ciphertext_blob.h"
 #include "tests/local/test_util.h"
@@ -38,7 +37,7 @@ Fixture Make(const std::string& dir = "") {
   return f;
 }
 
-absl::Span<const uint8_t> Blob(const std::string& s) { return internal::Bytes(s); }
+absl::Span<const uint8_t> Blob(const std::string& s) { return kms_envelope::testing::Bytes(s); }
 
 absl::StatusOr<GenerateDataKeyResponse> Generate(KeyProvider& kms, std::string_view key_id,
                                                  std::string_view spec = "",
@@ -69,7 +68,7 @@ TEST(LocalKeyProvider, GenerateDataKeyDefaultsTo32BytesAnd108ByteBlobs) {
   EXPECT_EQ(dk->key_id, f.cmk.key_id);
   EXPECT_EQ(dk->key_version_id, f.cmk.primary_key_version);
   EXPECT_EQ(dk->ciphertext_blob.substr(0, 36), f.cmk.primary_key_version);
-  EXPECT_TRUE(internal::IsUuid(dk->request_id));
+  EXPECT_TRUE(kms_envelope::testing::IsUuid(dk->request_id));
   auto dk2 = Generate(*f.kms, f.cmk.key_id);
   EXPECT_NE(dk->request_id, dk2->request_id);
   EXPECT_FALSE(dk->plaintext.ConstantTimeEquals(dk2->plaintext));
@@ -78,7 +77,7 @@ TEST(LocalKeyProvider, GenerateDataKeyDefaultsTo32BytesAnd108ByteBlobs) {
   EXPECT_TRUE(back->plaintext.ConstantTimeEquals(dk->plaintext));
   EXPECT_EQ(back->key_id, f.cmk.key_id);
   EXPECT_EQ(back->key_version_id, f.cmk.primary_key_version);
-  EXPECT_TRUE(internal::IsUuid(back->request_id));
+  EXPECT_TRUE(kms_envelope::testing::IsUuid(back->request_id));
 }
 
 TEST(LocalKeyProvider, KeySpecAndNumberOfBytesFollowTheApiRules) {

@@ -14,8 +14,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
-#include "kms_envelope/internal/encoding.h"
-#include "kms_envelope/internal/uuid.h"
+#include "kms_envelope/testing/test_bytes.h"
 #include "kms_envelope/kms_error.h"
 #include "kms_envelope/local/ciphertext_blob.h"
 #include "tests/local/test_util.h"
@@ -62,7 +61,7 @@ TEST(LocalKeyStore, CreatesKeysWithMetadataAsTheServiceDescribesThem) {
   auto store = InMemory();
   absl::StatusOr<KeyMetadata> key = store->CreateKey("backups");
   ASSERT_TRUE(key.ok()) << key.status();
-  EXPECT_TRUE(internal::IsUuid(key->key_id));
+  EXPECT_TRUE(kms_envelope::testing::IsUuid(key->key_id));
   EXPECT_EQ(key->description, "backups");
   EXPECT_EQ(key->key_state, "Enabled");
   EXPECT_EQ(key->key_spec, "Aliyun_AES_256");
@@ -168,7 +167,7 @@ std::string SealBlob(LocalKeyStore& store, const std::string& key) {
 absl::Status OpenBlobOf(LocalKeyStore& store, const std::string& blob) {
   std::string key_id, version;
   SecretBytes plaintext;
-  return store.OpenBlob(internal::Bytes(blob), EncryptionContext::Empty(), &key_id, &version,
+  return store.OpenBlob(kms_envelope::testing::Bytes(blob), EncryptionContext::Empty(), &key_id, &version,
                         &plaintext);
 }
 

@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "kms_envelope/internal/encoding.h"
+#include "kms_envelope/testing/test_bytes.h"
 #include "kms_envelope/local/local_key_provider.h"
 #include "kms_envelope/local/local_key_store.h"
 #include "nlohmann/json.hpp"
@@ -210,7 +210,7 @@ TEST(KeyStoreCrashSafety, SurvivesHundredsOfSigkillsDuringCreateRotateAndAlias) 
   ASSERT_TRUE(provider.ok());
   for (const SealedDataKey& dk : ack.data_keys) {
     DecryptRequest req;
-    req.ciphertext_blob = internal::Bytes(dk.blob);
+    req.ciphertext_blob = kms_envelope::testing::Bytes(dk.blob);
     auto back = (*provider)->Decrypt(req);
     ASSERT_TRUE(back.ok()) << back.status();
     EXPECT_EQ(back->key_id, dk.key_id);

@@ -11,7 +11,7 @@
 #include <cstring>
 #include <ctime>
 
-#include "kms_envelope/internal/random.h"
+#include "kms_envelope/testing/test_bytes.h"
 #include "kms_envelope/remote/signer.h"
 #include "kms_envelope/secret_bytes.h"
 #include "nlohmann/json.hpp"
@@ -87,7 +87,7 @@ std::string SignedBody(const std::vector<std::pair<std::string, std::string>>& i
   std::string nonce = options.nonce;
   if (nonce.empty()) {
     uint8_t raw[16];
-    internal::FillRandom(absl::MakeSpan(raw));
+    kms_envelope::testing::FillRandom(absl::MakeSpan(raw));
     for (uint8_t b : raw) nonce += "0123456789abcdef"[b >> 4], nonce += "0123456789abcdef"[b & 15];
   }
   add("SignatureNonce", nonce);

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <regex>
 
-#include "kms_envelope/internal/encoding.h"
+#include "kms_envelope/testing/test_bytes.h"
 #include "kms_envelope/kms_error.h"
 #include "kms_envelope/remote/signer.h"
 #include "tests/remote/fake_kms.h"
@@ -22,7 +22,7 @@ using testing::FakeKms;
 constexpr char kKeyId[] = "1234abcd-12ab-34cd-56ef-12345678abcd";
 constexpr char kVersionId[] = "86a9efd9-3d16-4894-bd4f-1fc43f3f2abf";
 
-std::string B64(std::string_view s) { return internal::Base64Encode(s); }
+std::string B64(std::string_view s) { return kms_envelope::testing::Base64Encode(s); }
 
 std::string DataKeyBody(size_t key_size, std::string key_id = kKeyId) {
   nlohmann::json j = {{"KeyId", key_id},
@@ -82,7 +82,7 @@ std::string Param(const FakeKms::Received& r, const std::string& name) {
   return it == r.params.end() ? "<absent>" : it->second;
 }
 
-SecretBytes Secret(std::string_view s) { return std::move(SecretBytes::CopyFrom(internal::Bytes(s))).value(); }
+SecretBytes Secret(std::string_view s) { return std::move(SecretBytes::CopyFrom(kms_envelope::testing::Bytes(s))).value(); }
 
 TEST(RemoteKeyProvider, SendsASignedV1RequestWithAllCommonParameters) {
   FakeKms kms;
@@ -450,13 +450,13 @@ TEST(RemoteKeyProvider, EncryptSendsBase64PlaintextAndRefusesMoreThan6KiB) {
   std::string plain = "hello \x01\x02 world";
   EncryptRequest req;
   req.key_id = kKeyId;
-  req.plaintext = internal::Bytes(plain);
+  req.plaintext = kms_envelope::testing::Bytes(plain);
   auto enc = p->Encrypt(req);
   ASSERT_TRUE(enc.ok()) << enc.status();
   EXPECT_EQ(enc->ciphertext_blob, "blob");
   EXPECT_EQ(Param(kms.received().at(0), "Plaintext"), B64(plain));
   std::string big(kMaxEncryptPlaintextSize + 1, 'x');
-  req.plaintext = internal::Bytes(big);
+  req.plaintext = kms_envelope::testing::Bytes(big);
   auto too_big = p->Encrypt(req);
   EXPECT_EQ(GetKmsErrorCode(too_big.status()), kms_code::kInvalidParameter);
   EXPECT_EQ(kms.count(), 1u);
@@ -485,7 +485,7 @@ TEST(Credentials, ComeFromTheEnvironment) {
   auto c = Credentials::FromEnvironment();
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->access_key_id, "env-id");
-  EXPECT_TRUE(c->access_key_secret.ConstantTimeEquals(internal::Bytes("env-secret")));
+  EXPECT_TRUE(c->access_key_secret.ConstantTimeEquals(kms_envelope::testing::Bytes("env-secret")));
   EXPECT_EQ(c->security_token, "env-token");
   ::unsetenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET");
   auto missing = Credentials::FromEnvironment();
@@ -501,7 +501,7 @@ TEST(Credentials, ComeFromAJsonFile) {
   auto c = Credentials::FromFile(path);
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->access_key_id, "file-id");
-  EXPECT_TRUE(c->access_key_secret.ConstantTimeEquals(internal::Bytes("file-secret")));
+  EXPECT_TRUE(c->access_key_secret.ConstantTimeEquals(kms_envelope::testing::Bytes("file-secret")));
   EXPECT_TRUE(c->security_token.empty());
   std::ofstream(path) << R"({"AccessKeyId":"file-id"})";
   auto bad = Credentials::FromFile(path);

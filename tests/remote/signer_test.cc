@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "kms_envelope/internal/encoding.h"
+#include "kms_envelope/testing/test_bytes.h"
 #include "kms_envelope/secret_bytes.h"
 
 namespace kms_envelope {
@@ -12,7 +12,7 @@ namespace remote {
 namespace {
 
 SecretBytes Secret(std::string_view s) {
-  auto secret = SecretBytes::CopyFrom(internal::Bytes(s));
+  auto secret = SecretBytes::CopyFrom(kms_envelope::testing::Bytes(s));
   EXPECT_TRUE(secret.ok());
   return std::move(secret).value();
 }

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "kms_envelope/internal/encoding.h"
+#include "kms_envelope/testing/test_bytes.h"
 #include "kms_envelope/kms_error.h"
 #include "tests/rocksdb/rocksdb_test_util.h"
 
@@ -25,7 +25,7 @@ std::unique_ptr<FileKeyManager> NewManager(const TestKms& kms,
   return manager.ok() ? std::move(manager).value() : nullptr;
 }
 
-absl::Span<const uint8_t> Span(const std::string& s) { return internal::Bytes(s); }
+absl::Span<const uint8_t> Span(const std::string& s) { return kms_envelope::testing::Bytes(s); }
 
 // Encrypts `text` at `offset` with the file's cipher and returns the ciphertext.
 std::string Encrypt(const OpenedFile& file, uint64_t offset, std::string text) {

@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gtest/gtest.h"
-#include "kms_envelope/internal/encoding.h"
+#include "kms_envelope/testing/test_bytes.h"
 #include "kms_envelope/local/local_key_provider.h"
 #include "kms_envelope/local/local_key_store.h"
 #include "kms_envelope/rocksdb/encryption_provider.h"
@@ -76,8 +76,8 @@ TEST(RewrapTool, RewrapsADatabaseAfterRotationAndReportsJson) {
   EXPECT_EQ(report["FilesUpToDate"].get<int>(), 0) << run.out;
   for (const std::string& name : ListFiles(path)) {
     const std::string bytes = ReadWholeFile(path + "/" + name);
-    if (bytes.size() < kFilePrefixSize || !HasFileHeaderMagic(internal::Bytes(bytes))) continue;
-    auto parsed = ParseFileHeaderSlot(internal::Bytes(bytes).subspan(0, kFileHeaderSlotSize));
+    if (bytes.size() < kFilePrefixSize || !HasFileHeaderMagic(kms_envelope::testing::Bytes(bytes))) continue;
+    auto parsed = ParseFileHeaderSlot(kms_envelope::testing::Bytes(bytes).subspan(0, kFileHeaderSlotSize));
     ASSERT_TRUE(parsed.ok()) << name;
     EXPECT_EQ(parsed->header.key_version_id, version) << name;
   }

@@ -11,7 +11,7 @@
 
 #include "gtest/gtest.h"
 #include "kms_envelope/cache/caching_key_provider.h"
-#include "kms_envelope/internal/encoding.h"
+#include "kms_envelope/testing/test_bytes.h"
 #include "kms_envelope/rocksdb/encrypted_info_log.h"
 #include "kms_envelope/rocksdb/encryption_provider.h"
 #include "kms_envelope/rocksdb/file_header.h"
@@ -147,7 +147,7 @@ std::vector<FileHeader> ReadHeaders(const std::string& path) {
   const std::string bytes = ReadWholeFile(path);
   std::vector<FileHeader> out;
   for (size_t i = 0; i < kFileHeaderSlotCount && bytes.size() >= kFilePrefixSize; ++i) {
-    auto parsed = ParseFileHeaderSlot(internal::Bytes(bytes).subspan(i * kFileHeaderSlotSize,
+    auto parsed = ParseFileHeaderSlot(kms_envelope::testing::Bytes(bytes).subspan(i * kFileHeaderSlotSize,
                                                                      kFileHeaderSlotSize));
     EXPECT_TRUE(parsed.ok()) << path << " slot " << i << ": " << parsed.status();
     if (parsed.ok()) out.push_back(parsed->header);

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "kms_envelope/internal/encoding.h"
+#include "kms_envelope/testing/test_bytes.h"
 #include "kms_envelope/status_macros.h"
 #include "kms_envelope/local/local_key_store.h"
 #include "kms_envelope/remote/credentials.h"
@@ -140,10 +140,10 @@ TEST(RocksDbEncryptionRemote, WritesRotatesAndReadsThroughTheKmsApiOnLoopback) {
   size_t checked = 0;
   for (const std::string& name : ListFiles(path)) {
     const std::string bytes = ReadWholeFile(path + "/" + name);
-    if (bytes.size() < kFilePrefixSize || !HasFileHeaderMagic(internal::Bytes(bytes))) continue;
+    if (bytes.size() < kFilePrefixSize || !HasFileHeaderMagic(kms_envelope::testing::Bytes(bytes))) continue;
     for (size_t slot = 0; slot < kFileHeaderSlotCount; ++slot) {
       auto parsed = ParseFileHeaderSlot(
-          internal::Bytes(bytes).subspan(slot * kFileHeaderSlotSize, kFileHeaderSlotSize));
+          kms_envelope::testing::Bytes(bytes).subspan(slot * kFileHeaderSlotSize, kFileHeaderSlotSize));
       ASSERT_TRUE(parsed.ok()) << name << ": " << parsed.status();
       EXPECT_EQ(parsed->header.key_version_id, version) << name;
       ++checked;

@@ -152,10 +152,10 @@ TEST_F(HostileRequestsTest, ABlobOfAnotherCmkGetsOneAnswerWhateverItsContextOrSt
   }
   // A blob naming a version no CMK has: the same answer.
   std::string unknown = BlobOf(key_ids_[0], "{}");
-  std::string raw = *internal::Base64Decode(unknown, 4096);
+  std::string raw = *kms_envelope::testing::Base64Decode(unknown, 4096);
   raw[0] = raw[0] == 'a' ? 'b' : 'a';
   nlohmann::json r = App({{"Action", "Decrypt"},
-                          {"CiphertextBlob", ToWiped(internal::Base64Encode(raw))}});
+                          {"CiphertextBlob", ToWiped(kms_envelope::testing::Base64Encode(raw))}});
   EXPECT_EQ(r.value("Code", "") + " / " + r.value("Message", ""), denied);
   // Its own blobs still open.
   std::string mine = BlobOf(key_ids_[0], R"({"a":"1"})");

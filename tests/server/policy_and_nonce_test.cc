@@ -1,7 +1,7 @@
 // AccessPolicy parsing/limits and NonceCache expiry/capacity.
 #include <gtest/gtest.h>
 
-#include "kms_envelope/internal/encoding.h"
+#include "kms_envelope/testing/test_bytes.h"
 #include "kms_envelope/kms_error.h"
 #include "kms_envelope/server/access_policy.h"
 #include "kms_envelope/server/nonce_cache.h"
@@ -20,7 +20,7 @@ TEST(AccessPolicy, ParsesKeysActionsAndCmks) {
   EXPECT_TRUE(a->AllowsAction("Decrypt"));
   EXPECT_FALSE(a->AllowsAction("Encrypt"));
   EXPECT_FALSE(a->AllowsAllKeys());
-  EXPECT_TRUE(a->access_key_secret.ConstantTimeEquals(internal::Bytes("sa")));
+  EXPECT_TRUE(a->access_key_secret.ConstantTimeEquals(kms_envelope::testing::Bytes("sa")));
   EXPECT_TRUE(p->Find("b")->AllowsAction("Anything"));
   EXPECT_TRUE(p->Find("b")->AllowsAllKeys());
   EXPECT_EQ(p->Find("c"), nullptr);

@@ -69,7 +69,7 @@ TEST_P(ServerTest, ServesEveryActionEndToEnd) {
   EXPECT_EQ(dk->key_version_id, first_version);
   EXPECT_EQ(dk->plaintext.size(), 32u);
   DecryptRequest dec;
-  dec.ciphertext_blob = internal::Bytes(dk->ciphertext_blob);
+  dec.ciphertext_blob = kms_envelope::testing::Bytes(dk->ciphertext_blob);
   dec.encryption_context = &*ctx;
   auto opened = kms->Decrypt(dec);
   ASSERT_TRUE(opened.ok()) << opened.status();
@@ -80,7 +80,7 @@ TEST_P(ServerTest, ServesEveryActionEndToEnd) {
   gen.number_of_bytes = 64;
   auto wo = kms->GenerateDataKeyWithoutPlaintext(gen);
   ASSERT_TRUE(wo.ok()) << wo.status();
-  dec.ciphertext_blob = internal::Bytes(wo->ciphertext_blob);
+  dec.ciphertext_blob = kms_envelope::testing::Bytes(wo->ciphertext_blob);
   auto opened64 = kms->Decrypt(dec);
   ASSERT_TRUE(opened64.ok());
   EXPECT_EQ(opened64->plaintext.size(), 64u);
@@ -95,10 +95,10 @@ TEST_P(ServerTest, ServesEveryActionEndToEnd) {
   for (size_t i = 0; i < secret_text.size(); ++i) secret_text[i] = static_cast<char>(i * 7);
   EncryptRequest enc;
   enc.key_id = key_id;
-  enc.plaintext = internal::Bytes(secret_text);
+  enc.plaintext = kms_envelope::testing::Bytes(secret_text);
   auto sealed = kms->Encrypt(enc);
   ASSERT_TRUE(sealed.ok()) << sealed.status();
-  dec.ciphertext_blob = internal::Bytes(sealed->ciphertext_blob);
+  dec.ciphertext_blob = kms_envelope::testing::Bytes(sealed->ciphertext_blob);
   dec.encryption_context = nullptr;
   auto plain = kms->Decrypt(dec);
   ASSERT_TRUE(plain.ok()) << plain.status();
@@ -107,7 +107,7 @@ TEST_P(ServerTest, ServesEveryActionEndToEnd) {
   // ReEncrypt to another key and context.
   auto ctx2 = EncryptionContext::FromJson(R"({"moved":"yes"})");
   ReEncryptRequest re;
-  re.ciphertext_blob = internal::Bytes(dk->ciphertext_blob);
+  re.ciphertext_blob = kms_envelope::testing::Bytes(dk->ciphertext_blob);
   re.source_encryption_context = &*ctx;
   re.destination_key_id = key2;
   re.destination_encryption_context = &*ctx2;
@@ -116,7 +116,7 @@ TEST_P(ServerTest, ServesEveryActionEndToEnd) {
   EXPECT_EQ(moved->key_id, key2);
   EXPECT_EQ(moved->source_key_id, key_id);
   EXPECT_EQ(moved->source_key_version_id, first_version);
-  dec.ciphertext_blob = internal::Bytes(moved->ciphertext_blob);
+  dec.ciphertext_blob = kms_envelope::testing::Bytes(moved->ciphertext_blob);
   dec.encryption_context = &*ctx2;
   auto reopened = kms->Decrypt(dec);
   ASSERT_TRUE(reopened.ok()) << reopened.status();
@@ -133,7 +133,7 @@ TEST_P(ServerTest, ServesEveryActionEndToEnd) {
   auto after = kms->GenerateDataKey(gen);
   ASSERT_TRUE(after.ok());
   EXPECT_EQ(after->key_version_id, new_version);
-  dec.ciphertext_blob = internal::Bytes(dk->ciphertext_blob);
+  dec.ciphertext_blob = kms_envelope::testing::Bytes(dk->ciphertext_blob);
   dec.encryption_context = &*ctx;
   EXPECT_TRUE(kms->Decrypt(dec).ok());
 
@@ -169,12 +169,12 @@ TEST_P(ServerTest, MapsServiceErrorsToCodesAndStatuses) {
   // Wrong context, tampered blob.
   auto wrong = EncryptionContext::FromJson(R"({"a":"2"})");
   DecryptRequest dec;
-  dec.ciphertext_blob = internal::Bytes(dk->ciphertext_blob);
+  dec.ciphertext_blob = kms_envelope::testing::Bytes(dk->ciphertext_blob);
   dec.encryption_context = &*wrong;
   EXPECT_EQ(Code(kms->Decrypt(dec).status()), kms_code::kInvalidCiphertext);
   std::string tampered = dk->ciphertext_blob;
   tampered[tampered.size() - 1] ^= 1;
-  dec.ciphertext_blob = internal::Bytes(tampered);
+  dec.ciphertext_blob = kms_envelope::testing::Bytes(tampered);
   dec.encryption_context = &*ctx;
   EXPECT_EQ(Code(kms->Decrypt(dec).status()), kms_code::kInvalidCiphertext);
 
@@ -204,7 +204,7 @@ TEST_P(ServerTest, MapsServiceErrorsToCodesAndStatuses) {
   EXPECT_EQ(Code(kms->Call("NoSuchAction", {}).status()), kms_code::kInvalidAction);
   std::string big(kMaxEncryptPlaintextSize + 1, 'x');
   EXPECT_EQ(Code(kms->Call("Encrypt", {{"KeyId", ToWiped(key_id)},
-                                       {"Plaintext", ToWiped(internal::Base64Encode(big))}})
+                                       {"Plaintext", ToWiped(kms_envelope::testing::Base64Encode(big))}})
                      .status()),
             kms_code::kInvalidParameter);
   EXPECT_EQ(Code(kms->Call("Encrypt", {{"KeyId", ToWiped(key_id)}, {"Plaintext", "***"}}).status()),
@@ -268,14 +268,14 @@ TEST_P(ServerTest, EnforcesThePerKeyPolicy) {
   auto theirs = admin->GenerateDataKey(gen);
   ASSERT_TRUE(theirs.ok());
   DecryptRequest dec;
-  dec.ciphertext_blob = internal::Bytes(theirs->ciphertext_blob);
+  dec.ciphertext_blob = kms_envelope::testing::Bytes(theirs->ciphertext_blob);
   EXPECT_EQ(Code(app->Decrypt(dec).status()), kms_code::kNoPermission);
   // ReEncrypt from another CMK into mine is refused too.
   ReEncryptRequest re;
-  re.ciphertext_blob = internal::Bytes(theirs->ciphertext_blob);
+  re.ciphertext_blob = kms_envelope::testing::Bytes(theirs->ciphertext_blob);
   re.destination_key_id = "alias/app";
   EXPECT_EQ(Code(app->ReEncrypt(re).status()), kms_code::kNoPermission);
-  dec.ciphertext_blob = internal::Bytes(mine->ciphertext_blob);
+  dec.ciphertext_blob = kms_envelope::testing::Bytes(mine->ciphertext_blob);
   EXPECT_TRUE(app->Decrypt(dec).ok());
 }
 
@@ -373,7 +373,7 @@ TEST_F(RawServerTest, WritesOneAccessLogLinePerRequestWithoutSecrets) {
   gen.key_id = key_id;
   auto dk = kms->GenerateDataKey(gen);
   ASSERT_TRUE(dk.ok());
-  std::string plaintext_b64 = internal::Base64Encode(dk->plaintext.span());
+  std::string plaintext_b64 = kms_envelope::testing::Base64Encode(dk->plaintext.span());
   std::string log = access_log_.str();
   size_t lines = 0;
   std::istringstream in(log);

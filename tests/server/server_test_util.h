@@ -15,7 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/time/clock.h"
-#include "kms_envelope/internal/encoding.h"
+#include "kms_envelope/testing/test_bytes.h"
 #include "kms_envelope/status_macros.h"
 #include "kms_envelope/local/local_key_store.h"
 #include "kms_envelope/remote/remote_key_provider.h"
@@ -143,7 +143,7 @@ class ServerFixture : public ::testing::Test {
     params.emplace_back("SignatureNonce", remote::ToWiped(nonce));
     params.emplace_back("Timestamp", remote::ToWiped(absl::FormatTime(
                                          "%Y-%m-%dT%H:%M:%SZ", when, absl::UTCTimeZone())));
-    auto s = SecretBytes::CopyFrom(internal::Bytes(secret));
+    auto s = SecretBytes::CopyFrom(kms_envelope::testing::Bytes(secret));
     auto sig = remote::SignV1(method, params, *s);
     params.emplace_back("Signature", remote::ToWiped(*sig));
     remote::WipedString q = remote::CanonicalQuery(params);
