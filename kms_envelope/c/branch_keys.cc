@@ -10,11 +10,7 @@
 
 namespace {
 
-using kms_envelope::c_api::Guard;
-using kms_envelope::c_api::InvalidArgument;
-using kms_envelope::c_api::Ok;
-using kms_envelope::c_api::Report;
-using kms_envelope::c_api::TooSmall;
+using namespace kms_envelope::c_api;  // the shared reporting helpers (c_api_internal.h)
 namespace branch = kms_envelope::branch;
 
 // Create and rotate differ only in the admin call: open the store, run it, return the version.

@@ -24,14 +24,7 @@
 
 namespace {
 
-using kms_envelope::c_api::CopyTruncated;
-using kms_envelope::c_api::Fail;
-using kms_envelope::c_api::Guard;
-using kms_envelope::c_api::InvalidArgument;
-using kms_envelope::c_api::Ok;
-using kms_envelope::c_api::ParseContext;
-using kms_envelope::c_api::Report;
-using kms_envelope::c_api::TooSmall;
+using namespace kms_envelope::c_api;  // the shared reporting helpers (c_api_internal.h)
 using kms_envelope::DecryptRequest;
 using kms_envelope::DecryptResponse;
 using kms_envelope::EncryptionContext;

@@ -20,12 +20,7 @@ extern char** environ;
 
 namespace {
 
-using kms_envelope::c_api::CopyTruncated;
-using kms_envelope::c_api::Guard;
-using kms_envelope::c_api::InvalidArgument;
-using kms_envelope::c_api::Ok;
-using kms_envelope::c_api::Report;
-using kms_envelope::c_api::TooSmall;
+using namespace kms_envelope::c_api;  // the shared reporting helpers (c_api_internal.h)
 using kms_envelope::config::ProviderConfig;
 namespace config = kms_envelope::config;
 namespace kms_code = kms_envelope::kms_code;
