@@ -228,9 +228,9 @@ kmse_status kmse_instance_provider_open(const char* endpoint, const char* client
  * non-zero the KMS_ENVELOPE_* variables fill in the options the pairs do not give (the
  * variable of "kms-endpoint" is KMS_ENVELOPE_KMS_ENDPOINT). KMSE_ERR_INVALID_ARGUMENT, naming
  * the option, for an unknown name, an empty or malformed value, a name given twice, an unknown
- * KMS_ENVELOPE_* variable (other than KMS_ENVELOPE_AEAD_BACKEND, _LIBRARY and _CLI), or an
- * option the chosen provider does not use (a "ca-file" for the local store, ...). The local
- * store administration calls work on the result when its base is the local store. */
+ * KMS_ENVELOPE_* variable (those that configure something else excepted, docs/configuration.md),
+ * or an option the chosen provider does not use (a "ca-file" for the local store, ...). The
+ * local store administration calls work on the result when its base is the local store. */
 kmse_status kmse_provider_open_config(const char* const* names, const char* const* values,
                                       size_t count, int use_environment, kmse_provider** out,
                                       kmse_error* err);
