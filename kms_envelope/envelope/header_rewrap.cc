@@ -35,6 +35,19 @@ absl::StatusOr<std::string> Envelope::RewrapHeader(absl::Span<const uint8_t> sea
   header.wrapped_keys.clear();
   std::vector<const WrappingKey*> targets = {&options_.primary};
   for (const auto& k : options_.additional) targets.push_back(&k);
+  // Audits one wrap call and, when it succeeded, adds its blob to the new header.
+  auto record = [&](std::string_view kms_operation, KeyProvider& p, const WrappingKey& target,
+                    auto& response) -> absl::Status {
+    Audit("rewrap", kms_operation, p.provider_id(), response.ok() ? response->key_id : target.key_id,
+          response.ok() ? std::string_view(response->key_version_id) : std::string_view(),
+          response.ok() ? std::string_view(response->request_id) : std::string_view(), false,
+          response.ok(), header.message_id);
+    if (!response.ok()) return response.status();
+    header.wrapped_keys.push_back(WrappedKey{std::string(p.provider_id()), response->key_id,
+                                             response->key_version_id,
+                                             std::move(response->ciphertext_blob)});
+    return absl::OkStatus();
+  };
   for (const WrappingKey* target : targets) {
     KeyProvider& p = *target->provider;
     if (&p == u.provider) {
@@ -45,14 +58,7 @@ absl::StatusOr<std::string> Envelope::RewrapHeader(absl::Span<const uint8_t> sea
       rreq.destination_encryption_context = &header.context;
       absl::StatusOr<ReEncryptResponse> rr = p.ReEncrypt(rreq);
       if (rr.ok() || !IsUnsupported(rr.status())) {
-        Audit("rewrap", "ReEncrypt", p.provider_id(), rr.ok() ? rr->key_id : target->key_id,
-              rr.ok() ? std::string_view(rr->key_version_id) : std::string_view(),
-              rr.ok() ? std::string_view(rr->request_id) : std::string_view(), false, rr.ok(),
-              header.message_id);
-        if (!rr.ok()) return rr.status();
-        header.wrapped_keys.push_back(WrappedKey{std::string(p.provider_id()), rr->key_id,
-                                                 rr->key_version_id,
-                                                 std::move(rr->ciphertext_blob)});
+        KMS_RETURN_IF_ERROR(record("ReEncrypt", p, *target, rr));
         continue;
       }
     }
@@ -61,13 +67,7 @@ absl::StatusOr<std::string> Envelope::RewrapHeader(absl::Span<const uint8_t> sea
     ereq.plaintext = u.data_key.span();
     ereq.encryption_context = &header.context;
     absl::StatusOr<EncryptResponse> er = p.Encrypt(ereq);
-    Audit("rewrap", "Encrypt", p.provider_id(), er.ok() ? er->key_id : target->key_id,
-          er.ok() ? std::string_view(er->key_version_id) : std::string_view(),
-          er.ok() ? std::string_view(er->request_id) : std::string_view(), false, er.ok(),
-          header.message_id);
-    if (!er.ok()) return er.status();
-    header.wrapped_keys.push_back(WrappedKey{std::string(p.provider_id()), er->key_id,
-                                             er->key_version_id, std::move(er->ciphertext_blob)});
+    KMS_RETURN_IF_ERROR(record("Encrypt", p, *target, er));
   }
   u.data_key.Clear();
   KMS_RETURN_IF_ERROR(ValidateHeader(header));
