@@ -10,7 +10,7 @@
 //   1: an unsigned POST form body;
 //   2: parameters `name=value` one per line, completed (AccessKeyId, Timestamp, a fresh
 //      SignatureNonce, SignatureMethod/Version, unless given) and signed with the fixture's
-//      access key (V1, remote/signer.h), so inputs reach the action handlers.
+//      access key (V1, kms_api/signer.h), so inputs reach the action handlers.
 // Invariants:
 // - the server answers every form request (modes 1, 2) with an HTTP status below 500 and a JSON
 //   body carrying RequestId (and Code for errors) unless Format=XML was asked for;
@@ -40,7 +40,7 @@
 #include "fuzz/fuzz_check.h"
 #include "fuzz/fuzz_store.h"
 #include "kms_envelope/internal/encoding.h"
-#include "kms_envelope/remote/signer.h"
+#include "kms_envelope/kms_api/signer.h"
 #include "kms_envelope/server/access_policy.h"
 #include "kms_envelope/server/kms_server.h"
 #include "nlohmann/json.hpp"
@@ -138,7 +138,7 @@ Parsed ParseResponse(const std::string& response) {
   return p;
 }
 
-std::string SignedBody(std::vector<remote::QueryParam> params) {
+std::string SignedBody(std::vector<kms_api::QueryParam> params) {
   auto has = [&](const char* name) {
     for (const auto& p : params) {
       if (p.first == name) return true;
@@ -146,28 +146,28 @@ std::string SignedBody(std::vector<remote::QueryParam> params) {
     return false;
   };
   auto add = [&](const char* name, std::string value) {
-    if (!has(name)) params.push_back({name, remote::WipedString(value.begin(), value.end())});
+    if (!has(name)) params.push_back({name, kms_api::WipedString(value.begin(), value.end())});
   };
   add("AccessKeyId", kAccessKeyId);
   add("Timestamp", kTimestamp);
   add("SignatureNonce", "fuzz-nonce-" + std::to_string(++g_nonce));
-  add("SignatureMethod", std::string(remote::kSignatureMethodV1));
-  add("SignatureVersion", std::string(remote::kSignatureVersionV1));
+  add("SignatureMethod", std::string(kms_api::kSignatureMethodV1));
+  add("SignatureVersion", std::string(kms_api::kSignatureVersionV1));
   add("Version", "2016-01-20");
   static const SecretBytes* secret = [] {
     auto s = SecretBytes::New(sizeof(kAccessKeySecret) - 1);
     std::memcpy(s->mutable_data(), kAccessKeySecret, sizeof(kAccessKeySecret) - 1);
     return new SecretBytes(*std::move(s));
   }();
-  auto signature = remote::SignV1("POST", params, *secret);
+  auto signature = kms_api::SignV1("POST", params, *secret);
   FUZZ_CHECK(signature.ok());
   std::string body;
   for (const auto& [name, value] : params) {
     if (!body.empty()) body += '&';
-    body += remote::PercentEncode(name) + "=" +
-            remote::PercentEncode(std::string_view(value.data(), value.size()));
+    body += kms_api::PercentEncode(name) + "=" +
+            kms_api::PercentEncode(std::string_view(value.data(), value.size()));
   }
-  return body + "&Signature=" + remote::PercentEncode(*signature);
+  return body + "&Signature=" + kms_api::PercentEncode(*signature);
 }
 
 // `input` is what the fuzzer sent: the server may echo a parameter in an error message (e.g. an
@@ -185,9 +185,9 @@ void CheckFormResponse(const Parsed& r, bool xml, const std::string& input) {
 }
 
 void CheckStillServing() {
-  std::vector<remote::QueryParam> params;
-  params.push_back({"Action", remote::WipedString("GenerateDataKey")});
-  params.push_back({"KeyId", remote::WipedString(fuzz::kAlias.begin(), fuzz::kAlias.end())});
+  std::vector<kms_api::QueryParam> params;
+  params.push_back({"Action", kms_api::WipedString("GenerateDataKey")});
+  params.push_back({"KeyId", kms_api::WipedString(fuzz::kAlias.begin(), fuzz::kAlias.end())});
   Parsed r = ParseResponse(Exchange(FormRequest(SignedBody(params))));
   FUZZ_CHECK(r.status == 200);
 }
@@ -229,7 +229,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                           rest.find("Format=xml") != std::string::npos,
                       rest);
   } else {
-    std::vector<remote::QueryParam> params;
+    std::vector<kms_api::QueryParam> params;
     size_t pos = 0;
     bool xml = false;
     std::string action;
@@ -245,7 +245,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       // Anything but JSON may select XML (the server lowercases); skip the JSON check then.
       if (name == "Format" && value != "JSON" && value != "json") xml = true;
       if (name == "Action") action = value;
-      params.push_back({name, remote::WipedString(value.begin(), value.end())});
+      params.push_back({name, kms_api::WipedString(value.begin(), value.end())});
     }
     Parsed r = ParseResponse(Exchange(FormRequest(SignedBody(params))));
     CheckFormResponse(r, xml, rest);

@@ -27,6 +27,7 @@
 #include "kms_envelope/internal/encoding.h"
 #include "kms_envelope/status_macros.h"
 #include "kms_envelope/key_provider.h"
+#include "kms_envelope/kms_api/key_metadata_json.h"
 #include "kms_envelope/kms_error.h"
 #include "kms_envelope/local/local_key_store.h"
 #include "kms_envelope/secret_bytes.h"
@@ -44,21 +45,8 @@ std::string NewRequestId() {
 }
 
 json KeyMetadataJson(const local::KeyMetadata& m) {
-  json j = {{"KeyId", m.key_id},
-            {"Description", m.description},
-            {"KeyState", m.key_state},
-            {"CreationDate", m.creation_date},
-            {"PrimaryKeyVersion", m.primary_key_version},
-            {"LastRotationDate", m.last_rotation_date},
-            {"KeySpec", m.key_spec},
-            {"KeyUsage", m.key_usage},
-            {"Origin", m.origin},
-            {"ProtectionLevel", m.protection_level},
-            {"Arn", m.arn},
-            {"Creator", "local"},
-            {"AutomaticRotation", m.automatic_rotation},
-            {"PrimaryKeyVersionWrapCount", m.primary_key_version_wrap_count}};
-  if (!m.delete_date.empty()) j["DeleteDate"] = m.delete_date;
+  json j = kms_api::KeyMetadataJson<json>(m);
+  j["PrimaryKeyVersionWrapCount"] = m.primary_key_version_wrap_count;  // the CLI's own field
   return j;
 }
 

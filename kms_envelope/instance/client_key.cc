@@ -21,15 +21,14 @@
 #include "kms_envelope/status_macros.h"
 #include "kms_envelope/internal/strings.h"
 #include "kms_envelope/kms_error.h"
-#include "kms_envelope/remote/wiped_string.h"
+#include "kms_envelope/kms_api/wiped_json.h"
 
 namespace kms_envelope {
 namespace instance {
 namespace {
 
-using remote::WipedString;
-using WipedJson = nlohmann::basic_json<std::map, std::vector, WipedString>;
-
+using kms_api::WipedJson;
+using kms_api::WipedString;
 absl::Status Invalid(std::string_view what) {
   return KmsError(kms_code::kInvalidParameter, absl::StrCat("ClientKey: ", internal::Av(what)));
 }
@@ -106,12 +105,12 @@ absl::StatusOr<std::string> ReadBoundedFile(const std::string& path, size_t max_
   absl::StatusOr<size_t> read =
       internal::ReadFull(fd.get(), absl::MakeSpan(bytes, data.size()), path);
   if (!read.ok()) {
-    remote::WipeString(&data);
+    kms_api::WipeString(&data);
     return KmsError(kms_code::kInvalidParameter, internal::Sv(read.status().message()));
   }
   const size_t size = *read;
   if (size > max_size) {
-    remote::WipeString(&data);
+    kms_api::WipeString(&data);
     return KmsError(kms_code::kInvalidParameter, absl::StrCat(path, " is too large"));
   }
   data.resize(size);  // shrinking keeps the buffer; callers wipe it
@@ -123,15 +122,15 @@ absl::StatusOr<ClientKey> ClientKey::FromFiles(const std::string& client_key_fil
   KMS_ASSIGN_OR_RETURN(std::string json, ReadBoundedFile(client_key_file, kMaxClientKeyFileSize));
   absl::StatusOr<std::string> password = ReadBoundedFile(password_file, kMaxPasswordSize);
   if (!password.ok()) {
-    remote::WipeString(&json);
+    kms_api::WipeString(&json);
     return password.status();
   }
   std::string_view pw = *password;
   if (!pw.empty() && pw.back() == '\n') pw.remove_suffix(1);
   if (!pw.empty() && pw.back() == '\r') pw.remove_suffix(1);
   absl::StatusOr<ClientKey> key = FromJson(json, pw);
-  remote::WipeString(&json);
-  remote::WipeString(&*password);
+  kms_api::WipeString(&json);
+  kms_api::WipeString(&*password);
   return key;
 }
 
@@ -158,7 +157,7 @@ absl::StatusOr<ClientKey> ClientKey::FromJson(std::string_view json, std::string
   const bool secure = EnsureSecureHeap();
   std::string pw(password);  // NUL-terminated for OpenSSL
   absl::StatusOr<EvpPkeyPtr> key = KeyFromPkcs12(der->span(), pw);
-  remote::WipeString(&pw);
+  kms_api::WipeString(&pw);
   if (!key.ok()) return key.status();
   return ClientKey(std::string(key_id), std::move(key).value(), secure);
 }

@@ -13,6 +13,7 @@
 #include "kms_envelope/status_macros.h"
 #include "kms_envelope/internal/strings.h"
 #include "kms_envelope/kms_error.h"
+#include "kms_envelope/kms_api/key_id.h"
 #include "kms_envelope/local/ciphertext_blob.h"
 
 namespace kms_envelope {
@@ -20,7 +21,7 @@ namespace instance {
 namespace {
 
 using internal::Av;
-using remote::WipedString;
+using kms_api::WipedString;
 
 constexpr std::string_view kAlgorithm = "AES_GCM";
 
@@ -203,7 +204,7 @@ absl::Status InstanceHandler::CheckKey(const ClientKeyEntry& entry, std::string_
     if (allowed == "*" || allowed == requested) return absl::OkStatus();
     if (!guid.ok()) continue;
     if (allowed == *guid) return absl::OkStatus();
-    if (allowed.compare(0, 6, "alias/") == 0) {
+    if (kms_api::IsAlias(allowed)) {
       absl::StatusOr<std::string> target = options_.store->ResolveKeyId(allowed);
       if (target.ok() && *target == *guid) return absl::OkStatus();
     }
@@ -233,7 +234,7 @@ absl::StatusOr<WipedString> InstanceHandler::GenerateDataKey(std::string_view bo
   out.set_algorithm(std::string(kAlgorithm));
   out.set_keyversionid(r.key_version_id);
   WipedString bytes = Serialize(out);
-  remote::WipeString(out.mutable_plaintext());
+  kms_api::WipeString(out.mutable_plaintext());
   return bytes;
 }
 
@@ -253,7 +254,7 @@ absl::StatusOr<WipedString> InstanceHandler::Encrypt(std::string_view body,
     e.encryption_context = &*ctx;
     r = provider_->Encrypt(e);
   }
-  remote::WipeString(req.mutable_plaintext());
+  kms_api::WipeString(req.mutable_plaintext());
   if (!ctx.ok()) return ctx.status();
   if (!r.ok()) return r.status();
   api::AdvanceEncryptResponse out;
@@ -300,7 +301,7 @@ absl::StatusOr<WipedString> InstanceHandler::Decrypt(std::string_view body,
   out.set_algorithm(std::string(kAlgorithm));
   out.set_keyversionid(r.key_version_id);
   WipedString bytes = Serialize(out);
-  remote::WipeString(out.mutable_plaintext());
+  kms_api::WipeString(out.mutable_plaintext());
   return bytes;
 }
 

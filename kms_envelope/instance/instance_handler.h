@@ -47,7 +47,7 @@
 #include "kms_envelope/instance/client_key_policy.h"
 #include "kms_envelope/local/local_key_provider.h"
 #include "kms_envelope/local/local_key_store.h"
-#include "kms_envelope/remote/wiped_string.h"
+#include "kms_envelope/kms_api/wiped_string.h"
 
 namespace kms_envelope {
 namespace instance {
@@ -72,7 +72,7 @@ struct InstanceHandlerOptions {
 
 struct InstanceReply {
   int http_status = 200;
-  std::shared_ptr<remote::WipedString> body;  // protobuf
+  std::shared_ptr<kms_api::WipedString> body;  // protobuf
   std::string api_name;                       // for the access log
   std::string client_key_id;
   std::string code;                           // "" on success
@@ -94,13 +94,13 @@ class InstanceHandler {
   explicit InstanceHandler(InstanceHandlerOptions options);
   absl::Status Authenticate(const std::map<std::string, std::string>& headers,
                             std::string_view body, const ClientKeyEntry** entry);
-  absl::StatusOr<remote::WipedString> Dispatch(std::string_view api, std::string_view body,
+  absl::StatusOr<kms_api::WipedString> Dispatch(std::string_view api, std::string_view body,
                                                const ClientKeyEntry& entry);
   absl::Status CheckKey(const ClientKeyEntry& entry, std::string_view requested);
-  absl::StatusOr<remote::WipedString> GenerateDataKey(std::string_view body,
+  absl::StatusOr<kms_api::WipedString> GenerateDataKey(std::string_view body,
                                                       const ClientKeyEntry& entry);
-  absl::StatusOr<remote::WipedString> Encrypt(std::string_view body, const ClientKeyEntry& entry);
-  absl::StatusOr<remote::WipedString> Decrypt(std::string_view body, const ClientKeyEntry& entry);
+  absl::StatusOr<kms_api::WipedString> Encrypt(std::string_view body, const ClientKeyEntry& entry);
+  absl::StatusOr<kms_api::WipedString> Decrypt(std::string_view body, const ClientKeyEntry& entry);
   absl::Time Now() const { return options_.now ? options_.now() : absl::Now(); }
 
   InstanceHandlerOptions options_;

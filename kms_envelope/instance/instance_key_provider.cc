@@ -10,24 +10,23 @@
 #include "kms_envelope/status_macros.h"
 #include "kms_envelope/internal/strings.h"
 #include "kms_envelope/kms_error.h"
-#include "kms_envelope/remote/wiped_string.h"
+#include "kms_envelope/kms_api/key_id.h"
+#include "kms_envelope/kms_api/wiped_string.h"
 
 namespace kms_envelope {
 namespace instance {
 namespace {
 
-using remote::WipedString;
+using kms_api::WipedString;
 
 absl::Status Malformed(std::string_view what) {
   return absl::DataLossError(absl::StrCat("malformed KMS response: ", internal::Av(what)));
 }
 
-bool IsAlias(std::string_view key_id) { return key_id.substr(0, 6) == "alias/"; }
-
 // Wipes a message's Plaintext field in place (its whole buffer) before the message is freed.
 template <typename Message>
 void WipePlaintext(Message* m) {
-  remote::WipeString(m->mutable_plaintext());
+  kms_api::WipeString(m->mutable_plaintext());
 }
 
 // The protobuf encoding of `m` in a wiped buffer (requests may carry a plaintext).
@@ -47,7 +46,7 @@ std::string AadOf(const EncryptionContext* ctx) {
 
 absl::Status CheckKeyId(std::string_view got, std::string_view requested, std::string* out) {
   if (got.empty() || got.size() > kMaxIdSize) return Malformed("KeyId is empty or too long");
-  if (!requested.empty() && !IsAlias(requested) && got != requested) {
+  if (!requested.empty() && !kms_api::IsAlias(requested) && got != requested) {
     return Malformed("KeyId differs from the requested key");
   }
   out->assign(got.data(), got.size());
@@ -100,7 +99,7 @@ struct InstanceKeyProvider::Impl {
 absl::StatusOr<WipedString> InstanceKeyProvider::Impl::Invoke(std::string_view api_name,
                                                               std::string_view body,
                                                               std::atomic<uint64_t>* attempts) {
-  const remote::RetryPolicy& policy = options.retry;
+  const kms_api::RetryPolicy& policy = options.retry;
   const absl::Time deadline = options.clock.now() + policy.overall_deadline;
   absl::Status last;
   for (int attempt = 0;; ++attempt) {

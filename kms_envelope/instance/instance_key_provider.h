@@ -24,7 +24,7 @@
 // - Each attempt is a POST of a protobuf body to `<endpoint>/`, signed as request_signer.h
 //   describes with a fresh Date. Non-2xx answers carry a protobuf Error {StatusCode,
 //   ErrorCode, ErrorMessage, RequestId} and become KmsError(ErrorCode, "<message> (RequestId:
-//   <id>)"). Retries as remote/retry_policy.h: Rejected.Throttling,
+//   <id>)"). Retries as kms_api/retry_policy.h: Rejected.Throttling,
 //   ServiceUnavailableTemporary and InternalFailure (the SDKs' list), 5xx without an Error body,
 //   and transport failures; capped exponential backoff with full jitter inside an overall
 //   deadline, each attempt bounded by per_attempt_timeout.
@@ -53,7 +53,7 @@
 #include "absl/time/time.h"
 #include "kms_envelope/instance/client_key.h"
 #include "kms_envelope/key_provider.h"
-#include "kms_envelope/remote/retry_policy.h"
+#include "kms_envelope/kms_api/retry_policy.h"
 
 namespace kms_envelope {
 namespace instance {
@@ -67,8 +67,8 @@ struct InstanceKeyProviderOptions {
   // or "https://127.0.0.1:PORT" for `kms-envelope serve --instance-listen`.
   std::string endpoint;
   std::string ca_file;  // PEM CA bundle; "" = the system store
-  remote::RetryPolicy retry;
-  remote::RetryClock clock = remote::RetryClock::Real();
+  kms_api::RetryPolicy retry;
+  kms_api::RetryClock clock = kms_api::RetryClock::Real();
   absl::Duration connect_timeout = absl::Seconds(5);
   size_t max_idle_handles = 8;
 };

@@ -5,13 +5,13 @@
 #include "kms_envelope/instance/request_signer.h"
 #include "kms_envelope/internal/strings.h"
 #include "kms_envelope/kms_error.h"
-#include "kms_envelope/remote/retry_policy.h"
+#include "kms_envelope/kms_api/retry_policy.h"
 
 namespace kms_envelope {
 namespace instance {
 namespace {
 
-using remote::WipedString;
+using kms_api::WipedString;
 
 constexpr size_t kMaxErrorFieldSize = 1024;
 
@@ -178,7 +178,7 @@ InstanceTransport::Result InstanceTransport::Finish(CURLcode rc, long http_statu
   api::Error error;
   if (!error.ParseFromArray(body.data(), static_cast<int>(body.size())) ||
       error.errorcode().empty()) {
-    result.retryable = remote::ShouldRetryResponse("", static_cast<int>(http_status));
+    result.retryable = kms_api::ShouldRetryResponse("", static_cast<int>(http_status));
     result.status = http_status >= 500
                         ? KmsError(kms_code::kInternalFailure,
                                    absl::StrCat("HTTP ", http_status, " without an Error body"))
@@ -187,7 +187,7 @@ InstanceTransport::Result InstanceTransport::Finish(CURLcode rc, long http_statu
     return result;
   }
   std::string code = error.errorcode().substr(0, 128);
-  result.retryable = remote::ShouldRetryResponse(code, static_cast<int>(http_status));
+  result.retryable = kms_api::ShouldRetryResponse(code, static_cast<int>(http_status));
   result.status = KmsError(code, absl::StrCat(error.errormessage().substr(0, kMaxErrorFieldSize),
                                               " (RequestId: ",
                                               error.requestid().substr(0, kMaxErrorFieldSize),

@@ -11,7 +11,7 @@
 // - Result: OK with the 2xx body; otherwise the protobuf Error of a non-2xx answer as
 //   KmsError(ErrorCode, "<ErrorMessage> (RequestId: <id>)"), InternalFailure for a 5xx without
 //   one, DataLoss for a body over kMaxInstanceResponseSize. `retryable` follows
-//   remote::ShouldRetryResponse for answers and is set for timeouts and refused / reset
+//   kms_api::ShouldRetryResponse for answers and is set for timeouts and refused / reset
 //   connections (not for TLS verification failures).
 // - The response body is a WipedString (it may carry a plaintext). Thread safe (easy handles
 //   come from a small pool and keep their connections).
@@ -30,7 +30,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "kms_envelope/instance/client_key.h"
-#include "kms_envelope/remote/wiped_string.h"
+#include "kms_envelope/kms_api/wiped_string.h"
 
 namespace kms_envelope {
 namespace instance {
@@ -52,7 +52,7 @@ class InstanceTransport {
   struct Result {
     absl::Status status;
     bool retryable = false;
-    remote::WipedString body;
+    kms_api::WipedString body;
   };
 
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<InstanceTransport>> New(
@@ -66,7 +66,7 @@ class InstanceTransport {
   explicit InstanceTransport(InstanceTransportOptions options) : options_(std::move(options)) {}
   CURL* Acquire();
   void Release(CURL* h);
-  Result Finish(CURLcode rc, long http_status, remote::WipedString body);
+  Result Finish(CURLcode rc, long http_status, kms_api::WipedString body);
 
   InstanceTransportOptions options_;
   std::mutex mu_;

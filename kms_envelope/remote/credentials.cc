@@ -16,13 +16,15 @@
 #include "kms_envelope/internal/posix_io.h"
 #include "kms_envelope/status_macros.h"
 #include "kms_envelope/kms_error.h"
-#include "kms_envelope/remote/wiped_string.h"
+#include "kms_envelope/kms_api/wiped_json.h"
 
 namespace kms_envelope {
 namespace remote {
-namespace {
 
-using WipedJson = nlohmann::basic_json<std::map, std::vector, WipedString>;
+using kms_api::WipeString;
+using kms_api::WipedJson;
+using kms_api::WipedString;
+namespace {
 
 absl::Status Invalid(std::string_view what) { return KmsError(kms_code::kInvalidParameter, what); }
 

@@ -12,13 +12,34 @@
 #include "kms_envelope/internal/encoding.h"
 #include "kms_envelope/status_macros.h"
 #include "kms_envelope/internal/strings.h"
+#include "kms_envelope/internal/uuid.h"
 #include "kms_envelope/kms_error.h"
-#include "kms_envelope/remote/uuid.h"
-#include "kms_envelope/remote/wiped_string.h"
-#include "kms_envelope/remote/xml_response.h"
+#include "kms_envelope/kms_api/key_id.h"
+#include "kms_envelope/kms_api/retry_policy.h"
+#include "kms_envelope/kms_api/signer.h"
+#include "kms_envelope/kms_api/wiped_string.h"
+#include "kms_envelope/kms_api/xml_response.h"
 
 namespace kms_envelope {
 namespace remote {
+
+using kms_api::AppendPercentEncoded;
+using kms_api::CanonicalQuery;
+using kms_api::HexSha256;
+using kms_api::LooksLikeXml;
+using kms_api::ParseXmlResponse;
+using kms_api::QueryParam;
+using kms_api::RetryPolicy;
+using kms_api::ShouldRetryResponse;
+using kms_api::SignV1;
+using kms_api::SignV3;
+using kms_api::ToWiped;
+using kms_api::V3AuthorizationHeader;
+using kms_api::V3Request;
+using kms_api::WipedJson;
+using kms_api::WipedString;
+using kms_api::kSignatureMethodV1;
+using kms_api::kSignatureVersionV1;
 namespace {
 
 using internal::Av;
@@ -39,8 +60,6 @@ absl::Status Malformed(std::string_view what) {
   return absl::DataLossError(absl::StrCat("malformed KMS response: ", Av(what)));
 }
 
-bool IsAlias(std::string_view key_id) { return key_id.substr(0, 6) == "alias/"; }
-
 // A string field of the response: present, a string, 1..max bytes.
 absl::StatusOr<std::string_view> StringField(const WipedJson& j, const char* name, size_t max) {
   auto it = j.find(name);
@@ -52,7 +71,7 @@ absl::StatusOr<std::string_view> StringField(const WipedJson& j, const char* nam
 
 absl::Status CheckKeyId(const WipedJson& j, std::string_view requested, std::string* out) {
   KMS_ASSIGN_OR_RETURN(std::string_view key_id, StringField(j, "KeyId", kMaxIdSize));
-  if (!requested.empty() && !IsAlias(requested) && key_id != requested) {
+  if (!requested.empty() && !kms_api::IsAlias(requested) && key_id != requested) {
     return Malformed("KeyId differs from the requested key");
   }
   out->assign(key_id.data(), key_id.size());
@@ -355,7 +374,7 @@ absl::Status RemoteKeyProvider::Impl::SignV3Request(std::string_view action,
 Attempt RemoteKeyProvider::Impl::Once(
     std::string_view action, const std::vector<QueryParam>& params, absl::Duration timeout) {
   Attempt result;
-  const std::string nonce = NewUuidV4(UuidCase::kLower);
+  const std::string nonce = internal::RandomUuid(internal::UuidCase::kLower);
   const std::string timestamp =
       absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", options.clock.now(), absl::UTCTimeZone());
   SignedRequest req;
@@ -552,7 +571,7 @@ absl::StatusOr<ReEncryptResponse> RemoteKeyProvider::ReEncrypt(const ReEncryptRe
 }
 
 absl::StatusOr<nlohmann::json> RemoteKeyProvider::Call(std::string_view action,
-                                                       const std::vector<QueryParam>& params) {
+                                                       const CallParams& call_params) {
   if (action == "GenerateDataKey" || action == "Decrypt") {
     return KmsError(kms_code::kInvalidParameter,
                     "use the typed method for actions that return a Plaintext");
@@ -560,7 +579,7 @@ absl::StatusOr<nlohmann::json> RemoteKeyProvider::Call(std::string_view action,
   if (action.empty() || action.size() > 64) {
     return KmsError(kms_code::kInvalidParameter, "bad Action");
   }
-  KMS_ASSIGN_OR_RETURN(WipedJson j, impl_->Invoke(action, params, &attempts_));
+  KMS_ASSIGN_OR_RETURN(WipedJson j, impl_->Invoke(action, call_params, &attempts_));
   WipedString text = j.dump();
   nlohmann::json out = nlohmann::json::parse(std::string_view(text), nullptr, false);
   if (out.is_discarded()) return Malformed("response does not re-parse");

@@ -45,6 +45,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -53,8 +54,8 @@
 #include "absl/status/statusor.h"
 #include "kms_envelope/key_provider.h"
 #include "kms_envelope/remote/credentials.h"
-#include "kms_envelope/remote/retry_policy.h"
-#include "kms_envelope/remote/signer.h"
+#include "kms_envelope/kms_api/retry_policy.h"
+#include "kms_envelope/kms_api/wiped_string.h"
 
 namespace kms_envelope {
 namespace remote {
@@ -75,8 +76,8 @@ struct RemoteKeyProviderOptions {
   // or any URL (e.g. "http://127.0.0.1:8443" for `kms-envelope serve`). No trailing path.
   std::string endpoint;
   SignatureVersion signature_version = SignatureVersion::kV1;
-  RetryPolicy retry;
-  RetryClock clock = RetryClock::Real();
+  kms_api::RetryPolicy retry;
+  kms_api::RetryClock clock = kms_api::RetryClock::Real();
   std::string ca_file;  // extra CA bundle (PEM); "" = the system store
   size_t max_idle_handles = 8;
   absl::Duration connect_timeout = absl::Seconds(5);
@@ -110,8 +111,10 @@ class RemoteKeyProvider : public KeyProvider {
   // DisableKey, ScheduleKeyDeletion, CancelKeyDeletion, CreateKeyVersion, ...), with the same
   // signing, retries and error mapping; returns the response JSON. Refuses the actions whose
   // response carries a Plaintext (GenerateDataKey, Decrypt): use the typed methods.
+  // Values are WipedString: an Encrypt's Plaintext may pass through here.
+  using CallParams = std::vector<std::pair<std::string, kms_api::WipedString>>;
   [[nodiscard]] absl::StatusOr<nlohmann::json> Call(std::string_view action,
-                                                    const std::vector<QueryParam>& params);
+                                                    const CallParams& params);
 
   // Number of HTTP attempts made so far (all calls; for tests and metrics).
   uint64_t attempts() const { return attempts_.load(std::memory_order_relaxed); }

@@ -9,15 +9,14 @@
 #include "kms_envelope/internal/encoding.h"
 #include "kms_envelope/status_macros.h"
 #include "kms_envelope/kms_error.h"
-#include "kms_envelope/remote/wiped_string.h"
+#include "kms_envelope/kms_api/wiped_json.h"
 
 namespace kms_envelope {
 namespace server {
 namespace {
 
-using remote::WipedString;
-using WipedJson = nlohmann::basic_json<std::map, std::vector, WipedString>;
-
+using kms_api::WipedJson;
+using kms_api::WipedString;
 absl::Status Invalid(std::string_view what) { return KmsError(kms_code::kInvalidParameter, what); }
 
 }  // namespace
@@ -123,7 +122,7 @@ absl::StatusOr<AccessPolicy> AccessPolicy::FromFile(const std::string& path) {
   in.read(text.data(), size);
   if (!in) return Invalid("cannot read access file");
   absl::StatusOr<AccessPolicy> policy = FromJson(text);
-  remote::WipeString(&text);
+  kms_api::WipeString(&text);
   return policy;
 }
 

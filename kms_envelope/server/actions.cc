@@ -11,6 +11,7 @@
 #include "kms_envelope/status_macros.h"
 #include "kms_envelope/internal/strings.h"
 #include "kms_envelope/key_provider.h"
+#include "kms_envelope/kms_api/key_metadata_json.h"
 #include "kms_envelope/kms_error.h"
 
 namespace kms_envelope {
@@ -18,7 +19,7 @@ namespace server {
 namespace {
 
 using internal::Av;
-using remote::WipedString;
+using kms_api::WipedString;
 
 // Base64 of a plaintext key, built straight into a buffer that is wiped when freed.
 WipedString Base64Wiped(const SecretBytes& plaintext) {
@@ -29,29 +30,10 @@ WipedString Base64Wiped(const SecretBytes& plaintext) {
   return b64;
 }
 
-WipedJson KeyMetadataJson(const local::KeyMetadata& m) {
-  WipedJson j = WipedJson::object();
-  j["KeyId"] = m.key_id;
-  j["Description"] = m.description;
-  j["KeyState"] = m.key_state;
-  j["CreationDate"] = m.creation_date;
-  if (!m.delete_date.empty()) j["DeleteDate"] = m.delete_date;
-  j["PrimaryKeyVersion"] = m.primary_key_version;
-  j["LastRotationDate"] = m.last_rotation_date;
-  j["KeySpec"] = m.key_spec;
-  j["KeyUsage"] = m.key_usage;
-  j["Origin"] = m.origin;
-  j["ProtectionLevel"] = m.protection_level;
-  j["Arn"] = m.arn;
-  j["Creator"] = "kms-envelope";
-  j["AutomaticRotation"] = m.automatic_rotation;
-  return j;
-}
-
 absl::StatusOr<WipedJson> KeyMetadataResponse(const absl::StatusOr<local::KeyMetadata>& m) {
   if (!m.ok()) return m.status();
   WipedJson out = WipedJson::object();
-  out["KeyMetadata"] = KeyMetadataJson(*m);
+  out["KeyMetadata"] = kms_api::KeyMetadataJson<WipedJson>(*m);
   return out;
 }
 

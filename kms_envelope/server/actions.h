@@ -32,7 +32,7 @@
 #include "absl/time/time.h"
 #include "kms_envelope/local/local_key_provider.h"
 #include "kms_envelope/local/local_key_store.h"
-#include "kms_envelope/remote/wiped_string.h"
+#include "kms_envelope/kms_api/wiped_json.h"
 #include "kms_envelope/server/access_policy.h"
 #include "kms_envelope/server/key_policy.h"
 #include "kms_envelope/server/request_params.h"
@@ -40,7 +40,7 @@
 namespace kms_envelope {
 namespace server {
 
-using WipedJson = nlohmann::basic_json<std::map, std::vector, remote::WipedString>;
+using kms_api::WipedJson;
 
 inline constexpr int kDefaultPageSize = 10;
 inline constexpr int kMaxPageSize = 100;

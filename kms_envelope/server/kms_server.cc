@@ -22,11 +22,11 @@
 #include "absl/time/clock.h"
 #include "kms_envelope/status_macros.h"
 #include "kms_envelope/internal/strings.h"
+#include "kms_envelope/internal/uuid.h"
 #include "kms_envelope/kms_error.h"
 #include "kms_envelope/local/local_key_provider.h"
-#include "kms_envelope/remote/signer.h"
-#include "kms_envelope/remote/uuid.h"
-#include "kms_envelope/remote/wiped_string.h"
+#include "kms_envelope/kms_api/signer.h"
+#include "kms_envelope/kms_api/wiped_string.h"
 #include "kms_envelope/server/actions.h"
 #include "kms_envelope/server/elastic_thread_pool.h"
 #include "kms_envelope/server/key_policy.h"
@@ -38,8 +38,8 @@ namespace server {
 namespace {
 
 using internal::Av;
-using remote::QueryParam;
-using remote::WipedString;
+using kms_api::QueryParam;
+using kms_api::WipedString;
 
 constexpr std::string_view kApiVersion = "2016-01-20";
 constexpr std::string_view kSecurityTokenMismatch = "InvalidSecurityToken.MismatchWithAccessKey";
@@ -218,8 +218,8 @@ absl::Status KmsServer::Impl::FindFreshKey(std::string_view timestamp, Caller* c
 
 absl::Status KmsServer::Impl::AuthenticateV3(const Incoming& in, Exchange* x) {
   Caller& caller = x->caller;
-  absl::StatusOr<remote::V3Authorization> auth =
-      remote::ParseV3Authorization(in.Header("authorization"));
+  absl::StatusOr<kms_api::V3Authorization> auth =
+      kms_api::ParseV3Authorization(in.Header("authorization"));
   if (!auth.ok()) return KmsError(kms_code::kIncompleteSignature, std::string(auth.status().message()));
   caller.access_key_id = auth->access_key_id;
   x->log.access_key_id = caller.access_key_id.substr(0, 128);
@@ -237,15 +237,15 @@ absl::Status KmsServer::Impl::AuthenticateV3(const Incoming& in, Exchange* x) {
     return KmsError(kms_code::kInvalidParameter, "unsupported Version (use 2016-01-20)");
   }
   KMS_RETURN_IF_ERROR(FindFreshKey(timestamp, &caller));
-  remote::V3Request req;
+  kms_api::V3Request req;
   req.method = in.method;
   req.canonical_uri = in.target.substr(0, in.target.find('?'));
   if (req.canonical_uri.empty()) req.canonical_uri = "/";
   req.query = x->query_params;
   for (const std::string& h : auth->signed_headers) req.headers[h] = std::string(in.Header(h.c_str()));
-  req.hashed_payload = remote::HexSha256(in.body);
+  req.hashed_payload = kms_api::HexSha256(in.body);
   std::string_view claimed = in.Header("x-acs-content-sha256");
-  if (!claimed.empty() && !remote::SignatureEquals(claimed, req.hashed_payload)) {
+  if (!claimed.empty() && !kms_api::SignatureEquals(claimed, req.hashed_payload)) {
     return KmsError(kms_code::kSignatureDoesNotMatch, "x-acs-content-sha256 does not match the body");
   }
   // The signed-header set is the client's: recompute over exactly those headers.
@@ -254,12 +254,12 @@ absl::Status KmsServer::Impl::AuthenticateV3(const Incoming& in, Exchange* x) {
     if (!signed_list.empty()) signed_list.push_back(';');
     signed_list += h;
   }
-  if (signed_list != remote::SignedHeadersV3(req.headers)) {
+  if (signed_list != kms_api::SignedHeadersV3(req.headers)) {
     return KmsError(kms_code::kIncompleteSignature,
                     "SignedHeaders must list host, content-type (if sent) and x-acs-* headers in order");
   }
-  KMS_ASSIGN_OR_RETURN(std::string expected, remote::SignV3(req, caller.key->access_key_secret));
-  if (!remote::SignatureEquals(expected, auth->signature)) {
+  KMS_ASSIGN_OR_RETURN(std::string expected, kms_api::SignV3(req, caller.key->access_key_secret));
+  if (!kms_api::SignatureEquals(expected, auth->signature)) {
     return KmsError(kms_code::kSignatureDoesNotMatch, "the request signature does not match");
   }
   return absl::OkStatus();
@@ -279,9 +279,9 @@ absl::Status KmsServer::Impl::AuthenticateV1(const Incoming& in, Exchange* x) {
                     "Signature, AccessKeyId, SignatureMethod, SignatureNonce and Timestamp are "
                     "required");
   }
-  if (params.Get("SignatureMethod") != remote::kSignatureMethodV1 ||
+  if (params.Get("SignatureMethod") != kms_api::kSignatureMethodV1 ||
       (params.Find("SignatureVersion") != nullptr &&
-       params.Get("SignatureVersion") != remote::kSignatureVersionV1)) {
+       params.Get("SignatureVersion") != kms_api::kSignatureVersionV1)) {
     return KmsError(kms_code::kIncompleteSignature, "only HMAC-SHA1 / 1.0 is supported for V1");
   }
   if (params.Get("Version") != kApiVersion) {
@@ -294,8 +294,8 @@ absl::Status KmsServer::Impl::AuthenticateV1(const Incoming& in, Exchange* x) {
     if (kv.first != "Signature") unsigned_params.push_back(kv);
   }
   KMS_ASSIGN_OR_RETURN(std::string expected,
-                       remote::SignV1(in.method, unsigned_params, caller.key->access_key_secret));
-  if (!remote::SignatureEquals(expected, signature)) {
+                       kms_api::SignV1(in.method, unsigned_params, caller.key->access_key_secret));
+  if (!kms_api::SignatureEquals(expected, signature)) {
     return KmsError(kms_code::kSignatureDoesNotMatch, "the request signature does not match");
   }
   return absl::OkStatus();
@@ -324,7 +324,7 @@ absl::Status KmsServer::Impl::Authenticate(const Incoming& in, Exchange* x) {
 // to the key, and absent when it binds none: a token is never accepted and ignored.
 absl::Status KmsServer::Impl::CheckSecurityToken(const Incoming& in, const Exchange& x) {
   Params params(&x.all_params);
-  const remote::WipedString* param = params.Find("SecurityToken");
+  const kms_api::WipedString* param = params.Find("SecurityToken");
   std::string_view header = in.Header("x-acs-security-token");
   if (param != nullptr && !header.empty() && std::string_view(*param) != header) {
     return KmsError(kSecurityTokenMismatch, "SecurityToken and x-acs-security-token differ");
@@ -446,7 +446,7 @@ void KmsServer::Impl::WriteResponse(const absl::Status& status, WipedJson result
 Outgoing KmsServer::Impl::Handle(const Incoming& in) {
   const absl::Time start = absl::Now();
   requests.fetch_add(1, std::memory_order_relaxed);
-  const std::string request_id = remote::NewUuidV4(remote::UuidCase::kUpper);
+  const std::string request_id = internal::RandomUuid(internal::UuidCase::kUpper);
   Outgoing out;
   out.body = std::make_shared<WipedString>();
   Exchange x;
@@ -507,7 +507,7 @@ int ReadBody(const httplib::Request& req, const httplib::ContentReader& reader, 
   if (read && !too_big) return 0;
   // httplib's reader fails without calling us when Content-Length is above
   // set_payload_max_length; otherwise the client stopped sending (read timeout, EOF).
-  remote::WipeString(body);
+  kms_api::WipeString(body);
   return too_big || content_length > kMaxRequestBodySize ? 413 : 400;
 }
 
@@ -538,8 +538,8 @@ void KmsServer::Impl::Serve(const httplib::Request& req, httplib::Response& res,
   } else {
     out = Handle(in);
   }
-  remote::WipeString(&in.body);  // may hold an Encrypt plaintext
-  remote::WipeString(&in.target);
+  kms_api::WipeString(&in.body);  // may hold an Encrypt plaintext
+  kms_api::WipeString(&in.target);
   res.status = out.status;
   std::shared_ptr<WipedString> response = out.body;
   res.set_content_provider(
@@ -548,7 +548,7 @@ void KmsServer::Impl::Serve(const httplib::Request& req, httplib::Response& res,
         sink.write(response->data() + offset, length);
         return true;
       },
-      [response](bool) { remote::WipeString(response.get()); });
+      [response](bool) { kms_api::WipeString(response.get()); });
 }
 
 KmsServer::KmsServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -61,7 +61,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "kms_envelope/local/local_key_store.h"
-#include "kms_envelope/remote/wiped_string.h"
+#include "kms_envelope/kms_api/wiped_string.h"
 #include "kms_envelope/server/access_policy.h"
 #include "kms_envelope/server/actions.h"
 #include "kms_envelope/server/nonce_cache.h"
@@ -91,7 +91,7 @@ struct InjectedFault {
 struct ExtensionReply {
   int status = 200;
   std::string content_type;
-  std::shared_ptr<remote::WipedString> body;  // wiped once sent
+  std::shared_ptr<kms_api::WipedString> body;  // wiped once sent
 };
 using RequestExtension = std::function<bool(const std::map<std::string, std::string>& headers,
                                             std::string_view body, ExtensionReply* reply)>;

@@ -13,8 +13,8 @@ namespace server {
 namespace {
 
 using internal::Av;
-using remote::QueryParam;
-using remote::WipedString;
+using kms_api::QueryParam;
+using kms_api::WipedString;
 
 absl::Status Invalid(std::string_view why) { return KmsError(kms_code::kInvalidParameter, why); }
 
@@ -48,8 +48,8 @@ absl::Status ParseParams(std::string_view text, std::vector<QueryParam>* out) {
     if (value.size() > 3 * kMaxParamValueSize || name.size() > 3 * kMaxParamNameSize) {
       return Invalid("parameter too long");
     }
-    absl::StatusOr<WipedString> n = remote::PercentDecode(name, true);
-    absl::StatusOr<WipedString> v = remote::PercentDecode(value, true);
+    absl::StatusOr<WipedString> n = kms_api::PercentDecode(name, true);
+    absl::StatusOr<WipedString> v = kms_api::PercentDecode(value, true);
     if (!n.ok() || !v.ok()) return Invalid("malformed encoding");
     if (v->size() > kMaxParamValueSize || n->size() > kMaxParamNameSize) {
       return Invalid("parameter too long");

@@ -40,8 +40,8 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "kms_envelope/encryption_context.h"
-#include "kms_envelope/remote/signer.h"
-#include "kms_envelope/remote/wiped_string.h"
+#include "kms_envelope/kms_api/query_params.h"
+#include "kms_envelope/kms_api/wiped_string.h"
 
 namespace kms_envelope {
 namespace server {
@@ -60,13 +60,13 @@ inline constexpr std::string_view kCommonParams[] = {
     "Timestamp",       "SecurityToken",    "RegionId"};
 
 // Appends the parameters of `text` (a query string or form body) to `out` (see the contract).
-[[nodiscard]] absl::Status ParseParams(std::string_view text, std::vector<remote::QueryParam>* out);
+[[nodiscard]] absl::Status ParseParams(std::string_view text, std::vector<kms_api::QueryParam>* out);
 
 class Params {
  public:
-  explicit Params(const std::vector<remote::QueryParam>* all) : all_(all) {}
+  explicit Params(const std::vector<kms_api::QueryParam>* all) : all_(all) {}
 
-  const remote::WipedString* Find(std::string_view name) const;
+  const kms_api::WipedString* Find(std::string_view name) const;
   // The value, or "" when absent.
   std::string_view Get(std::string_view name) const;
   // MissingParameter when absent or empty.
@@ -83,10 +83,10 @@ class Params {
                                            absl::Span<const std::string_view> scalars,
                                            absl::Span<const std::string_view> maps) const;
 
-  const std::vector<remote::QueryParam>& all() const { return *all_; }
+  const std::vector<kms_api::QueryParam>& all() const { return *all_; }
 
  private:
-  const std::vector<remote::QueryParam>* all_;
+  const std::vector<kms_api::QueryParam>* all_;
 };
 
 }  // namespace server

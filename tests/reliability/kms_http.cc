@@ -12,7 +12,7 @@
 #include <ctime>
 
 #include "kms_envelope/testing/test_bytes.h"
-#include "kms_envelope/remote/signer.h"
+#include "kms_envelope/kms_api/signer.h"
 #include "kms_envelope/secret_bytes.h"
 #include "nlohmann/json.hpp"
 
@@ -77,9 +77,9 @@ std::string UtcTimestamp(long offset_seconds) {
 
 std::string SignedBody(const std::vector<std::pair<std::string, std::string>>& in,
                        const SignOptions& options) {
-  std::vector<remote::QueryParam> params;
+  std::vector<kms_api::QueryParam> params;
   auto add = [&](const std::string& name, const std::string& value) {
-    params.push_back({name, remote::WipedString(value.begin(), value.end())});
+    params.push_back({name, kms_api::WipedString(value.begin(), value.end())});
   };
   for (const auto& [name, value] : in) add(name, value);
   add("AccessKeyId", options.access_key_id);
@@ -91,20 +91,20 @@ std::string SignedBody(const std::vector<std::pair<std::string, std::string>>& i
     for (uint8_t b : raw) nonce += "0123456789abcdef"[b >> 4], nonce += "0123456789abcdef"[b & 15];
   }
   add("SignatureNonce", nonce);
-  add("SignatureMethod", std::string(remote::kSignatureMethodV1));
-  add("SignatureVersion", std::string(remote::kSignatureVersionV1));
+  add("SignatureMethod", std::string(kms_api::kSignatureMethodV1));
+  add("SignatureVersion", std::string(kms_api::kSignatureVersionV1));
   add("Version", "2016-01-20");
   auto secret = SecretBytes::New(options.secret.size());
   std::memcpy(secret->mutable_data(), options.secret.data(), options.secret.size());
-  std::string signature = *remote::SignV1("POST", params, *secret);
+  std::string signature = *kms_api::SignV1("POST", params, *secret);
   if (options.corrupt_signature) signature[0] = signature[0] == 'A' ? 'B' : 'A';
   std::string body;
   for (const auto& [name, value] : params) {
     if (!body.empty()) body += '&';
-    body += remote::PercentEncode(name) + "=" +
-            remote::PercentEncode(std::string_view(value.data(), value.size()));
+    body += kms_api::PercentEncode(name) + "=" +
+            kms_api::PercentEncode(std::string_view(value.data(), value.size()));
   }
-  return body + "&Signature=" + remote::PercentEncode(signature);
+  return body + "&Signature=" + kms_api::PercentEncode(signature);
 }
 
 }  // namespace reliability

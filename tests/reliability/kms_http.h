@@ -1,5 +1,5 @@
 // Raw HTTP helpers for the server load and hostile-client tests: one request per connection
-// over 127.0.0.1, and V1-signed form bodies built with kms_envelope/remote/signer.h.
+// over 127.0.0.1, and V1-signed form bodies built with kms_envelope/kms_api/signer.h.
 #ifndef KMS_ENVELOPE_TESTS_RELIABILITY_KMS_HTTP_H_
 #define KMS_ENVELOPE_TESTS_RELIABILITY_KMS_HTTP_H_
 

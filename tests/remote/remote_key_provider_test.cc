@@ -10,11 +10,21 @@
 
 #include "kms_envelope/testing/test_bytes.h"
 #include "kms_envelope/kms_error.h"
-#include "kms_envelope/remote/signer.h"
+#include "kms_envelope/kms_api/signer.h"
 #include "tests/remote/fake_kms.h"
 
 namespace kms_envelope {
 namespace remote {
+
+using kms_api::HexSha256;
+using kms_api::ParseV3Authorization;
+using kms_api::QueryParam;
+using kms_api::RetryClock;
+using kms_api::RetryPolicy;
+using kms_api::SignV1;
+using kms_api::SignV3;
+using kms_api::ToWiped;
+using kms_api::V3Request;
 namespace {
 
 using testing::FakeKms;

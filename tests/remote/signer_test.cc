@@ -1,6 +1,6 @@
 // The published signature examples of the Alibaba Cloud OpenAPI, reproduced exactly, plus the
 // encoding rules they depend on.
-#include "kms_envelope/remote/signer.h"
+#include "kms_envelope/kms_api/signer.h"
 
 #include <gtest/gtest.h>
 
@@ -9,6 +9,19 @@
 
 namespace kms_envelope {
 namespace remote {
+
+using kms_api::CanonicalRequestV3;
+using kms_api::HexSha256;
+using kms_api::ParseV3Authorization;
+using kms_api::PercentDecode;
+using kms_api::PercentEncode;
+using kms_api::QueryParam;
+using kms_api::SignV1;
+using kms_api::SignV3;
+using kms_api::SignatureEquals;
+using kms_api::StringToSignV1;
+using kms_api::V3AuthorizationHeader;
+using kms_api::V3Request;
 namespace {
 
 SecretBytes Secret(std::string_view s) {

@@ -10,8 +10,8 @@ namespace kms_envelope {
 namespace testing {
 namespace {
 
-using remote::QueryParam;
-using remote::ToWiped;
+using kms_api::QueryParam;
+using kms_api::ToWiped;
 
 constexpr char kNoneId[] = "none-key";  // allowed no action
 constexpr char kNoneSecret[] = "none-secret";

@@ -4,15 +4,15 @@
 #include <gtest/gtest.h>
 
 #include "kms_envelope/kms_error.h"
-#include "kms_envelope/remote/xml_response.h"
+#include "kms_envelope/kms_api/xml_response.h"
 #include "tests/server/server_test_util.h"
 
 namespace kms_envelope {
 namespace testing {
 namespace {
 
-using remote::QueryParam;
-using remote::ToWiped;
+using kms_api::QueryParam;
+using kms_api::ToWiped;
 
 class RequestRulesTest : public ServerFixture {
  protected:
@@ -157,8 +157,8 @@ TEST_F(RequestRulesTest, XmlAnswersUseTheReferenceRootAndElementNames) {
   EXPECT_EQ(res->status, 200);
   EXPECT_EQ(res->body.rfind("<?xml version=\"1.0\" encoding=\"UTF-8\"?><KMS><", 0), 0u)
       << res->body;
-  remote::WipedJson parsed;
-  ASSERT_TRUE(remote::ParseXmlResponse(res->body, &parsed).ok()) << res->body;
+  kms_api::WipedJson parsed;
+  ASSERT_TRUE(kms_api::ParseXmlResponse(res->body, &parsed).ok()) << res->body;
   std::vector<std::string> names;
   for (auto it = parsed.begin(); it != parsed.end(); ++it) names.emplace_back(it.key());
   EXPECT_EQ(names, (std::vector<std::string>{"CiphertextBlob", "KeyId", "KeyVersionId",

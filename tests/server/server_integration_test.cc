@@ -10,9 +10,9 @@ namespace kms_envelope {
 namespace testing {
 namespace {
 
-using remote::QueryParam;
+using kms_api::QueryParam;
 using remote::SignatureVersion;
-using remote::ToWiped;
+using kms_api::ToWiped;
 
 std::string Code(const absl::Status& s) { return GetKmsErrorCode(s); }
 
@@ -397,7 +397,7 @@ TEST_F(FaultTest, ClientRetriesInjectedThrottlingAnd503sWithBoundedBackoff) {
   StartServer({{"Throttling", 400, 2}, {"ServiceUnavailableTemporary", 503, 1},
                {"InternalFailure", 500, 1}});
   RecordingClock clock;
-  remote::RetryPolicy policy;
+  kms_api::RetryPolicy policy;
   policy.max_attempts = 6;
   policy.initial_backoff = absl::Milliseconds(200);
   policy.max_backoff = absl::Milliseconds(500);
@@ -418,7 +418,7 @@ TEST_F(FaultTest, ClientRetriesInjectedThrottlingAnd503sWithBoundedBackoff) {
 TEST_F(FaultTest, ClientGivesUpAfterMaxAttempts) {
   StartServer({{"Throttling", 400, 10}});
   RecordingClock clock;
-  remote::RetryPolicy policy;
+  kms_api::RetryPolicy policy;
   policy.max_attempts = 3;
   auto kms = Client(kAdminId, kAdminSecret, SignatureVersion::kV3, &clock, policy);
   auto r = kms->Call("ListKeys", {});

@@ -19,7 +19,7 @@
 #include "kms_envelope/status_macros.h"
 #include "kms_envelope/local/local_key_store.h"
 #include "kms_envelope/remote/remote_key_provider.h"
-#include "kms_envelope/remote/signer.h"
+#include "kms_envelope/kms_api/signer.h"
 #include "kms_envelope/server/kms_server.h"
 #include "tests/server/test_kms_server.h"
 
@@ -35,8 +35,8 @@ inline constexpr char kAppSecret[] = "app-secret";
 struct RecordingClock {
   absl::Duration offset;  // added to the real time (clock-skew tests)
   std::vector<absl::Duration> sleeps;
-  remote::RetryClock Clock() {
-    remote::RetryClock c;
+  kms_api::RetryClock Clock() {
+    kms_api::RetryClock c;
     c.now = [this] { return absl::Now() + offset + Slept(); };
     c.sleep = [this](absl::Duration d) { sleeps.push_back(d); };
     c.jitter = [] { return 0.5; };
@@ -87,7 +87,7 @@ class ServerFixture : public ::testing::Test {
 
   // A V1-signed POST with `params` (Action included) in a form body; returns the JSON answer
   // (a "ParseError" object if the body is not JSON) and sets *http_status.
-  nlohmann::json PostSigned(std::vector<remote::QueryParam> params, const std::string& id,
+  nlohmann::json PostSigned(std::vector<kms_api::QueryParam> params, const std::string& id,
                             const std::string& secret, absl::Time when = absl::Time(),
                             std::string nonce = "", int* http_status = nullptr) {
     if (when == absl::Time()) when = ServerNow();
@@ -112,7 +112,7 @@ class ServerFixture : public ::testing::Test {
   std::unique_ptr<remote::RemoteKeyProvider> Client(
       std::string id = kAdminId, std::string secret = kAdminSecret,
       remote::SignatureVersion version = remote::SignatureVersion::kV1,
-      RecordingClock* clock = nullptr, remote::RetryPolicy policy = remote::RetryPolicy(),
+      RecordingClock* clock = nullptr, kms_api::RetryPolicy policy = kms_api::RetryPolicy(),
       std::string url = "", std::string ca_file = "") {
     remote::RemoteKeyProviderOptions options;
     options.endpoint = url.empty() ? Url() : url;
@@ -128,7 +128,7 @@ class ServerFixture : public ::testing::Test {
   }
 
   // A V1-signed query string for hand-made requests.
-  static std::string SignedV1Query(std::vector<remote::QueryParam> params, const std::string& method,
+  static std::string SignedV1Query(std::vector<kms_api::QueryParam> params, const std::string& method,
                                    const std::string& id, const std::string& secret,
                                    absl::Time when = absl::Now(), std::string nonce = "") {
     static std::atomic<uint64_t> counter{0};
@@ -137,16 +137,16 @@ class ServerFixture : public ::testing::Test {
               std::to_string(counter++);
     }
     params.emplace_back("Version", "2016-01-20");
-    params.emplace_back("AccessKeyId", remote::ToWiped(id));
+    params.emplace_back("AccessKeyId", kms_api::ToWiped(id));
     params.emplace_back("SignatureMethod", "HMAC-SHA1");
     params.emplace_back("SignatureVersion", "1.0");
-    params.emplace_back("SignatureNonce", remote::ToWiped(nonce));
-    params.emplace_back("Timestamp", remote::ToWiped(absl::FormatTime(
+    params.emplace_back("SignatureNonce", kms_api::ToWiped(nonce));
+    params.emplace_back("Timestamp", kms_api::ToWiped(absl::FormatTime(
                                          "%Y-%m-%dT%H:%M:%SZ", when, absl::UTCTimeZone())));
     auto s = SecretBytes::CopyFrom(kms_envelope::testing::Bytes(secret));
-    auto sig = remote::SignV1(method, params, *s);
-    params.emplace_back("Signature", remote::ToWiped(*sig));
-    remote::WipedString q = remote::CanonicalQuery(params);
+    auto sig = kms_api::SignV1(method, params, *s);
+    params.emplace_back("Signature", kms_api::ToWiped(*sig));
+    kms_api::WipedString q = kms_api::CanonicalQuery(params);
     return std::string(q.data(), q.size());
   }
 

@@ -65,7 +65,7 @@ class TlsTest : public ServerFixture {
 
 TEST_F(TlsTest, ServesHttpsToAClientThatTrustsTheCertificate) {
   auto kms = Client(kAdminId, kAdminSecret, remote::SignatureVersion::kV3, nullptr,
-                    remote::RetryPolicy(), Url(/*tls=*/true), cert_);
+                    kms_api::RetryPolicy(), Url(/*tls=*/true), cert_);
   auto created = kms->Call("CreateKey", {});
   ASSERT_TRUE(created.ok()) << created.status();
   GenerateDataKeyRequest gen;
@@ -79,7 +79,7 @@ TEST_F(TlsTest, ServesHttpsToAClientThatTrustsTheCertificate) {
 TEST_F(TlsTest, ClientRefusesAnUntrustedCertificateWithoutRetrying) {
   RecordingClock clock;
   auto kms = Client(kAdminId, kAdminSecret, remote::SignatureVersion::kV1, &clock,
-                    remote::RetryPolicy(), Url(/*tls=*/true));
+                    kms_api::RetryPolicy(), Url(/*tls=*/true));
   auto r = kms->Call("ListKeys", {});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(kms->attempts(), 1u);

@@ -17,8 +17,8 @@
 // - Secrets: a Plaintext passes through expat's buffers; the parser is created with an
 //   allocator that wipes every block before freeing it, and all text lives in WipedString.
 // - Thread safe (no shared state).
-#ifndef KMS_ENVELOPE_REMOTE_XML_RESPONSE_H_
-#define KMS_ENVELOPE_REMOTE_XML_RESPONSE_H_
+#ifndef KMS_ENVELOPE_KMS_API_XML_RESPONSE_H_
+#define KMS_ENVELOPE_KMS_API_XML_RESPONSE_H_
 
 #include <cstddef>
 #include <map>
@@ -28,12 +28,10 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/status/status.h"
-#include "kms_envelope/remote/wiped_string.h"
+#include "kms_envelope/kms_api/wiped_json.h"
 
 namespace kms_envelope {
-namespace remote {
-
-using WipedJson = nlohmann::basic_json<std::map, std::vector, WipedString>;
+namespace kms_api {
 
 inline constexpr size_t kMaxXmlDepth = 16;
 
@@ -42,7 +40,7 @@ bool LooksLikeXml(std::string_view body);
 
 [[nodiscard]] absl::Status ParseXmlResponse(std::string_view body, WipedJson* out);
 
-}  // namespace remote
+}  // namespace kms_api
 }  // namespace kms_envelope
 
-#endif  // KMS_ENVELOPE_REMOTE_XML_RESPONSE_H_
+#endif  // KMS_ENVELOPE_KMS_API_XML_RESPONSE_H_

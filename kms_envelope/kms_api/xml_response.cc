@@ -1,4 +1,4 @@
-#include "kms_envelope/remote/xml_response.h"
+#include "kms_envelope/kms_api/xml_response.h"
 
 #include <expat.h>
 #include <malloc.h>
@@ -12,7 +12,7 @@
 #include "absl/strings/str_cat.h"
 
 namespace kms_envelope {
-namespace remote {
+namespace kms_api {
 namespace {
 
 // Expat's blocks are wiped before they go back to malloc: they may hold a base64 Plaintext.
@@ -142,5 +142,5 @@ absl::Status ParseXmlResponse(std::string_view body, WipedJson* out) {
   return absl::OkStatus();
 }
 
-}  // namespace remote
+}  // namespace kms_api
 }  // namespace kms_envelope

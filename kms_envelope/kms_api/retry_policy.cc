@@ -1,4 +1,4 @@
-#include "kms_envelope/remote/retry_policy.h"
+#include "kms_envelope/kms_api/retry_policy.h"
 
 #include <cstdint>
 #include <thread>
@@ -8,7 +8,7 @@
 #include "kms_envelope/kms_error.h"
 
 namespace kms_envelope {
-namespace remote {
+namespace kms_api {
 
 absl::Duration RetryPolicy::BackoffCap(int attempt) const {
   absl::Duration cap = initial_backoff;
@@ -51,5 +51,5 @@ bool ShouldRetryResponse(std::string_view code, int http_status) {
   return http_status >= 500 && http_status <= 599;
 }
 
-}  // namespace remote
+}  // namespace kms_api
 }  // namespace kms_envelope

@@ -12,8 +12,8 @@
 // wiped; key material is never that short once base64-encoded inside a request (a 1-byte key
 // encodes to 4 characters, but the parameter string around it is far longer than the SSO
 // buffer). This is a best effort for non-secret-typed text, not a replacement for SecretBytes.
-#ifndef KMS_ENVELOPE_REMOTE_WIPED_STRING_H_
-#define KMS_ENVELOPE_REMOTE_WIPED_STRING_H_
+#ifndef KMS_ENVELOPE_KMS_API_WIPED_STRING_H_
+#define KMS_ENVELOPE_KMS_API_WIPED_STRING_H_
 
 #include <sodium.h>
 
@@ -23,7 +23,7 @@
 #include <string_view>
 
 namespace kms_envelope {
-namespace remote {
+namespace kms_api {
 
 template <typename T>
 struct WipingAllocator {
@@ -57,7 +57,7 @@ inline void WipeString(std::string* s) {
   s->clear();
 }
 
-}  // namespace remote
+}  // namespace kms_api
 }  // namespace kms_envelope
 
-#endif  // KMS_ENVELOPE_REMOTE_WIPED_STRING_H_
+#endif  // KMS_ENVELOPE_KMS_API_WIPED_STRING_H_

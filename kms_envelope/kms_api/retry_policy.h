@@ -19,8 +19,8 @@
 // - Backoff is capped exponential with full jitter: uniform in [0, min(max_backoff,
 //   initial_backoff * 2^attempt)].
 // - The loop ends at max_attempts or when the next wait would pass the overall deadline.
-#ifndef KMS_ENVELOPE_REMOTE_RETRY_POLICY_H_
-#define KMS_ENVELOPE_REMOTE_RETRY_POLICY_H_
+#ifndef KMS_ENVELOPE_KMS_API_RETRY_POLICY_H_
+#define KMS_ENVELOPE_KMS_API_RETRY_POLICY_H_
 
 #include <functional>
 #include <string_view>
@@ -28,7 +28,7 @@
 #include "absl/time/time.h"
 
 namespace kms_envelope {
-namespace remote {
+namespace kms_api {
 
 struct RetryPolicy {
   int max_attempts = 5;
@@ -60,7 +60,7 @@ bool IsRetryableKmsCode(std::string_view code);
 // other than Rejected.Throttling, signature and timestamp errors, ...) is never retried.
 bool ShouldRetryResponse(std::string_view code, int http_status);
 
-}  // namespace remote
+}  // namespace kms_api
 }  // namespace kms_envelope
 
-#endif  // KMS_ENVELOPE_REMOTE_RETRY_POLICY_H_
+#endif  // KMS_ENVELOPE_KMS_API_RETRY_POLICY_H_

@@ -1,5 +1,6 @@
 // Request signatures of the Alibaba Cloud OpenAPI (RPC style), both schemes, for the client
-// (RemoteKeyProvider) and the server (`kms-envelope serve`, which verifies them).
+// (RemoteKeyProvider) and the server (`kms-envelope serve`, which verifies them). Parameters
+// are encoded as query_params.h says.
 //
 //   // V1 (HMAC-SHA1, SignatureVersion=1.0): the signature is one more query parameter.
 //   std::vector<QueryParam> params = {{"Action", "Decrypt"}, {"AccessKeyId", id}, ...};
@@ -12,8 +13,6 @@
 //   headers["Authorization"] = V3AuthorizationHeader(id, req, sig);
 //
 // Contract:
-// - PercentEncode is RFC 3986 with uppercase hex: only A-Z a-z 0-9 - _ . ~ are kept, so a space
-//   becomes %20, `*` %2A, `~` stays (Alibaba's rule; not form encoding).
 // - V1: parameters sorted by encoded name (byte order), canonical query
 //   `enc(k)=enc(v)&...`, StringToSign = METHOD + "&%2F&" + enc(canonical query),
 //   key = AccessKeySecret + "&", signature = base64(HMAC-SHA1). The Signature parameter itself
@@ -27,8 +26,8 @@
 //   SecretBytes too. Signatures are not secret (they travel in the request) but the server
 //   compares them in constant time (SignatureEquals).
 // - Thread safe (pure functions).
-#ifndef KMS_ENVELOPE_REMOTE_SIGNER_H_
-#define KMS_ENVELOPE_REMOTE_SIGNER_H_
+#ifndef KMS_ENVELOPE_KMS_API_SIGNER_H_
+#define KMS_ENVELOPE_KMS_API_SIGNER_H_
 
 #include <map>
 #include <string>
@@ -37,31 +36,16 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "kms_envelope/remote/wiped_string.h"
+#include "kms_envelope/kms_api/query_params.h"
+#include "kms_envelope/kms_api/wiped_string.h"
 #include "kms_envelope/secret_bytes.h"
 
 namespace kms_envelope {
-namespace remote {
+namespace kms_api {
 
 inline constexpr std::string_view kSignatureMethodV1 = "HMAC-SHA1";
 inline constexpr std::string_view kSignatureVersionV1 = "1.0";
 inline constexpr std::string_view kSignatureAlgorithmV3 = "ACS3-HMAC-SHA256";
-
-// Parameter values may carry key material (Encrypt's Plaintext), so they and every string the
-// signer builds from them live in WipedString.
-using QueryParam = std::pair<std::string, WipedString>;
-
-// RFC 3986 percent-encoding with uppercase hex (see the contract above).
-std::string PercentEncode(std::string_view s);
-// Appends PercentEncode(s) to *out (lets callers build into a pre-reserved, wiped buffer).
-void AppendPercentEncoded(std::string_view s, WipedString* out);
-void AppendPercentEncoded(std::string_view s, std::string* out);
-// Decodes %XX escapes (either case); `plus_is_space` for form bodies. InvalidArgument for a
-// malformed escape.
-[[nodiscard]] absl::StatusOr<WipedString> PercentDecode(std::string_view s, bool plus_is_space);
-
-// `enc(k)=enc(v)` pairs sorted by encoded name, joined with '&' (V1 and V3 share it).
-WipedString CanonicalQuery(const std::vector<QueryParam>& params);
 
 // V1 StringToSign for `method` and `params` (which must not contain "Signature").
 WipedString StringToSignV1(std::string_view method, const std::vector<QueryParam>& params);
@@ -103,7 +87,7 @@ struct V3Authorization {
 // Constant-time equality of two signatures (length leaks, contents do not).
 bool SignatureEquals(std::string_view a, std::string_view b);
 
-}  // namespace remote
+}  // namespace kms_api
 }  // namespace kms_envelope
 
-#endif  // KMS_ENVELOPE_REMOTE_SIGNER_H_
+#endif  // KMS_ENVELOPE_KMS_API_SIGNER_H_
