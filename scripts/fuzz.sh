@@ -17,7 +17,7 @@ set -u -o pipefail
 
 cd "$(dirname "$0")/.."
 SECONDS_PER_TARGET="${1:-60}"
-ALL_TARGETS="header_fuzzer context_fuzzer blob_fuzzer open_fuzzer store_fuzzer server_request_fuzzer instance_request_fuzzer cli_args_fuzzer"
+ALL_TARGETS="header_fuzzer context_fuzzer blob_fuzzer open_fuzzer store_fuzzer store_file_fuzzer server_request_fuzzer instance_request_fuzzer cli_args_fuzzer"
 OUTPUT_BASE="${BAZEL_OUTPUT_BASE:-/root/.cache/bazel_fuzz}"
 FUZZ_OUT="${FUZZ_OUT:-/tmp/kms-fuzz}"
 BAZEL=(bazel --output_base="$OUTPUT_BASE")

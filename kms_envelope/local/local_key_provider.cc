@@ -32,6 +32,32 @@ struct KeyAndIv {
 
 }  // namespace
 
+absl::Status LocalKeyProvider::Seal(std::string_view key_id_or_alias,
+                                    absl::Span<const uint8_t> plaintext,
+                                    absl::Span<const uint8_t> iv, const EncryptionContext& context,
+                                    std::string* key_id, std::string* key_version_id,
+                                    std::string* blob) {
+  return store_->WithPrimaryVersion(key_id_or_alias, [&](const VersionKeyLease& lease) {
+    KMS_RETURN_IF_ERROR(
+        SealCiphertextBlob(lease.key, lease.key_version_id, plaintext, iv, context, blob));
+    key_id->assign(lease.key_id);
+    key_version_id->assign(lease.key_version_id);
+    return absl::OkStatus();
+  });
+}
+
+absl::Status LocalKeyProvider::Open(absl::Span<const uint8_t> blob,
+                                    const EncryptionContext& context, std::string* key_id,
+                                    std::string* key_version_id, SecretBytes* plaintext) {
+  KMS_ASSIGN_OR_RETURN(ParsedCiphertextBlob parsed, ParseCiphertextBlob(blob));
+  return store_->WithVersion(parsed.key_version_id, [&](const VersionKeyLease& lease) {
+    KMS_RETURN_IF_ERROR(OpenCiphertextBlob(lease.key, parsed, context, plaintext));
+    key_id->assign(lease.key_id);
+    key_version_id->assign(lease.key_version_id);
+    return absl::OkStatus();
+  });
+}
+
 absl::StatusOr<std::unique_ptr<LocalKeyProvider>> LocalKeyProvider::New(
     std::shared_ptr<LocalKeyStore> store) {
   if (store == nullptr) return absl::InvalidArgumentError("LocalKeyProvider needs a store");
@@ -50,10 +76,11 @@ absl::Status LocalKeyProvider::GenerateDataKeyInto(const GenerateDataKeyRequest&
   const size_t drawn = size + kBlobIvSize;
   internal::FillRandom(absl::MakeSpan(random.bytes, drawn));
   std::memcpy(response->plaintext.mutable_data(), random.bytes, size);
-  absl::Status sealed = store_->SealWithPrimaryVersion(
-      request.key_id, response->plaintext.span(), absl::MakeConstSpan(random.bytes + size, kBlobIvSize),
-      ContextOrEmpty(request.encryption_context), &response->key_id, &response->key_version_id,
-      &response->ciphertext_blob);
+  absl::Status sealed =
+      Seal(request.key_id, response->plaintext.span(),
+           absl::MakeConstSpan(random.bytes + size, kBlobIvSize),
+           ContextOrEmpty(request.encryption_context), &response->key_id,
+           &response->key_version_id, &response->ciphertext_blob);
   sodium_memzero(random.bytes, size + kBlobIvSize);
   if (!sealed.ok()) {
     response->plaintext.Clear();
@@ -68,8 +95,8 @@ absl::Status LocalKeyProvider::GenerateDataKeyInto(const GenerateDataKeyRequest&
 absl::Status LocalKeyProvider::DecryptInto(const DecryptRequest& request,
                                            DecryptResponse* response) {
   absl::Status opened =
-      store_->OpenBlob(request.ciphertext_blob, ContextOrEmpty(request.encryption_context),
-                       &response->key_id, &response->key_version_id, &response->plaintext);
+      Open(request.ciphertext_blob, ContextOrEmpty(request.encryption_context), &response->key_id,
+           &response->key_version_id, &response->plaintext);
   if (!opened.ok()) {
     response->plaintext.Clear();
     return opened;
@@ -100,7 +127,7 @@ absl::StatusOr<EncryptResponse> LocalKeyProvider::Encrypt(const EncryptRequest& 
   uint8_t iv[kBlobIvSize];
   internal::FillRandom(absl::MakeSpan(iv));
   EncryptResponse out;
-  KMS_RETURN_IF_ERROR(store_->SealWithPrimaryVersion(
+  KMS_RETURN_IF_ERROR(Seal(
       request.key_id, request.plaintext, iv, ContextOrEmpty(request.encryption_context),
       &out.key_id, &out.key_version_id, &out.ciphertext_blob));
   internal::UniqueUuidInto(&out.request_id);
@@ -119,7 +146,7 @@ absl::StatusOr<ReEncryptResponse> LocalKeyProvider::ReEncrypt(const ReEncryptReq
   uint8_t iv[kBlobIvSize];
   internal::FillRandom(absl::MakeSpan(iv));
   ReEncryptResponse out;
-  KMS_RETURN_IF_ERROR(store_->SealWithPrimaryVersion(
+  KMS_RETURN_IF_ERROR(Seal(
       request.destination_key_id, plain.plaintext.span(), iv,
       ContextOrEmpty(request.destination_encryption_context), &out.key_id, &out.key_version_id,
       &out.ciphertext_blob));

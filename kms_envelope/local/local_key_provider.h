@@ -17,18 +17,24 @@
 // unique in the process, from a per-thread random start and a counter: not a secret). ReEncrypt decrypts under the source and encrypts under the destination; the plaintext
 // only lives in SecretBytes.
 //
-// Thread safe. The data key and IV come from one FillRandom call; the CMK version's
-// AES-256-GCM key schedule is precomputed in the store.
+// Thread safe. The data key and IV come from one FillRandom call; the blob is sealed and opened
+// here (ciphertext_blob.h) with the CMK version key the store lends for the call
+// (LocalKeyStore::WithPrimaryVersion / WithVersion), whose AES-256-GCM key schedule the store
+// precomputed.
 #ifndef KMS_ENVELOPE_LOCAL_LOCAL_KEY_PROVIDER_H_
 #define KMS_ENVELOPE_LOCAL_LOCAL_KEY_PROVIDER_H_
 
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "kms_envelope/encryption_context.h"
 #include "kms_envelope/key_provider.h"
 #include "kms_envelope/local/local_key_store.h"
+#include "kms_envelope/secret_bytes.h"
 
 namespace kms_envelope {
 namespace local {
@@ -57,6 +63,14 @@ class LocalKeyProvider : public KeyProvider {
 
  private:
   explicit LocalKeyProvider(std::shared_ptr<LocalKeyStore> store) : store_(std::move(store)) {}
+  // Wraps `plaintext` under the primary version of the CMK into a CiphertextBlob (outputs
+  // reuse their capacity).
+  absl::Status Seal(std::string_view key_id_or_alias, absl::Span<const uint8_t> plaintext,
+                    absl::Span<const uint8_t> iv, const EncryptionContext& context,
+                    std::string* key_id, std::string* key_version_id, std::string* blob);
+  // Authenticates and unwraps a CiphertextBlob with the version it names.
+  absl::Status Open(absl::Span<const uint8_t> blob, const EncryptionContext& context,
+                    std::string* key_id, std::string* key_version_id, SecretBytes* plaintext);
   std::shared_ptr<LocalKeyStore> store_;
 };
 

@@ -35,7 +35,7 @@
 // file is a new, empty store; a truncated, tampered or foreign file, or a wrong root key or
 // passphrase, is refused with DataLoss / FailedPrecondition and the file is left untouched.
 // Readers pick up other processes' changes: administrative reads re-read the file when it
-// changed, the hot path (SealWithPrimaryVersion/OpenBlob) checks at most every
+// changed, the hot path (WithPrimaryVersion / WithVersion) checks at most every
 // kRefreshInterval and on a miss.
 // - Wrap limit: each version wraps at most `wrap_limit` blobs (AES-GCM with random IVs,
 //   wrap_counter.h), counted across every process that uses the store through ranges reserved
@@ -43,8 +43,14 @@
 //   Enabled (the default); otherwise GenerateDataKey / Encrypt under it fail with
 //   Rejected.LimitExceeded until it is rotated, while Decrypt goes on.
 //
-// Thread safety: all methods may be called concurrently. The hot path holds a reader lock,
-// does no disk I/O and no heap allocation when the output strings have capacity.
+// The pieces, one responsibility each: store_file.h (the file's bytes), store_document.h (its
+// JSON document <-> State), root_key.h, store_persistence.h (lock, read, atomic write, change
+// detection), key_lifecycle.h (what each call does to the State); this class only orders them
+// under its locks. It never sees a CiphertextBlob: LocalKeyProvider seals and opens blobs
+// with the version keys the store lends.
+//
+// Thread safety: all methods may be called concurrently. The hot path runs the lease callback
+// under a reader lock, with no disk I/O and no heap allocation.
 #ifndef KMS_ENVELOPE_LOCAL_LOCAL_KEY_STORE_H_
 #define KMS_ENVELOPE_LOCAL_LOCAL_KEY_STORE_H_
 
@@ -56,65 +62,30 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "absl/types/span.h"
-#include "kms_envelope/encryption_context.h"
+#include "kms_envelope/internal/aead.h"
 #include "kms_envelope/internal/iso_time.h"
 #include "kms_envelope/internal/uuid.h"
+#include "kms_envelope/local/key_metadata.h"
 #include "kms_envelope/local/wrap_counter.h"
-#include "kms_envelope/secret_bytes.h"
 
 namespace kms_envelope {
 namespace local {
 
-inline constexpr int kMinPendingWindowDays = 7;
-inline constexpr int kMaxPendingWindowDays = 30;
-inline constexpr size_t kMaxAliasNameSize = 255;
-inline constexpr std::string_view kAliasPrefix = "alias/";
-inline constexpr size_t kMaxDescriptionSize = 8192;
-// The store file is refused (before reading) when larger than this.
-inline constexpr size_t kMaxStoreFileSize = size_t{64} << 20;
-// Argon2id parameters for passphrase-derived root keys (libsodium "moderate"-ish, recorded in
-// the header so they can change without breaking old stores).
-inline constexpr uint64_t kArgon2OpsLimit = 3;
-inline constexpr size_t kArgon2MemLimit = size_t{64} << 20;
 // How often the hot path looks at the store file for changes made by other processes.
 inline constexpr absl::Duration kRefreshInterval = absl::Seconds(1);
 
-inline constexpr std::string_view kKeyStateEnabled = "Enabled";
-inline constexpr std::string_view kKeyStateDisabled = "Disabled";
-inline constexpr std::string_view kKeyStatePendingDeletion = "PendingDeletion";
-inline constexpr std::string_view kAutomaticRotationEnabled = "Enabled";
-inline constexpr std::string_view kAutomaticRotationDisabled = "Disabled";
-
-struct KeyMetadata {
-  std::string key_id;               // KeyId (GUID)
-  std::string description;          // Description
-  std::string key_state;            // KeyState
-  std::string creation_date;        // CreationDate
-  std::string delete_date;          // DeleteDate ("" unless PendingDeletion)
-  std::string primary_key_version;  // PrimaryKeyVersion
-  std::string last_rotation_date;   // LastRotationDate
-  std::string key_spec = "Aliyun_AES_256";
-  std::string key_usage = "ENCRYPT/DECRYPT";
-  std::string origin = "Aliyun_KMS";
-  std::string protection_level = "SOFTWARE";
-  std::string arn;                  // Arn: acs:kms:local:0:key/<KeyId>
-  std::vector<std::string> key_version_ids;  // oldest first
-  // "Enabled": the key rotates by itself when its primary version reaches the wrap limit.
-  std::string automatic_rotation = std::string(kAutomaticRotationEnabled);
-  // Wraps all processes reserved under the primary version (>= the blobs it wrapped: the
-  // unspent rest of a process's range counts as used).
-  uint64_t primary_key_version_wrap_count = 0;
+// A CMK version's key as the store lends it to LocalKeyProvider for one call: valid only
+// inside the callback it is passed to, never to be kept.
+struct VersionKeyLease {
+  std::string_view key_id;
+  std::string_view key_version_id;
+  const internal::AeadKey& key;  // AES-256-GCM, key schedule precomputed
 };
-
-struct AliasMetadata {
-  std::string alias_name;  // AliasName
-  std::string alias_arn;   // AliasArn: acs:kms:local:0:<AliasName>
-  std::string key_id;      // KeyId
-};
+using LeaseUse = absl::FunctionRef<absl::Status(const VersionKeyLease&)>;
 
 struct LocalKeyStoreOptions {
   // Store directory (created 0700 if missing). Ignored when in_memory.
@@ -174,23 +145,14 @@ class LocalKeyStore {
   [[nodiscard]] absl::StatusOr<std::vector<AliasMetadata>> ListAliasesByKeyId(
       std::string_view key_id_or_alias);
 
-  // Hot path (used by LocalKeyProvider). Wraps `plaintext` (1..kMaxEncryptPlaintextSize bytes)
-  // under the primary version of an Enabled CMK into `blob` (docs/ciphertext-blob.md) with the
-  // given 12-byte IV, and sets `key_id` (GUID) and `key_version_id`. Outputs reuse capacity.
-  // Counts the wrap (wrap_counter.h): one atomic decrement, plus a store write once per
-  // reserved range; at the limit rotates the key or fails with Rejected.LimitExceeded.
-  [[nodiscard]] absl::Status SealWithPrimaryVersion(std::string_view key_id_or_alias,
-                                                    absl::Span<const uint8_t> plaintext,
-                                                    absl::Span<const uint8_t> iv,
-                                                    const EncryptionContext& context,
-                                                    std::string* key_id,
-                                                    std::string* key_version_id,
-                                                    std::string* blob);
-  // Authenticates and unwraps a CiphertextBlob with the version it names (any version of an
-  // Enabled CMK). InvalidCiphertext for anything malformed, unknown or forged.
-  [[nodiscard]] absl::Status OpenBlob(absl::Span<const uint8_t> blob,
-                                      const EncryptionContext& context, std::string* key_id,
-                                      std::string* key_version_id, SecretBytes* plaintext);
+  // Hot path (LocalKeyProvider wraps one key with the lease). Lends the primary version of an
+  // Enabled CMK to `use` and returns what `use` returns. Counts one wrap (wrap_counter.h): an
+  // atomic decrement, plus a store write once per reserved range; at the limit rotates the
+  // key or fails with Rejected.LimitExceeded without calling `use`.
+  [[nodiscard]] absl::Status WithPrimaryVersion(std::string_view key_id_or_alias, LeaseUse use);
+  // Lends any version of an Enabled CMK by its KeyVersionId (Decrypt): InvalidCiphertext when
+  // the store does not hold it. Counts nothing.
+  [[nodiscard]] absl::Status WithVersion(std::string_view key_version_id, LeaseUse use);
 
   // The GUID an id or alias names (Forbidden.KeyNotFound / Forbidden.AliasNotFound).
   [[nodiscard]] absl::StatusOr<std::string> ResolveKeyId(std::string_view key_id_or_alias);
@@ -203,10 +165,6 @@ class LocalKeyStore {
   explicit LocalKeyStore(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
-
-// True for `alias/` + 1.. characters of [a-zA-Z0-9:/_-], at most kMaxAliasNameSize in all, not
-// starting with the reserved `alias/acs`.
-bool IsValidAliasName(std::string_view alias_name);
 
 // For callers elsewhere in the tree; new code uses internal/iso_time.h and internal/uuid.h.
 inline std::string FormatIsoDate(absl::Time t) { return internal::FormatIsoTime(t); }

@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "kms_envelope/testing/test_bytes.h"
 #include "kms_envelope/local/local_key_store.h"
+#include "kms_envelope/local/root_key.h"
 #include "sodium.h"
 #include "tests/local/test_util.h"
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <memory>
@@ -16,7 +17,6 @@
 #include "gtest/gtest.h"
 #include "kms_envelope/testing/test_bytes.h"
 #include "kms_envelope/kms_error.h"
-#include "kms_envelope/local/ciphertext_blob.h"
 #include "tests/local/test_util.h"
 
 namespace kms_envelope {
@@ -153,22 +153,19 @@ TEST(LocalKeyStore, AllowsAndRefusesStateTransitionsAsDocumented) {
   EXPECT_KMS_CODE(store->RotateKey(k.key_id).status(), kms_code::kDisabled);
 }
 
-// Seals a data key under `key` at the store's level; returns the CiphertextBlob.
-std::string SealBlob(LocalKeyStore& store, const std::string& key) {
-  const uint8_t data_key[32] = {7};
-  const uint8_t iv[12] = {1};
-  std::string key_id, version, blob;
-  EXPECT_OK(store.SealWithPrimaryVersion(key, absl::MakeConstSpan(data_key),
-                                         absl::MakeConstSpan(iv), EncryptionContext::Empty(),
-                                         &key_id, &version, &blob));
-  return blob;
+// Leases the primary version of `key` (one wrap) and returns its KeyVersionId.
+std::string PrimaryVersionLeased(LocalKeyStore& store, const std::string& key) {
+  std::string version;
+  EXPECT_OK(store.WithPrimaryVersion(key, [&](const VersionKeyLease& lease) {
+    version = std::string(lease.key_version_id);
+    return absl::OkStatus();
+  }));
+  return version;
 }
 
-absl::Status OpenBlobOf(LocalKeyStore& store, const std::string& blob) {
-  std::string key_id, version;
-  SecretBytes plaintext;
-  return store.OpenBlob(kms_envelope::testing::Bytes(blob), EncryptionContext::Empty(), &key_id, &version,
-                        &plaintext);
+// Whether the store still lends `version` (what Decrypt of a blob under it needs).
+absl::Status LeaseVersion(LocalKeyStore& store, const std::string& version) {
+  return store.WithVersion(version, [](const VersionKeyLease&) { return absl::OkStatus(); });
 }
 
 // Opens a store whose clock reads `*clock` (tests move it forward).
@@ -192,8 +189,8 @@ TEST(LocalKeyStore, PurgeDestroysOnlyThePendingDeletionKeysWhoseDeleteDateHasPas
   ASSERT_OK(store->CreateAlias("alias/doomed", doomed));
   ASSERT_OK(store->CreateAlias("alias/kept", kept));
   ASSERT_TRUE(store->RotateKey(doomed).ok());
-  const std::string doomed_blob = SealBlob(*store, doomed);
-  const std::string kept_blob = SealBlob(*store, kept);
+  const std::string doomed_version = PrimaryVersionLeased(*store, doomed);
+  const std::string kept_version = PrimaryVersionLeased(*store, kept);
   ASSERT_TRUE(store->ScheduleKeyDeletion(doomed, 7).ok());
   ASSERT_TRUE(store->ScheduleKeyDeletion(later, 30).ok());
 
@@ -212,10 +209,10 @@ TEST(LocalKeyStore, PurgeDestroysOnlyThePendingDeletionKeysWhoseDeleteDateHasPas
   EXPECT_KMS_CODE(store->DescribeKey(doomed).status(), kms_code::kKeyNotFound);
   EXPECT_KMS_CODE(store->DescribeKey("alias/doomed").status(), kms_code::kAliasNotFound);
   EXPECT_KMS_CODE(store->CancelKeyDeletion(doomed).status(), kms_code::kKeyNotFound);
-  EXPECT_FALSE(OpenBlobOf(*store, doomed_blob).ok());
+  EXPECT_FALSE(LeaseVersion(*store, doomed_version).ok());
   EXPECT_EQ(store->DescribeKey(later)->key_state, "PendingDeletion");
   EXPECT_EQ(store->DescribeKey("alias/kept")->key_id, kept);
-  EXPECT_OK(OpenBlobOf(*store, kept_blob));
+  EXPECT_OK(LeaseVersion(*store, kept_version));
   EXPECT_TRUE(store->PurgeDeletedKeys()->empty());
 
   // The purge is persisted: a fresh process does not see the key either.
@@ -223,8 +220,8 @@ TEST(LocalKeyStore, PurgeDestroysOnlyThePendingDeletionKeysWhoseDeleteDateHasPas
   auto reopened = OpenAt(dir);
   ASSERT_NE(reopened, nullptr);
   EXPECT_KMS_CODE(reopened->DescribeKey(doomed).status(), kms_code::kKeyNotFound);
-  EXPECT_FALSE(OpenBlobOf(*reopened, doomed_blob).ok());
-  EXPECT_OK(OpenBlobOf(*reopened, kept_blob));
+  EXPECT_FALSE(LeaseVersion(*reopened, doomed_version).ok());
+  EXPECT_OK(LeaseVersion(*reopened, kept_version));
   auto keys = reopened->ListKeys();
   ASSERT_TRUE(keys.ok());
   EXPECT_EQ(keys->size(), 2u);
@@ -431,6 +428,48 @@ TEST(LocalKeyStore, TwoProcessesCreatingKeysConcurrentlyBothPersist) {
   std::set<std::string> ids;
   for (const auto& k : *keys) ids.insert(k.key_id);
   EXPECT_EQ(ids.size(), size_t{kProcesses * kKeysEach});
+}
+
+TEST(LocalKeyStore, ReadersInOtherProcessesNeverSeeAHalfWrittenStore) {
+  const std::string dir = TestDir("atomic");
+  auto reader = OpenAt(dir);
+  ASSERT_NE(reader, nullptr);
+  std::string key;
+  for (int i = 0; i < 150; ++i) {  // a store of some size, so that a write takes a while
+    auto k = reader->CreateKey(std::string(200, 'd'));
+    ASSERT_TRUE(k.ok()) << k.status();
+    key = k->key_id;
+  }
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    LocalKeyStoreOptions options;
+    options.directory = dir;
+    auto writer = LocalKeyStore::Open(options);
+    if (!writer.ok()) ::_exit(1);
+    for (int i = 0; i < 300; ++i) {
+      if (!(*writer)->RotateKey(key).ok()) ::_exit(2);
+    }
+    ::_exit(0);
+  }
+  // The reader re-reads the file whenever it changed, without the writers' lock: every
+  // version of the file it finds must be complete.
+  int reads = 0, failures = 0;
+  absl::Status first_failure;
+  for (int status = 0; ::waitpid(pid, &status, WNOHANG) == 0; ++reads) {
+    absl::StatusOr<KeyMetadata> k = reader->DescribeKey(key);
+    if (!k.ok() && failures++ == 0) first_failure = k.status();
+  }
+  EXPECT_EQ(failures, 0) << "of " << reads << " reads; first: " << first_failure;
+  auto k = reader->DescribeKey(key);
+  ASSERT_TRUE(k.ok()) << k.status();
+  EXPECT_EQ(k->key_version_ids.size(), 301u);
+  // Nothing but the store's own files is left in the directory.
+  std::set<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    names.insert(entry.path().filename().string());
+  }
+  EXPECT_EQ(names, (std::set<std::string>{"keystore.bin", "keystore.lock", "root.key"}));
 }
 
 }  // namespace
