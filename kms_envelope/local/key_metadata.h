@@ -14,13 +14,15 @@
 #include <string_view>
 #include <vector>
 
+#include "kms_envelope/kms_api/key_id.h"
+
 namespace kms_envelope {
 namespace local {
 
 inline constexpr int kMinPendingWindowDays = 7;
 inline constexpr int kMaxPendingWindowDays = 30;
-inline constexpr size_t kMaxAliasNameSize = 255;
-inline constexpr std::string_view kAliasPrefix = "alias/";
+inline constexpr size_t kMaxAliasNameSize = kms_api::kMaxAliasNameSize;
+inline constexpr std::string_view kAliasPrefix = kms_api::kAliasPrefix;
 inline constexpr size_t kMaxDescriptionSize = 8192;
 
 inline constexpr std::string_view kKeyStateEnabled = "Enabled";
@@ -57,8 +59,8 @@ struct AliasMetadata {
 };
 
 // True for `alias/` + 1.. characters of [a-zA-Z0-9:/_-], at most kMaxAliasNameSize in all, not
-// starting with the reserved `alias/acs`.
-bool IsValidAliasName(std::string_view alias_name);
+// starting with the reserved `alias/acs` (the service's rule, kms_api/key_id.h).
+using kms_api::IsValidAliasName;
 
 }  // namespace local
 }  // namespace kms_envelope
