@@ -9,6 +9,7 @@
 // Output: {"BranchKeyVersion": {...}} or {"BranchKeys": [{"BranchKeyId", "ActiveVersion",
 // "Versions": [...]}]}; errors are {"Code","Message"} on stderr (cli_common.h). No key
 // material is printed: only ids, versions, CMK ids and dates.
+#include "kms_envelope/internal/uuid.h"
 #include "kms_envelope/cli/branch_key_commands.h"
 
 #include <memory>
@@ -66,7 +67,7 @@ absl::StatusOr<json> ListJson(branch::BranchKeyStore& store, const std::string& 
     keys.push_back({{"BranchKeyId", id}, {"ActiveVersion", active}, {"Versions", std::move(list)}});
   }
   std::string request_id;
-  local::RandomUuidInto(&request_id);
+  internal::RandomUuidInto(&request_id);
   return json{{"BranchKeys", std::move(keys)}, {"RequestId", request_id}};
 }
 
@@ -86,7 +87,7 @@ void Run(GlobalOptions& options, const BranchArgs& args, bool needs_kms,
 
 json WithRequestId(json body) {
   std::string request_id;
-  local::RandomUuidInto(&request_id);
+  internal::RandomUuidInto(&request_id);
   body["RequestId"] = request_id;
   return body;
 }

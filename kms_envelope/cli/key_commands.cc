@@ -8,6 +8,7 @@
 // Output is the API's JSON response shape; errors are {"Code","Message"} on stderr with exit
 // status kExitError. Plaintext data keys are written to stdout straight from SecretBytes (no
 // std::string ever holds them).
+#include "kms_envelope/internal/uuid.h"
 #include "kms_envelope/cli/key_commands.h"
 
 #include <cerrno>
@@ -40,7 +41,7 @@ using json = nlohmann::json;
 
 std::string NewRequestId() {
   std::string id;
-  local::RandomUuidInto(&id);
+  internal::RandomUuidInto(&id);
   return id;
 }
 

@@ -10,6 +10,7 @@
 #include "kms_envelope/instance/instance_api.pb.h"
 #include "kms_envelope/instance/request_signer.h"
 #include "kms_envelope/internal/encoding.h"
+#include "kms_envelope/internal/uuid.h"
 #include "kms_envelope/status_macros.h"
 #include "kms_envelope/internal/strings.h"
 #include "kms_envelope/kms_error.h"
@@ -106,7 +107,7 @@ InstanceReply InstanceHandler::Handle(const std::map<std::string, std::string>& 
   const uint64_t n = requests_.fetch_add(1);
   InstanceReply reply;
   std::string request_id;
-  local::RequestIdInto(&request_id);
+  internal::UniqueUuidInto(&request_id);
   if (const std::string* api = Header(headers, "x-kms-apiname")) reply.api_name = api->substr(0, 64);
   absl::Status status;
   uint64_t fault_end = 0;

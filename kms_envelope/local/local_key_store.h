@@ -66,13 +66,13 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "kms_envelope/internal/aead.h"
-#include "kms_envelope/internal/iso_time.h"
-#include "kms_envelope/internal/uuid.h"
 #include "kms_envelope/local/key_metadata.h"
 #include "kms_envelope/local/wrap_counter.h"
 
 namespace kms_envelope {
+namespace internal {
+class AeadKey;  // private: the lease is only for LocalKeyProvider, which includes its header
+}  // namespace internal
 namespace local {
 
 // How often the hot path looks at the store file for changes made by other processes.
@@ -165,11 +165,6 @@ class LocalKeyStore {
   explicit LocalKeyStore(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
-
-// For callers elsewhere in the tree; new code uses internal/iso_time.h and internal/uuid.h.
-inline std::string FormatIsoDate(absl::Time t) { return internal::FormatIsoTime(t); }
-inline void RandomUuidInto(std::string* out) { internal::RandomUuidInto(out); }
-inline void RequestIdInto(std::string* out) { internal::UniqueUuidInto(out); }
 
 }  // namespace local
 }  // namespace kms_envelope

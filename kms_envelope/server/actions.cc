@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "kms_envelope/encryption_context.h"
 #include "kms_envelope/internal/encoding.h"
+#include "kms_envelope/internal/iso_time.h"
 #include "kms_envelope/status_macros.h"
 #include "kms_envelope/internal/strings.h"
 #include "kms_envelope/key_provider.h"
@@ -281,7 +282,7 @@ absl::StatusOr<WipedJson> CreateKeyVersion(const ActionEnv& env, const Params& p
   KMS_ASSIGN_OR_RETURN(std::string guid, env.store.ResolveKeyId(key_id));
   WipedJson out = WipedJson::object();
   out["KeyVersion"] = {{"KeyId", guid}, {"KeyVersionId", version},
-                       {"CreationDate", local::FormatIsoDate(env.now)}};
+                       {"CreationDate", internal::FormatIsoTime(env.now)}};
   return out;
 }
 

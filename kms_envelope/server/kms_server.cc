@@ -20,6 +20,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "kms_envelope/internal/iso_time.h"
 #include "kms_envelope/status_macros.h"
 #include "kms_envelope/internal/strings.h"
 #include "kms_envelope/internal/uuid.h"
@@ -471,7 +472,7 @@ Outgoing KmsServer::Impl::Handle(const Incoming& in) {
 void KmsServer::Impl::Log(const Incoming& in, const Outgoing& out, const LogFields& f,
                           const std::string& request_id, absl::Duration latency) {
   if (options.access_log == nullptr) return;
-  nlohmann::json j = {{"time", local::FormatIsoDate(absl::Now())},
+  nlohmann::json j = {{"time", internal::FormatIsoTime(absl::Now())},
                       {"remote", in.remote},
                       {"method", in.method},
                       {"action", f.action},
