@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
+#include "benchmarks/bench_fixture.h"
 #include "benchmarks/bench_util.h"
 #include "kms_envelope/branch/branch_key_admin.h"
 #include "kms_envelope/branch/branch_key_provider.h"
@@ -25,31 +26,12 @@
 #include "kms_envelope/encryption_context.h"
 #include "kms_envelope/envelope/envelope.h"
 #include "tests/cache/counting_provider.h"
-#include "tests/cache/local_fixture.h"
 
 namespace kms_envelope {
 namespace bench {
 namespace {
 
 enum Mode { kKmsPerMessage = 0, kDataKeyCache = 1, kBranchKeys = 2 };
-
-cache_testing::LocalFixture& Local() {
-  static cache_testing::LocalFixture* fixture = [] {
-    auto f = cache_testing::NewLocalFixture();
-    if (f == nullptr) Die("local provider");
-    return f.release();
-  }();
-  return *fixture;
-}
-
-const EncryptionContext& Context() {
-  static const EncryptionContext* ctx = [] {
-    auto c = EncryptionContext::FromPairs({{"tenant", "acme"}, {"purpose", "benchmark"}});
-    if (!c.ok()) Die("context");
-    return new EncryptionContext(*std::move(c));
-  }();
-  return *ctx;
-}
 
 std::shared_ptr<branch::BranchKeyStore> BranchStore() {
   static std::shared_ptr<branch::BranchKeyStore> store = [] {
@@ -59,7 +41,7 @@ std::shared_ptr<branch::BranchKeyStore> BranchStore() {
     auto s = branch::FileBranchKeyStore::Open(dir);
     if (!s.ok()) Die("branch store");
     std::shared_ptr<branch::BranchKeyStore> shared = std::move(*s);
-    if (!branch::CreateBranchKey(*Local().provider(), Local().key_a(), *shared, "tenant-acme").ok()) {
+    if (!branch::CreateBranchKey(*SharedLocal().provider(), SharedLocal().key_a(), *shared, "tenant-acme").ok()) {
       Die("branch key");
     }
     return shared;
@@ -75,15 +57,15 @@ struct Setup {
 
 Setup NewSetup(Mode mode) {
   Setup s;
-  s.counting = std::make_shared<cache_testing::CountingProvider>(Local().provider());
+  s.counting = std::make_shared<cache_testing::CountingProvider>(SharedLocal().provider());
   envelope::EnvelopeOptions o;
   if (mode == kKmsPerMessage) {
-    o.primary = {s.counting, Local().key_a()};
+    o.primary = {s.counting, SharedLocal().key_a()};
   } else if (mode == kDataKeyCache) {
     cache::CachingKeyProvider::Options options;  // the cache's defaults
     auto c = cache::CachingKeyProvider::NewBorrowing(s.counting.get(), options);
     if (!c.ok()) Die("cache");
-    o.primary = {std::shared_ptr<KeyProvider>(std::move(*c)), Local().key_a()};
+    o.primary = {std::shared_ptr<KeyProvider>(std::move(*c)), SharedLocal().key_a()};
   } else {
     branch::BranchKeyProviderOptions b;
     b.kms = s.counting;
@@ -105,7 +87,7 @@ double SealLoop(Setup& setup, int64_t iterations, std::vector<uint8_t>& out) {
   static const std::vector<uint8_t> message(64, 0x5a);
   const auto start = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < iterations; ++i) {
-    auto n = setup.envelope->SealInto(message, Context(), absl::MakeSpan(out));
+    auto n = setup.envelope->SealInto(message, BenchContext(), absl::MakeSpan(out));
     if (!n.ok()) Die("seal");
     benchmark::DoNotOptimize(out.data());
   }
@@ -116,11 +98,11 @@ double SealLoop(Setup& setup, int64_t iterations, std::vector<uint8_t>& out) {
 void BM_Seal64(benchmark::State& state) {
   const Mode mode = static_cast<Mode>(state.range(0));
   Setup setup = NewSetup(mode);
-  std::vector<uint8_t> out(setup.envelope->SealedSize(64, Context()));
+  std::vector<uint8_t> out(setup.envelope->SealedSize(64, BenchContext()));
   static const std::vector<uint8_t> message(64, 0x5a);
   const auto start = std::chrono::steady_clock::now();
   for (auto _ : state) {
-    auto n = setup.envelope->SealInto(message, Context(), absl::MakeSpan(out));
+    auto n = setup.envelope->SealInto(message, BenchContext(), absl::MakeSpan(out));
     if (!n.ok()) Die("seal");
     benchmark::DoNotOptimize(out.data());
   }
@@ -146,7 +128,7 @@ void BM_KmsCallsPer100k(benchmark::State& state) {
   const Mode mode = static_cast<Mode>(state.range(0));
   for (auto _ : state) {
     Setup setup = NewSetup(mode);
-    std::vector<uint8_t> out(setup.envelope->SealedSize(64, Context()));
+    std::vector<uint8_t> out(setup.envelope->SealedSize(64, BenchContext()));
     SealLoop(setup, 100000, out);
     state.counters["kms_calls"] =
         setup.counting->generate_calls() + setup.counting->decrypt_calls();

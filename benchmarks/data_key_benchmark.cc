@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
+#include "benchmarks/bench_fixture.h"
 #include "benchmarks/bench_util.h"
 #include "kms_envelope/cache/caching_key_provider.h"
 #include "kms_envelope/encryption_context.h"
@@ -18,30 +19,10 @@
 #include "kms_envelope/internal/aead.h"
 #include "kms_envelope/internal/encoding.h"
 #include "kms_envelope/internal/random.h"
-#include "tests/cache/local_fixture.h"
 
 namespace kms_envelope {
 namespace bench {
 namespace {
-
-// One local provider (CMK store in a temp dir) shared by all benchmarks of the process.
-cache_testing::LocalFixture& Local() {
-  static cache_testing::LocalFixture* fixture = [] {
-    auto f = cache_testing::NewLocalFixture();
-    if (f == nullptr) Die("local provider");
-    return f.release();
-  }();
-  return *fixture;
-}
-
-const EncryptionContext& Context() {
-  static const EncryptionContext* ctx = [] {
-    auto c = EncryptionContext::FromPairs({{"tenant", "acme"}, {"purpose", "benchmark"}});
-    if (!c.ok()) Die("context");
-    return new EncryptionContext(*std::move(c));
-  }();
-  return *ctx;
-}
 
 std::unique_ptr<cache::CachingKeyProvider> NewCache(KeyProvider* provider, uint64_t max_messages) {
   cache::CachingKeyProvider::Options options;
@@ -72,7 +53,7 @@ struct BareDataKeyChain {
   void Run(const internal::AeadKey& key) {
     internal::FillRandom(absl::MakeSpan(plain, n));
     internal::FillRandom(absl::MakeSpan(nonce));
-    if (!key.Seal(absl::MakeConstSpan(nonce), Context().Canonical(), absl::MakeConstSpan(plain, n),
+    if (!key.Seal(absl::MakeConstSpan(nonce), BenchContext().Canonical(), absl::MakeConstSpan(plain, n),
                   absl::MakeSpan(out, n + 16))
              .ok()) {
       Die("bare seal");
@@ -88,7 +69,7 @@ struct BareDataKeyChain {
     internal::FillRandom(absl::MakeSpan(nonce));
     const size_t text_size = internal::Base64EncodedSize(n);
     internal::Base64EncodeTo(absl::MakeConstSpan(plain, n), absl::MakeSpan(text, text_size));
-    if (!key.Seal(absl::MakeConstSpan(nonce), Context().Canonical(),
+    if (!key.Seal(absl::MakeConstSpan(nonce), BenchContext().Canonical(),
                   absl::MakeConstSpan(text, text_size), absl::MakeSpan(out, text_size + 16))
              .ok()) {
       Die("bare blob seal");
@@ -123,12 +104,12 @@ void BM_GenerateDataKey(benchmark::State& state) {
   const int64_t bytes = state.range(0);
   const bool cached = state.range(1) != 0;
   static std::unique_ptr<cache::CachingKeyProvider> shared_cache;
-  if (state.thread_index() == 0 && cached) shared_cache = NewCache(Local().provider(), 1u << 30);
+  if (state.thread_index() == 0 && cached) shared_cache = NewCache(SharedLocal().provider(), 1u << 30);
   // Other threads wait for thread 0's setup at the loop start (Google Benchmark barrier).
   GenerateDataKeyRequest req;
-  req.key_id = Local().key_a();
+  req.key_id = SharedLocal().key_a();
   req.number_of_bytes = bytes;
-  req.encryption_context = &Context();
+  req.encryption_context = &BenchContext();
   req.message_bytes = 64;  // each call stands for one 64-byte message (the cache counts it)
   GenerateDataKeyResponse response;
   LoopTimer timer;
@@ -138,7 +119,7 @@ void BM_GenerateDataKey(benchmark::State& state) {
       timer.Start();
       first = false;
     }
-    KeyProvider* p = cached ? static_cast<KeyProvider*>(shared_cache.get()) : Local().provider();
+    KeyProvider* p = cached ? static_cast<KeyProvider*>(shared_cache.get()) : SharedLocal().provider();
     if (!p->GenerateDataKeyInto(req, &response).ok()) {
       state.SkipWithError("GenerateDataKey failed");
       break;
@@ -164,16 +145,16 @@ BENCHMARK(BM_GenerateDataKey)
 void BM_Decrypt(benchmark::State& state) {
   const bool cached = state.range(0) != 0;
   static std::unique_ptr<cache::CachingKeyProvider> shared_cache;
-  if (state.thread_index() == 0 && cached) shared_cache = NewCache(Local().provider(), 1u << 30);
+  if (state.thread_index() == 0 && cached) shared_cache = NewCache(SharedLocal().provider(), 1u << 30);
   GenerateDataKeyRequest req;
-  req.key_id = Local().key_a();
-  req.encryption_context = &Context();
-  auto dk = Local().provider()->GenerateDataKey(req);
+  req.key_id = SharedLocal().key_a();
+  req.encryption_context = &BenchContext();
+  auto dk = SharedLocal().provider()->GenerateDataKey(req);
   if (!dk.ok()) Die("GenerateDataKey");
   DecryptRequest dreq;
   dreq.ciphertext_blob = absl::MakeConstSpan(
       reinterpret_cast<const uint8_t*>(dk->ciphertext_blob.data()), dk->ciphertext_blob.size());
-  dreq.encryption_context = &Context();
+  dreq.encryption_context = &BenchContext();
   DecryptResponse response;
   LoopTimer timer;
   bool first = true;
@@ -182,7 +163,7 @@ void BM_Decrypt(benchmark::State& state) {
       timer.Start();
       first = false;
     }
-    KeyProvider* p = cached ? static_cast<KeyProvider*>(shared_cache.get()) : Local().provider();
+    KeyProvider* p = cached ? static_cast<KeyProvider*>(shared_cache.get()) : SharedLocal().provider();
     if (!p->DecryptInto(dreq, &response).ok()) {
       state.SkipWithError("Decrypt failed");
       break;
@@ -199,14 +180,14 @@ void BM_Decrypt(benchmark::State& state) {
   auto k2 = internal::AeadKey::New(internal::AeadAlgorithm::kAes256Gcm, absl::MakeConstSpan(raw),
                                    internal::AeadBackend::kOpenSsl);
   if (!k1.ok() || !k2.ok() ||
-      !k1->Seal(absl::MakeConstSpan(nonce), Context().Canonical(), absl::MakeConstSpan(plain),
+      !k1->Seal(absl::MakeConstSpan(nonce), BenchContext().Canonical(), absl::MakeConstSpan(plain),
                 absl::MakeSpan(sealed))
            .ok()) {
     Die("bare");
   }
   auto open_with = [&](const internal::AeadKey& k) {
     return MeasureBareNsPerOp(state.iterations(), [&] {
-      if (!k.Open(absl::MakeConstSpan(nonce), Context().Canonical(), absl::MakeConstSpan(sealed),
+      if (!k.Open(absl::MakeConstSpan(nonce), BenchContext().Canonical(), absl::MakeConstSpan(sealed),
                   absl::MakeSpan(plain))
                .ok()) {
         Die("bare open");
@@ -226,12 +207,12 @@ BENCHMARK(BM_Decrypt)->Arg(0)->Arg(1)->ArgName("cache")->Threads(1)->Threads(2)-
 // kOpsPerThread GenerateDataKeyInto calls of a 64-byte message.
 void BM_CacheHitScaling(benchmark::State& state) {
   constexpr int kOpsPerThread = 1000000;
-  auto cache = NewCache(Local().provider(), 1u << 30);
+  auto cache = NewCache(SharedLocal().provider(), 1u << 30);
   auto run = [&](int threads) {
     auto hits = [&](int n) {
       GenerateDataKeyRequest req;
-      req.key_id = Local().key_a();
-      req.encryption_context = &Context();
+      req.key_id = SharedLocal().key_a();
+      req.encryption_context = &BenchContext();
       req.message_bytes = 64;
       GenerateDataKeyResponse response;
       for (int i = 0; i < n; ++i) {
@@ -292,11 +273,11 @@ void BM_CacheWorkload(benchmark::State& state) {
     options.limits.max_bytes = uint64_t{1} << 30;
     options.limits.capacity = 1000;
     if (rate > 0) options.clock = &clock;
-    auto c = cache::CachingKeyProvider::NewBorrowing(Local().provider(), options);
+    auto c = cache::CachingKeyProvider::NewBorrowing(SharedLocal().provider(), options);
     if (!c.ok()) Die("cache");
     std::shared_ptr<KeyProvider> cache_provider(std::move(*c));
     envelope::EnvelopeOptions eo;
-    eo.primary = {cache_provider, Local().key_a()};
+    eo.primary = {cache_provider, SharedLocal().key_a()};
     auto env = envelope::Envelope::New(std::move(eo));
     if (!env.ok()) Die("envelope");
     std::vector<uint8_t> out((*env)->SealedSize(64, contexts[0]) + 1024);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
+#include "benchmarks/bench_fixture.h"
 #include "benchmarks/bench_util.h"
 #include "kms_envelope/cache/caching_key_provider.h"
 #include "kms_envelope/encryption_context.h"
@@ -19,7 +20,6 @@
 #include "kms_envelope/envelope/envelope.h"
 #include "kms_envelope/internal/hkdf.h"
 #include "kms_envelope/internal/random.h"
-#include "tests/cache/local_fixture.h"
 
 namespace kms_envelope {
 namespace bench {
@@ -30,40 +30,22 @@ using envelope::Suite;
 
 const std::vector<int64_t> kSizes = {0, 64, 1 << 10, 64 << 10, 1 << 20, 64 << 20};
 
-cache_testing::LocalFixture& Local() {
-  static cache_testing::LocalFixture* fixture = [] {
-    auto f = cache_testing::NewLocalFixture();
-    if (f == nullptr) Die("local provider");
-    return f.release();
-  }();
-  return *fixture;
-}
-
-const EncryptionContext& Context() {
-  static const EncryptionContext* ctx = [] {
-    auto c = EncryptionContext::FromPairs({{"tenant", "acme"}, {"purpose", "benchmark"}});
-    if (!c.ok()) Die("context");
-    return new EncryptionContext(*std::move(c));
-  }();
-  return *ctx;
-}
-
 // Envelopes per (suite, cache): built once, shared by the threads of a benchmark.
 std::shared_ptr<Envelope> MakeEnvelope(Suite suite, bool cached) {
-  std::shared_ptr<KeyProvider> provider = Local().shared();
+  std::shared_ptr<KeyProvider> provider = SharedLocal().shared();
   if (cached) {
     cache::CachingKeyProvider::Options options;
     options.limits.max_age = std::chrono::hours(1);
     options.limits.max_messages = 1u << 30;
     options.limits.max_bytes = uint64_t{1} << 46;
     options.limits.decrypt_max_age = std::chrono::hours(1);
-    auto c = cache::CachingKeyProvider::NewBorrowing(Local().provider(), options);
+    auto c = cache::CachingKeyProvider::NewBorrowing(SharedLocal().provider(), options);
     if (!c.ok()) Die("cache");
     provider = std::shared_ptr<KeyProvider>(std::move(*c));
   }
   envelope::EnvelopeOptions eo;
   eo.suite = suite;
-  eo.primary = {provider, Local().key_a()};
+  eo.primary = {provider, SharedLocal().key_a()};
   eo.max_blob_size_for_sizing = 512;
   auto env = Envelope::New(std::move(eo));
   if (!env.ok()) Die("envelope");
@@ -138,14 +120,14 @@ double BareFixedChainNs(int64_t iterations, bool sealing) {
   uint8_t key[32], nonce[12] = {0}, wrapped[48], id[32], out1[32], out2[32], tag[16];
   uint8_t header[200] = {0};
   internal::FillRandom(absl::MakeSpan(key));
-  cmk.Seal(nonce, Context().Canonical().data(), Context().Canonical().size(), key, 32, wrapped);
+  cmk.Seal(nonce, BenchContext().Canonical().data(), BenchContext().Canonical().size(), key, 32, wrapped);
   double ns = MeasureBareNsPerOp(iterations, [&] {
     if (sealing) {
       internal::FillRandom(absl::MakeSpan(key));
       internal::FillRandom(absl::MakeSpan(nonce));
-      cmk.Seal(nonce, Context().Canonical().data(), Context().Canonical().size(), key, 32, wrapped);
+      cmk.Seal(nonce, BenchContext().Canonical().data(), BenchContext().Canonical().size(), key, 32, wrapped);
       internal::FillRandom(absl::MakeSpan(id));
-    } else if (!cmk.Open(nonce, Context().Canonical().data(), Context().Canonical().size(), wrapped,
+    } else if (!cmk.Open(nonce, BenchContext().Canonical().data(), BenchContext().Canonical().size(), wrapped,
                          48, key)) {
       Die("bare unwrap");
     }
@@ -174,12 +156,12 @@ void BM_Seal(benchmark::State& state) {
   for (auto _ : state) {
     if (first) {  // after the start barrier (thread 0 built `shared`); not timed
       state.PauseTiming();
-      out.resize(shared->SealedSize(n, Context()));
+      out.resize(shared->SealedSize(n, BenchContext()));
       state.ResumeTiming();
       timer.Start();
       first = false;
     }
-    auto written = shared->SealInto(absl::MakeConstSpan(in), Context(), absl::MakeSpan(out));
+    auto written = shared->SealInto(absl::MakeConstSpan(in), BenchContext(), absl::MakeSpan(out));
     if (!written.ok()) {
       state.SkipWithError("Seal failed");
       break;
@@ -215,15 +197,15 @@ void BM_Open(benchmark::State& state) {
   for (auto _ : state) {
     if (first) {  // after the start barrier (thread 0 built `shared`); not timed
       state.PauseTiming();
-      sealed.resize(shared->SealedSize(n, Context()));
-      auto w = shared->SealInto(absl::MakeConstSpan(in), Context(), absl::MakeSpan(sealed));
+      sealed.resize(shared->SealedSize(n, BenchContext()));
+      auto w = shared->SealInto(absl::MakeConstSpan(in), BenchContext(), absl::MakeSpan(sealed));
       if (!w.ok()) Die("seal for open");
       sealed.resize(*w);
       state.ResumeTiming();
       timer.Start();
       first = false;
     }
-    auto got = shared->OpenInto(absl::MakeConstSpan(sealed), Context(), absl::MakeSpan(out));
+    auto got = shared->OpenInto(absl::MakeConstSpan(sealed), BenchContext(), absl::MakeSpan(out));
     if (!got.ok() || *got != n) {
       state.SkipWithError("Open failed");
       break;
@@ -298,7 +280,7 @@ void BM_SealStream(benchmark::State& state) {
     if (in_fd < 0 || out_fd < 0) Die("open");
     envelope::FdSource source(in_fd);
     envelope::FdSink sink(out_fd);
-    auto r = shared->SealStream(source, sink, Context());
+    auto r = shared->SealStream(source, sink, BenchContext());
     close(in_fd);
     close(out_fd);
     if (!r.ok()) {
@@ -330,8 +312,8 @@ void BM_OpenStream(benchmark::State& state) {
   for (auto _ : state) {
     if (first) {  // after the start barrier (thread 0 built `shared`); not timed
       state.PauseTiming();
-      std::vector<uint8_t> sealed(shared->SealedSize(n, Context()));
-      auto w = shared->SealInto(absl::MakeConstSpan(data), Context(), absl::MakeSpan(sealed));
+      std::vector<uint8_t> sealed(shared->SealedSize(n, BenchContext()));
+      auto w = shared->SealInto(absl::MakeConstSpan(data), BenchContext(), absl::MakeSpan(sealed));
       if (!w.ok()) Die("seal for stream");
       sealed.resize(*w);
       WriteFile(in_path, sealed);
@@ -344,7 +326,7 @@ void BM_OpenStream(benchmark::State& state) {
     if (in_fd < 0 || out_fd < 0) Die("open");
     envelope::FdSource source(in_fd);
     envelope::FdSink sink(out_fd);
-    auto r = shared->OpenStream(source, sink, &Context());
+    auto r = shared->OpenStream(source, sink, &BenchContext());
     close(in_fd);
     close(out_fd);
     if (!r.ok()) {

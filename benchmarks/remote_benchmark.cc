@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
+#include "benchmarks/bench_fixture.h"
 #include "benchmarks/bench_util.h"
 #include "kms_envelope/cache/caching_key_provider.h"
 #include "kms_envelope/encryption_context.h"
@@ -74,15 +75,6 @@ Loopback& Kms() {
   return *kms;
 }
 
-const EncryptionContext& Context() {
-  static const EncryptionContext* ctx = [] {
-    auto c = EncryptionContext::FromPairs({{"tenant", "acme"}, {"purpose", "benchmark"}});
-    if (!c.ok()) Die("context");
-    return new EncryptionContext(*std::move(c));
-  }();
-  return *ctx;
-}
-
 // A cache over `inner` (which the static Loopback keeps alive).
 std::shared_ptr<KeyProvider> Cached(KeyProvider* inner) {
   cache::CachingKeyProvider::Options options;
@@ -124,7 +116,7 @@ void RunAgainstLocal(benchmark::State& state, bool cached, Op op) {
 void BM_RemoteGenerateDataKey(benchmark::State& state) {
   GenerateDataKeyRequest req;
   req.key_id = Kms().key_id;
-  req.encryption_context = &Context();
+  req.encryption_context = &BenchContext();
   req.message_bytes = 64;  // each call stands for one 64-byte message (the cache counts it)
   GenerateDataKeyResponse response;
   RunAgainstLocal(state, state.range(0) != 0, [&](KeyProvider* p) {
@@ -136,13 +128,13 @@ BENCHMARK(BM_RemoteGenerateDataKey)->Arg(0)->Arg(1)->ArgName("cache")->Threads(1
 void BM_RemoteDecrypt(benchmark::State& state) {
   GenerateDataKeyRequest req;
   req.key_id = Kms().key_id;
-  req.encryption_context = &Context();
+  req.encryption_context = &BenchContext();
   auto dk = Kms().local->GenerateDataKey(req);
   if (!dk.ok()) Die("GenerateDataKey");
   DecryptRequest dreq;
   dreq.ciphertext_blob = absl::MakeConstSpan(
       reinterpret_cast<const uint8_t*>(dk->ciphertext_blob.data()), dk->ciphertext_blob.size());
-  dreq.encryption_context = &Context();
+  dreq.encryption_context = &BenchContext();
   DecryptResponse response;
   RunAgainstLocal(state, state.range(0) != 0, [&](KeyProvider* p) {
     return p->DecryptInto(dreq, &response).ok();
@@ -178,12 +170,12 @@ void BM_RemoteSeal(benchmark::State& state) {
   for (auto _ : state) {
     if (first) {
       state.PauseTiming();
-      out.resize(remote_env->SealedSize(n, Context()));
+      out.resize(remote_env->SealedSize(n, BenchContext()));
       state.ResumeTiming();
       timer.Start();
       first = false;
     }
-    if (!remote_env->SealInto(absl::MakeConstSpan(in), Context(), absl::MakeSpan(out)).ok()) {
+    if (!remote_env->SealInto(absl::MakeConstSpan(in), BenchContext(), absl::MakeSpan(out)).ok()) {
       state.SkipWithError("remote seal failed");
       return;
     }
@@ -192,7 +184,7 @@ void BM_RemoteSeal(benchmark::State& state) {
   timer.Stop();
   const int64_t bare_iterations = std::min<int64_t>(state.iterations(), 20000);
   double bare_ns = MeasureBareNsPerOp(bare_iterations, [&] {
-    if (!local_env->SealInto(absl::MakeConstSpan(in), Context(), absl::MakeSpan(out)).ok()) {
+    if (!local_env->SealInto(absl::MakeConstSpan(in), BenchContext(), absl::MakeSpan(out)).ok()) {
       Die("local seal");
     }
   });

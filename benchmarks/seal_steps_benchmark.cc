@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
+#include "benchmarks/bench_fixture.h"
 #include "benchmarks/bench_util.h"
 #include "kms_envelope/encryption_context.h"
 #include "kms_envelope/envelope/envelope.h"
@@ -23,7 +24,6 @@
 #include "kms_envelope/internal/encoding.h"
 #include "kms_envelope/internal/hkdf.h"
 #include "kms_envelope/internal/random.h"
-#include "tests/cache/local_fixture.h"
 
 namespace kms_envelope {
 namespace bench {
@@ -36,29 +36,11 @@ using envelope::Suite;
 constexpr Suite kSuite = Suite::kAes256GcmHkdfSha256Committing;
 constexpr size_t kMessage = 64;
 
-cache_testing::LocalFixture& Local() {
-  static cache_testing::LocalFixture* fixture = [] {
-    auto f = cache_testing::NewLocalFixture();
-    if (f == nullptr) Die("local provider");
-    return f.release();
-  }();
-  return *fixture;
-}
-
-const EncryptionContext& Context() {
-  static const EncryptionContext* ctx = [] {
-    auto c = EncryptionContext::FromPairs({{"tenant", "acme"}, {"purpose", "benchmark"}});
-    if (!c.ok()) Die("context");
-    return new EncryptionContext(*std::move(c));
-  }();
-  return *ctx;
-}
-
 Envelope& Env() {
   static Envelope* env = [] {
     envelope::EnvelopeOptions eo;
     eo.suite = kSuite;
-    eo.primary = {Local().shared(), Local().key_a()};
+    eo.primary = {SharedLocal().shared(), SharedLocal().key_a()};
     auto e = Envelope::New(std::move(eo));
     if (!e.ok()) Die("envelope");
     return e->release();
@@ -72,7 +54,7 @@ struct Sealed {
   std::string message;
   envelope::ParsedHeader parsed;
   Sealed() {
-    auto s = Env().Seal(absl::MakeConstSpan(plaintext), Context());
+    auto s = Env().Seal(absl::MakeConstSpan(plaintext), BenchContext());
     if (!s.ok()) Die("seal");
     message = *std::move(s);
     auto p = envelope::ParseHeader(internal::Bytes(message));
@@ -91,7 +73,7 @@ const Sealed& OneSealed() {
 void BM_Seal64(benchmark::State& state) {
   const std::vector<uint8_t> in = RandomBuffer(kMessage);
   for (auto _ : state) {
-    auto s = Env().Seal(absl::MakeConstSpan(in), Context());
+    auto s = Env().Seal(absl::MakeConstSpan(in), BenchContext());
     if (!s.ok()) Die("seal");
     benchmark::DoNotOptimize(s->data());
   }
@@ -100,9 +82,9 @@ BENCHMARK(BM_Seal64);
 
 void BM_SealInto64(benchmark::State& state) {
   const std::vector<uint8_t> in = RandomBuffer(kMessage);
-  std::vector<uint8_t> out(Env().SealedSize(kMessage, Context()));
+  std::vector<uint8_t> out(Env().SealedSize(kMessage, BenchContext()));
   for (auto _ : state) {
-    auto n = Env().SealInto(absl::MakeConstSpan(in), Context(), absl::MakeSpan(out));
+    auto n = Env().SealInto(absl::MakeConstSpan(in), BenchContext(), absl::MakeSpan(out));
     if (!n.ok()) Die("seal into");
     benchmark::DoNotOptimize(out.data());
   }
@@ -112,7 +94,7 @@ BENCHMARK(BM_SealInto64);
 void BM_Open64(benchmark::State& state) {
   const Sealed& s = OneSealed();
   for (auto _ : state) {
-    auto o = Env().Open(s.message, Context());
+    auto o = Env().Open(s.message, BenchContext());
     if (!o.ok()) Die("open");
     benchmark::DoNotOptimize(o->data());
   }
@@ -123,7 +105,7 @@ void BM_OpenInto64(benchmark::State& state) {
   const Sealed& s = OneSealed();
   std::vector<uint8_t> out(kMessage);
   for (auto _ : state) {
-    auto n = Env().OpenInto(internal::Bytes(s.message), Context(), absl::MakeSpan(out));
+    auto n = Env().OpenInto(internal::Bytes(s.message), BenchContext(), absl::MakeSpan(out));
     if (!n.ok()) Die("open into");
     benchmark::DoNotOptimize(out.data());
   }
@@ -144,14 +126,14 @@ BENCHMARK(BM_Step_MessageIdRandom);
 // The local provider's GenerateDataKey: random data key, AES-GCM wrap under the CMK, blob.
 void BM_Step_LocalGenerateDataKey(benchmark::State& state) {
   GenerateDataKeyRequest req;
-  req.key_id = Local().key_a();
+  req.key_id = SharedLocal().key_a();
   req.key_spec = "AES_256";
   req.number_of_bytes = 32;
-  req.encryption_context = &Context();
+  req.encryption_context = &BenchContext();
   req.message_bytes = kMessage;
   GenerateDataKeyResponse dk;
   for (auto _ : state) {
-    if (!Local().provider()->GenerateDataKeyInto(req, &dk).ok()) Die("generate");
+    if (!SharedLocal().provider()->GenerateDataKeyInto(req, &dk).ok()) Die("generate");
     benchmark::DoNotOptimize(dk.ciphertext_blob.data());
   }
 }
@@ -162,7 +144,7 @@ BENCHMARK(BM_Step_LocalGenerateDataKey);
 void BM_Step_BareWrapFloor(benchmark::State& state) {
   BareIpsecMbGcm cmk;
   uint8_t key[32], iv[12], out[48];
-  const auto aad = Context().Canonical();
+  const auto aad = BenchContext().Canonical();
   for (auto _ : state) {
     internal::FillRandom(absl::MakeSpan(key));
     internal::FillRandom(absl::MakeSpan(iv));
@@ -259,7 +241,7 @@ void BM_Step_HeaderSerialize(benchmark::State& state) {
   fields.suite = kSuite;
   fields.message_id = absl::MakeConstSpan(s.parsed.header.message_id);
   fields.wrapped_keys = absl::MakeConstSpan(&view, 1);
-  fields.context = &Context();
+  fields.context = &BenchContext();
   fields.commitment = absl::MakeConstSpan(s.parsed.header.commitment);
   std::string out;
   for (auto _ : state) {
@@ -305,7 +287,7 @@ BENCHMARK(BM_Step_Frame64);
 void BM_Step_ParseHeader(benchmark::State& state) {
   const Sealed& s = OneSealed();
   for (auto _ : state) {
-    auto p = envelope::ParseHeader(internal::Bytes(s.message), &Context());
+    auto p = envelope::ParseHeader(internal::Bytes(s.message), &BenchContext());
     if (!p.ok()) Die("parse");
     benchmark::DoNotOptimize(&*p);
   }
@@ -316,10 +298,10 @@ void BM_Step_LocalDecrypt(benchmark::State& state) {
   const Sealed& s = OneSealed();
   DecryptRequest req;
   req.ciphertext_blob = internal::Bytes(s.parsed.header.wrapped_keys[0].ciphertext_blob);
-  req.encryption_context = &Context();
+  req.encryption_context = &BenchContext();
   DecryptResponse resp;
   for (auto _ : state) {
-    if (!Local().provider()->DecryptInto(req, &resp).ok()) Die("decrypt");
+    if (!SharedLocal().provider()->DecryptInto(req, &resp).ok()) Die("decrypt");
     benchmark::DoNotOptimize(resp.plaintext.data());
   }
 }
@@ -329,9 +311,9 @@ void BM_Step_VerifyHeader(benchmark::State& state) {
   const Sealed& s = OneSealed();
   DecryptRequest req;
   req.ciphertext_blob = internal::Bytes(s.parsed.header.wrapped_keys[0].ciphertext_blob);
-  req.encryption_context = &Context();
+  req.encryption_context = &BenchContext();
   DecryptResponse resp;
-  if (!Local().provider()->DecryptInto(req, &resp).ok()) Die("decrypt");
+  if (!SharedLocal().provider()->DecryptInto(req, &resp).ok()) Die("decrypt");
   auto keys = envelope::DeriveMessageKeys(kSuite, resp.plaintext.span(), s.parsed.header.message_id);
   if (!keys.ok()) Die("derive");
   const auto body = internal::Bytes(s.message).first(s.parsed.body_size);
