@@ -6,15 +6,7 @@
 # $fpath as installed, and completes the same words; an unknown shell is a usage error.
 set -euo pipefail
 
-KMS="$PWD/$1"
-T="${TEST_TMPDIR:-$(mktemp -d)}/completion"
-rm -rf "$T" && mkdir -p "$T"
-export KMS_ENVELOPE_HOME="$T/home"
-cd "$T"
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-ok() { echo "ok: $*"; }
-json() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval("d"+sys.argv[1]))' "$1"; }
+source tests/envelope/cli_test_lib.sh && cli_test_init "$1" completion
 sorted() { tr ' ' '\n' | sed '/^$/d' | sort | tr '\n' ' '; }
 
 "$KMS" completion bash > comp.bash

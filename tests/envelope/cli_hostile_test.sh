@@ -5,15 +5,7 @@
 # Everything happens in a temp dir (device nodes, FIFOs and symlinks are made there, never /dev).
 set -euo pipefail
 
-KMS="$PWD/$1"
-T="${TEST_TMPDIR:-$(mktemp -d)}/hostile"
-rm -rf "$T" && mkdir -p "$T"
-export KMS_ENVELOPE_HOME="$T/home"
-cd "$T"
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-ok() { echo "ok: $*"; }
-json() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval("d"+sys.argv[1]))' "$1"; }
+source tests/envelope/cli_test_lib.sh && cli_test_init "$1" hostile
 # Runs the CLI expecting failure; $1 = expected Code; stderr must be one JSON error object.
 expect_code() {
   local code=$1; shift

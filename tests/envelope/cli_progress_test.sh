@@ -4,15 +4,7 @@
 # at all when stderr is not a terminal, --no-progress forces it off, --progress forces it on.
 set -euo pipefail
 
-KMS="$PWD/$1"
-T="${TEST_TMPDIR:-$(mktemp -d)}/progress"
-rm -rf "$T" && mkdir -p "$T"
-export KMS_ENVELOPE_HOME="$T/home"
-cd "$T"
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-ok() { echo "ok: $*"; }
-json() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval("d"+sys.argv[1]))' "$1"; }
+source tests/envelope/cli_test_lib.sh && cli_test_init "$1" progress
 : > empty
 # on_tty OUT 'shell command': runs the command with stdin, stdout and stderr on a new
 # pseudo-terminal; everything it printed on the terminal lands in OUT. Redirections inside the

@@ -6,15 +6,7 @@
 # rewritten), every file decrypts, the counts add up, no temporary is left behind.
 set -euo pipefail
 
-KMS="$PWD/$1"
-T="${TEST_TMPDIR:-$(mktemp -d)}/rewrap"
-rm -rf "$T" && mkdir -p "$T"
-export KMS_ENVELOPE_HOME="$T/home"
-cd "$T"
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-ok() { echo "ok: $*"; }
-json() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval("d"+sys.argv[1]))' "$1"; }
+source tests/envelope/cli_test_lib.sh && cli_test_init "$1" rewrap
 first_key() { "$KMS" inspect "$1" | json '["WrappedKeys"][0]["KeyId"]'; }
 temporaries() { find tree outside -name '*.kmse-tmp-*' -o -name '*kmse-rewrap*' | wc -l; }
 
