@@ -39,6 +39,10 @@ std::string TestPlaintext(size_t size, uint8_t seed = 7);
 // $TEST_TMPDIR (or /tmp) joined with `name`.
 std::string TempPath(const std::string& name);
 
+// Whole-file helpers for test fixtures (a missing file reads as "").
+std::string ReadFile(const std::string& path);
+void WriteFile(const std::string& path, const std::string& data);
+
 }  // namespace envelope_test
 }  // namespace kms_envelope
 

@@ -17,14 +17,9 @@ namespace kms_envelope {
 namespace envelope {
 namespace {
 
-constexpr char kVectors[] = "tests/vectors";
+using envelope_test::ReadFile;
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+constexpr char kVectors[] = "tests/vectors";
 
 class GoldenTest : public ::testing::Test {
  protected:

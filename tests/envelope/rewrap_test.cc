@@ -23,22 +23,12 @@ namespace envelope {
 namespace {
 
 namespace fs = std::filesystem;
+using envelope_test::ReadFile;
+using envelope_test::WriteFile;
 using envelope_test::NewTestKms;
 using envelope_test::TempPath;
 using envelope_test::TestKms;
 using envelope_test::TestPlaintext;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void WriteFile(const std::string& path, const std::string& data) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << data;
-}
 
 ino_t Inode(const std::string& path) {
   struct stat st {};

@@ -25,6 +25,8 @@ namespace kms_envelope {
 namespace envelope {
 namespace {
 
+using envelope_test::ReadFile;
+using envelope_test::WriteFile;
 using envelope_test::NewTestKms;
 using envelope_test::TempPath;
 using envelope_test::TestKms;
@@ -33,18 +35,6 @@ using testing::EnvelopeFaultProvider;
 
 constexpr Suite kSuites[] = {Suite::kAes256GcmHkdfSha256Committing,
                              Suite::kXChaCha20Poly1305HkdfSha256Committing};
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void WriteFile(const std::string& path, const std::string& data) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << data;
-}
 
 class StreamTest : public ::testing::Test {
  protected:
