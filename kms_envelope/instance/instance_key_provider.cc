@@ -10,6 +10,7 @@
 #include "kms_envelope/status_macros.h"
 #include "kms_envelope/internal/strings.h"
 #include "kms_envelope/kms_error.h"
+#include "kms_envelope/kms_api/http_client.h"
 #include "kms_envelope/kms_api/key_id.h"
 #include "kms_envelope/kms_api/wiped_string.h"
 
@@ -18,10 +19,6 @@ namespace instance {
 namespace {
 
 using kms_api::WipedString;
-
-absl::Status Malformed(std::string_view what) {
-  return absl::DataLossError(absl::StrCat("malformed KMS response: ", internal::Av(what)));
-}
 
 // Wipes a message's Plaintext field in place (its whole buffer) before the message is freed.
 template <typename Message>
@@ -45,9 +42,9 @@ std::string AadOf(const EncryptionContext* ctx) {
 }
 
 absl::Status CheckKeyId(std::string_view got, std::string_view requested, std::string* out) {
-  if (got.empty() || got.size() > kMaxIdSize) return Malformed("KeyId is empty or too long");
+  if (got.empty() || got.size() > kMaxIdSize) return kms_api::MalformedResponse("KeyId is empty or too long");
   if (!requested.empty() && !kms_api::IsAlias(requested) && got != requested) {
-    return Malformed("KeyId differs from the requested key");
+    return kms_api::MalformedResponse("KeyId differs from the requested key");
   }
   out->assign(got.data(), got.size());
   return absl::OkStatus();
@@ -55,7 +52,7 @@ absl::Status CheckKeyId(std::string_view got, std::string_view requested, std::s
 
 absl::Status CopyId(std::string_view got, const char* name, std::string* out) {
   if (got.empty() || got.size() > kMaxIdSize) {
-    return Malformed(absl::StrCat(name, " is empty or too long"));
+    return kms_api::MalformedResponse(absl::StrCat(name, " is empty or too long"));
   }
   out->assign(got.data(), got.size());
   return absl::OkStatus();
@@ -63,7 +60,7 @@ absl::Status CopyId(std::string_view got, const char* name, std::string* out) {
 
 absl::Status CopyBlob(std::string_view got, std::string* out) {
   if (got.empty() || got.size() > kMaxCiphertextBlobSize) {
-    return Malformed("CiphertextBlob is empty or longer than 8 KiB");
+    return kms_api::MalformedResponse("CiphertextBlob is empty or longer than 8 KiB");
   }
   out->assign(got.data(), got.size());
   return absl::OkStatus();
@@ -71,9 +68,9 @@ absl::Status CopyBlob(std::string_view got, std::string* out) {
 
 absl::Status CopyPlaintext(std::string_view got, size_t max, std::optional<size_t> exact,
                            SecretBytes* out) {
-  if (got.empty() || got.size() > max) return Malformed("Plaintext is empty or too long");
+  if (got.empty() || got.size() > max) return kms_api::MalformedResponse("Plaintext is empty or too long");
   if (exact.has_value() && got.size() != *exact) {
-    return Malformed("Plaintext length differs from the requested data key size");
+    return kms_api::MalformedResponse("Plaintext length differs from the requested data key size");
   }
   KMS_ASSIGN_OR_RETURN(*out, SecretBytes::CopyFrom(absl::MakeConstSpan(
                                  reinterpret_cast<const uint8_t*>(got.data()), got.size())));
@@ -133,7 +130,7 @@ absl::Status InstanceKeyProvider::Impl::GenerateDataKey(const GenerateDataKeyReq
                        Invoke("AdvanceGenerateDataKey", Serialize(req), attempts));
   if (!out->ParseFromArray(body.data(), static_cast<int>(body.size()))) {
     WipePlaintext(out);
-    return Malformed("AdvanceGenerateDataKeyResponse does not parse");
+    return kms_api::MalformedResponse("AdvanceGenerateDataKeyResponse does not parse");
   }
   return absl::OkStatus();
 }
@@ -207,7 +204,7 @@ absl::Status InstanceKeyProvider::DecryptInto(const DecryptRequest& request,
   api::AdvanceDecryptResponse r;
   absl::Status s = r.ParseFromArray(body.data(), static_cast<int>(body.size()))
                        ? absl::OkStatus()
-                       : Malformed("AdvanceDecryptResponse does not parse");
+                       : kms_api::MalformedResponse("AdvanceDecryptResponse does not parse");
   if (s.ok()) s = CheckKeyId(r.keyid(), "", &response->key_id);
   if (s.ok()) s = CopyId(r.keyversionid(), "KeyVersionId", &response->key_version_id);
   if (s.ok()) {
@@ -235,7 +232,7 @@ absl::StatusOr<EncryptResponse> InstanceKeyProvider::Encrypt(const EncryptReques
   KMS_ASSIGN_OR_RETURN(WipedString body, impl_->Invoke("AdvanceEncrypt", request_body, &attempts_));
   api::AdvanceEncryptResponse r;
   if (!r.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
-    return Malformed("AdvanceEncryptResponse does not parse");
+    return kms_api::MalformedResponse("AdvanceEncryptResponse does not parse");
   }
   EncryptResponse out;
   KMS_RETURN_IF_ERROR(CheckKeyId(r.keyid(), request.key_id, &out.key_id));

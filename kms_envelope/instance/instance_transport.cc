@@ -5,6 +5,7 @@
 #include "kms_envelope/instance/request_signer.h"
 #include "kms_envelope/internal/strings.h"
 #include "kms_envelope/kms_error.h"
+#include "kms_envelope/kms_api/http_client.h"
 #include "kms_envelope/kms_api/retry_policy.h"
 
 namespace kms_envelope {
@@ -14,21 +15,6 @@ namespace {
 using kms_api::WipedString;
 
 constexpr size_t kMaxErrorFieldSize = 1024;
-
-struct SinkState {
-  WipedString* body;
-  size_t max;
-};
-
-size_t WriteBody(char* data, size_t size, size_t nmemb, void* user) {
-  auto* sink = static_cast<SinkState*>(user);
-  size_t n = size * nmemb;
-  if (sink->body->size() + n > sink->max) return 0;  // aborts with CURLE_WRITE_ERROR
-  sink->body->append(data, n);
-  return n;
-}
-
-std::once_flag curl_init_once;
 
 }  // namespace
 
@@ -56,34 +42,16 @@ absl::StatusOr<std::unique_ptr<InstanceTransport>> InstanceTransport::New(
   absl::StatusOr<std::string> url = NormalizeInstanceEndpoint(options.endpoint);
   if (!url.ok()) return url.status();
   options.endpoint = *url + "/";
-  std::call_once(curl_init_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  return std::unique_ptr<InstanceTransport>(new InstanceTransport(std::move(options)));
-}
-
-InstanceTransport::~InstanceTransport() {
-  for (CURL* h : idle_) curl_easy_cleanup(h);
-}
-
-CURL* InstanceTransport::Acquire() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!idle_.empty()) {
-      CURL* h = idle_.back();
-      idle_.pop_back();
-      return h;
-    }
-  }
-  return curl_easy_init();
-}
-
-void InstanceTransport::Release(CURL* h) {
-  curl_easy_reset(h);  // keeps live connections for reuse
-  std::lock_guard<std::mutex> lock(mu_);
-  if (idle_.size() < options_.max_idle_handles) {
-    idle_.push_back(h);
-    return;
-  }
-  curl_easy_cleanup(h);
+  kms_api::HttpClientOptions http;
+  http.ca_file = options.ca_file;
+  http.connect_timeout = options.connect_timeout;
+  http.max_idle_handles = options.max_idle_handles;
+  http.max_response_size = options.max_response_size;
+  http.https_only = true;
+  http.user_agent = "kms-envelope/1.0 (dkms-gcs-0.2)";
+  http.error_prefix = "KMS instance request failed";
+  return std::unique_ptr<InstanceTransport>(new InstanceTransport(
+      std::move(options), std::make_unique<kms_api::HttpClient>(std::move(http))));
 }
 
 InstanceTransport::Result InstanceTransport::Exchange(std::string_view api_name,
@@ -97,9 +65,9 @@ InstanceTransport::Result InstanceTransport::Exchange(std::string_view api_name,
     result.status = auth.status();
     return result;
   }
-  curl_slist* headers = nullptr;
+  std::vector<std::string> headers;
   auto add = [&headers](std::string_view name, std::string_view value) {
-    headers = curl_slist_append(headers, absl::StrCat(internal::Av(name), ": ", internal::Av(value)).c_str());
+    headers.push_back(absl::StrCat(internal::Av(name), ": ", internal::Av(value)));
   };
   add("date", h.date);
   add("content-type", h.content_type);
@@ -107,70 +75,18 @@ InstanceTransport::Result InstanceTransport::Exchange(std::string_view api_name,
   add("content-sha256", h.content_sha256);
   for (const auto& [name, value] : h.x_kms) add(name, value);
   add("authorization", *auth);
-  headers = curl_slist_append(headers, "Expect:");
-
-  CURL* c = Acquire();
-  if (c == nullptr) {
-    curl_slist_free_all(headers);
-    result.status = absl::ResourceExhaustedError("curl_easy_init failed");
+  headers.push_back("Expect:");
+  kms_api::HttpResponse r = http_->Post(options_.endpoint.c_str(), headers, body, timeout);
+  if (!r.status.ok()) {
+    result.status = std::move(r.status);
+    result.retryable = r.retryable;
     return result;
   }
-  WipedString response;
-  response.reserve(options_.max_response_size);  // one buffer, wiped on free
-  SinkState sink{&response, options_.max_response_size};
-  long timeout_ms = std::max<long>(1, static_cast<long>(absl::ToInt64Milliseconds(timeout)));
-  long connect_ms = static_cast<long>(absl::ToInt64Milliseconds(options_.connect_timeout));
-  curl_easy_setopt(c, CURLOPT_URL, options_.endpoint.c_str());
-  curl_easy_setopt(c, CURLOPT_POST, 1L);
-  curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());  // not copied: stays in the caller's buffer
-  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &WriteBody);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, std::min(connect_ms, timeout_ms));
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
-  curl_easy_setopt(c, CURLOPT_USERAGENT, "kms-envelope/1.0 (dkms-gcs-0.2)");
-  if (!options_.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, options_.ca_file.c_str());
-  CURLcode rc = curl_easy_perform(c);
-  long http_status = 0;
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &http_status);
-  Release(c);
-  curl_slist_free_all(headers);
-  return Finish(rc, http_status, std::move(response));
+  return Finish(r.http_status, std::move(r.body));
 }
 
-InstanceTransport::Result InstanceTransport::Finish(CURLcode rc, long http_status,
-                                                    WipedString body) {
+InstanceTransport::Result InstanceTransport::Finish(long http_status, WipedString body) {
   Result result;
-  if (rc != CURLE_OK) {
-    std::string what = absl::StrCat("KMS instance request failed: ", curl_easy_strerror(rc));
-    switch (rc) {
-      case CURLE_OPERATION_TIMEDOUT:
-        result.status = absl::DeadlineExceededError(what);
-        result.retryable = true;
-        break;
-      case CURLE_COULDNT_CONNECT:
-      case CURLE_COULDNT_RESOLVE_HOST:
-      case CURLE_SEND_ERROR:
-      case CURLE_RECV_ERROR:
-      case CURLE_GOT_NOTHING:
-      case CURLE_PARTIAL_FILE:
-        result.status = absl::UnavailableError(what);
-        result.retryable = true;
-        break;
-      case CURLE_WRITE_ERROR:
-        result.status = absl::DataLossError("malformed KMS response: body too large");
-        break;
-      default:  // TLS verification, bad URL, ...: final
-        result.status = absl::UnavailableError(what);
-        break;
-    }
-    return result;
-  }
   if (http_status >= 200 && http_status < 300) {
     result.body = std::move(body);
     return result;

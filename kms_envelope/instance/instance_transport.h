@@ -18,11 +18,8 @@
 #ifndef KMS_ENVELOPE_INSTANCE_INSTANCE_TRANSPORT_H_
 #define KMS_ENVELOPE_INSTANCE_INSTANCE_TRANSPORT_H_
 
-#include <curl/curl.h>
-
 #include <cstddef>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +27,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "kms_envelope/instance/client_key.h"
+#include "kms_envelope/kms_api/http_client.h"
 #include "kms_envelope/kms_api/wiped_string.h"
 
 namespace kms_envelope {
@@ -57,20 +55,17 @@ class InstanceTransport {
 
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<InstanceTransport>> New(
       InstanceTransportOptions options);
-  ~InstanceTransport();
 
   Result Exchange(std::string_view api_name, std::string_view body, const ClientKey& key,
                   absl::Time now, absl::Duration timeout);
 
  private:
-  explicit InstanceTransport(InstanceTransportOptions options) : options_(std::move(options)) {}
-  CURL* Acquire();
-  void Release(CURL* h);
-  Result Finish(CURLcode rc, long http_status, kms_api::WipedString body);
+  InstanceTransport(InstanceTransportOptions options, std::unique_ptr<kms_api::HttpClient> http)
+      : options_(std::move(options)), http_(std::move(http)) {}
+  Result Finish(long http_status, kms_api::WipedString body);
 
   InstanceTransportOptions options_;
-  std::mutex mu_;
-  std::vector<CURL*> idle_;
+  std::unique_ptr<kms_api::HttpClient> http_;
 };
 
 }  // namespace instance

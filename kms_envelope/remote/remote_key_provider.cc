@@ -1,7 +1,5 @@
 #include "kms_envelope/remote/remote_key_provider.h"
 
-#include <curl/curl.h>
-
 #include <cstdio>
 #include <map>
 #include <mutex>
@@ -11,9 +9,11 @@
 #include "absl/time/clock.h"
 #include "kms_envelope/internal/encoding.h"
 #include "kms_envelope/status_macros.h"
+#include "kms_envelope/internal/iso_time.h"
 #include "kms_envelope/internal/strings.h"
 #include "kms_envelope/internal/uuid.h"
 #include "kms_envelope/kms_error.h"
+#include "kms_envelope/kms_api/http_client.h"
 #include "kms_envelope/kms_api/key_id.h"
 #include "kms_envelope/kms_api/retry_policy.h"
 #include "kms_envelope/kms_api/signer.h"
@@ -56,23 +56,19 @@ std::string HostOf(std::string_view url) {
   return std::string(authority);
 }
 
-absl::Status Malformed(std::string_view what) {
-  return absl::DataLossError(absl::StrCat("malformed KMS response: ", Av(what)));
-}
-
 // A string field of the response: present, a string, 1..max bytes.
 absl::StatusOr<std::string_view> StringField(const WipedJson& j, const char* name, size_t max) {
   auto it = j.find(name);
-  if (it == j.end() || !it->is_string()) return Malformed(absl::StrCat("no string ", name));
+  if (it == j.end() || !it->is_string()) return kms_api::MalformedResponse(absl::StrCat("no string ", name));
   std::string_view v = it->get_ref<const WipedString&>();
-  if (v.empty() || v.size() > max) return Malformed(absl::StrCat(name, " is empty or too long"));
+  if (v.empty() || v.size() > max) return kms_api::MalformedResponse(absl::StrCat(name, " is empty or too long"));
   return v;
 }
 
 absl::Status CheckKeyId(const WipedJson& j, std::string_view requested, std::string* out) {
   KMS_ASSIGN_OR_RETURN(std::string_view key_id, StringField(j, "KeyId", kMaxIdSize));
   if (!requested.empty() && !kms_api::IsAlias(requested) && key_id != requested) {
-    return Malformed("KeyId differs from the requested key");
+    return kms_api::MalformedResponse("KeyId differs from the requested key");
   }
   out->assign(key_id.data(), key_id.size());
   return absl::OkStatus();
@@ -99,8 +95,8 @@ absl::StatusOr<std::string> DecodeBlob(const WipedJson& j) {
                        StringField(j, "CiphertextBlob",
                                    internal::Base64EncodedSize(kMaxCiphertextBlobSize)));
   absl::StatusOr<std::string> blob = internal::Base64Decode(b64, kMaxCiphertextBlobSize);
-  if (!blob.ok()) return Malformed("CiphertextBlob is not valid base64 of at most 8 KiB");
-  if (blob->empty()) return Malformed("empty CiphertextBlob");
+  if (!blob.ok()) return kms_api::MalformedResponse("CiphertextBlob is not valid base64 of at most 8 KiB");
+  if (blob->empty()) return kms_api::MalformedResponse("empty CiphertextBlob");
   return blob;
 }
 
@@ -110,7 +106,7 @@ absl::StatusOr<std::string> DecodeBlob(const WipedJson& j) {
 template <typename Response>
 absl::Status ParseWrappedKeyResponse(const WipedJson& j, std::string_view requested_key_id,
                                      Response* out) {
-  if (j.contains("Plaintext")) return Malformed("unexpected Plaintext");
+  if (j.contains("Plaintext")) return kms_api::MalformedResponse("unexpected Plaintext");
   KMS_RETURN_IF_ERROR(CheckKeyId(j, requested_key_id, &out->key_id));
   KMS_RETURN_IF_ERROR(CopyField(j, "KeyVersionId", &out->key_version_id));
   KMS_ASSIGN_OR_RETURN(out->ciphertext_blob, DecodeBlob(j));
@@ -122,12 +118,12 @@ absl::Status ParseWrappedKeyResponse(const WipedJson& j, std::string_view reques
 absl::Status DecodePlaintext(const WipedJson& j, size_t max, std::optional<size_t> exact,
                              SecretBytes* out) {
   auto it = j.find("Plaintext");
-  if (it == j.end() || !it->is_string()) return Malformed("no string Plaintext");
+  if (it == j.end() || !it->is_string()) return kms_api::MalformedResponse("no string Plaintext");
   std::string_view b64 = it->get_ref<const WipedString&>();
   absl::StatusOr<SecretBytes> plain = internal::Base64DecodeSecret(internal::Bytes(b64), max);
-  if (!plain.ok()) return Malformed("Plaintext is not valid base64 within the size limit");
+  if (!plain.ok()) return kms_api::MalformedResponse("Plaintext is not valid base64 within the size limit");
   if (exact.has_value() && plain->size() != *exact) {
-    return Malformed("Plaintext length differs from the requested data key size");
+    return kms_api::MalformedResponse("Plaintext length differs from the requested data key size");
   }
   *out = std::move(plain).value();
   return absl::OkStatus();
@@ -149,16 +145,6 @@ std::vector<QueryParam> DataKeyParams(const GenerateDataKeyRequest& request) {
   return params;
 }
 
-size_t WriteBody(char* data, size_t size, size_t nmemb, void* user) {
-  auto* body = static_cast<WipedString*>(user);
-  size_t n = size * nmemb;
-  if (body->size() + n > kMaxResponseBodySize) return 0;  // aborts with CURLE_WRITE_ERROR
-  body->append(data, n);
-  return n;
-}
-
-std::once_flag curl_init_once;
-
 // The signed request of one attempt: URL (query included), form body when the parameters are
 // too long for the URL, headers. The URL and body may carry a plaintext (Encrypt): wiped buffers.
 struct SignedRequest {
@@ -173,33 +159,6 @@ struct Attempt {
   bool retryable = false;
   WipedJson body;
 };
-
-// curl's failure -> status; the transient ones are retryable.
-void ClassifyTransportError(CURLcode rc, Attempt* result) {
-  std::string what = absl::StrCat("KMS request failed: ", curl_easy_strerror(rc));
-  switch (rc) {
-    case CURLE_OPERATION_TIMEDOUT:
-      result->status = absl::DeadlineExceededError(what);
-      result->retryable = true;
-      break;
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE:
-      result->status = absl::UnavailableError(what);
-      result->retryable = true;
-      break;
-    case CURLE_WRITE_ERROR:
-      result->status = Malformed("response body larger than 64 KiB");
-      break;
-    default:  // TLS verification, bad URL, ...: final
-      result->status = absl::UnavailableError(what);
-      break;
-  }
-}
 
 // A complete HTTP answer -> the parsed body (JSON, or XML as its JSON twin) or the KMS error.
 void ClassifyResponse(const WipedString& body, long http_status,
@@ -221,7 +180,7 @@ void ClassifyResponse(const WipedString& body, long http_status,
   }
   if (http_status == 200 && code.empty()) {
     result->status = parsed ? absl::OkStatus()
-                            : Malformed("body is neither a JSON object nor a KMS XML document");
+                            : kms_api::MalformedResponse("body is neither a JSON object nor a KMS XML document");
     return;
   }
   result->retryable = ShouldRetryResponse(code, static_cast<int>(http_status));
@@ -260,36 +219,7 @@ struct RemoteKeyProvider::Impl {
   RemoteKeyProviderOptions options;
   Credentials credentials;
   std::string host;
-  std::mutex pool_mu;
-  std::vector<CURL*> idle;
-
-  ~Impl() {
-    for (CURL* h : idle) curl_easy_cleanup(h);
-  }
-
-  CURL* Acquire() {
-    {
-      std::lock_guard<std::mutex> lock(pool_mu);
-      if (!idle.empty()) {
-        CURL* h = idle.back();
-        idle.pop_back();
-        return h;
-      }
-    }
-    return curl_easy_init();
-  }
-  void Release(CURL* h) {
-    // Reset drops the options (and curl's copy of the URL, which may carry a plaintext) but
-    // keeps the live connections and caches for reuse.
-    curl_easy_reset(h);
-    std::lock_guard<std::mutex> lock(pool_mu);
-    if (idle.size() < options.max_idle_handles) {
-      idle.push_back(h);
-      return;
-    }
-    curl_easy_cleanup(h);
-  }
-
+  std::unique_ptr<kms_api::HttpClient> http;
   // One signed HTTP exchange.
   Attempt Once(std::string_view action, const std::vector<QueryParam>& params,
                absl::Duration timeout);
@@ -299,8 +229,6 @@ struct RemoteKeyProvider::Impl {
   absl::Status SignV3Request(std::string_view action, const std::vector<QueryParam>& params,
                              const std::string& nonce, const std::string& timestamp,
                              SignedRequest* out);
-  CURLcode Perform(const SignedRequest& req, absl::Duration timeout, WipedString* body,
-                   long* http_status);
   // The retry loop.
   absl::StatusOr<WipedJson> Invoke(std::string_view action, const std::vector<QueryParam>& params,
                                    std::atomic<uint64_t>* attempts);
@@ -375,8 +303,7 @@ Attempt RemoteKeyProvider::Impl::Once(
     std::string_view action, const std::vector<QueryParam>& params, absl::Duration timeout) {
   Attempt result;
   const std::string nonce = internal::RandomUuid(internal::UuidCase::kLower);
-  const std::string timestamp =
-      absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", options.clock.now(), absl::UTCTimeZone());
+  const std::string timestamp = internal::FormatIsoTime(options.clock.now());
   SignedRequest req;
   size_t estimate = options.endpoint.size() + 512;
   for (const auto& [k, v] : params) estimate += k.size() + 3 * v.size() + 2;
@@ -389,48 +316,14 @@ Attempt RemoteKeyProvider::Impl::Once(
   if (!result.status.ok()) return result;
   req.headers.push_back("Accept: application/json");
   req.headers.push_back("Expect:");
-  WipedString body;
-  body.reserve(kMaxResponseBodySize);  // no reallocation: one buffer, wiped on free
-  long http_status = 0;
-  CURLcode rc = Perform(req, timeout, &body, &http_status);
-  if (rc != CURLE_OK) {
-    ClassifyTransportError(rc, &result);
+  kms_api::HttpResponse r = http->Post(req.url.c_str(), req.headers, req.body, timeout);
+  if (!r.status.ok()) {
+    result.status = std::move(r.status);
+    result.retryable = r.retryable;
     return result;
   }
-  ClassifyResponse(body, http_status, &result);
+  ClassifyResponse(r.body, r.http_status, &result);
   return result;
-}
-
-CURLcode RemoteKeyProvider::Impl::Perform(const SignedRequest& req, absl::Duration timeout,
-                                          WipedString* body, long* http_status) {
-  CURL* h = Acquire();
-  if (h == nullptr) return CURLE_FAILED_INIT;
-  curl_slist* headers = nullptr;
-  for (const std::string& line : req.headers) headers = curl_slist_append(headers, line.c_str());
-  long timeout_ms = static_cast<long>(absl::ToInt64Milliseconds(timeout));
-  if (timeout_ms < 1) timeout_ms = 1;
-  long connect_ms = static_cast<long>(absl::ToInt64Milliseconds(options.connect_timeout));
-  curl_easy_setopt(h, CURLOPT_URL, req.url.c_str());  // libcurl strdup()s it (see the header)
-  curl_easy_setopt(h, CURLOPT_POST, 1L);
-  // POSTFIELDS is not copied by libcurl: the body stays in our wiped buffer.
-  curl_easy_setopt(h, CURLOPT_POSTFIELDS, req.body.c_str());
-  curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(req.body.size()));
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &WriteBody);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect_ms < timeout_ms ? connect_ms : timeout_ms);
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_USERAGENT, "kms-envelope/1.0");
-  if (!options.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, options.ca_file.c_str());
-  CURLcode rc = curl_easy_perform(h);
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, http_status);
-  Release(h);
-  curl_slist_free_all(headers);
-  return rc;
 }
 
 absl::StatusOr<WipedJson> RemoteKeyProvider::Impl::Invoke(std::string_view action,
@@ -474,10 +367,15 @@ absl::StatusOr<std::unique_ptr<RemoteKeyProvider>> RemoteKeyProvider::New(
   if (!options.clock.now || !options.clock.sleep || !options.clock.jitter) {
     return KmsError(kms_code::kInvalidParameter, "clock needs now, sleep and jitter");
   }
-  std::call_once(curl_init_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   auto impl = std::make_unique<Impl>();
   options.endpoint = endpoint;
   impl->host = HostOf(endpoint);
+  kms_api::HttpClientOptions http;
+  http.ca_file = options.ca_file;
+  http.connect_timeout = options.connect_timeout;
+  http.max_idle_handles = options.max_idle_handles;
+  http.max_response_size = kMaxResponseBodySize;
+  impl->http = std::make_unique<kms_api::HttpClient>(std::move(http));
   impl->options = std::move(options);
   impl->credentials = std::move(credentials);
   return std::unique_ptr<RemoteKeyProvider>(new RemoteKeyProvider(std::move(impl)));
@@ -582,7 +480,7 @@ absl::StatusOr<nlohmann::json> RemoteKeyProvider::Call(std::string_view action,
   KMS_ASSIGN_OR_RETURN(WipedJson j, impl_->Invoke(action, call_params, &attempts_));
   WipedString text = j.dump();
   nlohmann::json out = nlohmann::json::parse(std::string_view(text), nullptr, false);
-  if (out.is_discarded()) return Malformed("response does not re-parse");
+  if (out.is_discarded()) return kms_api::MalformedResponse("response does not re-parse");
   return out;
 }
 
