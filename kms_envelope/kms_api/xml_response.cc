@@ -142,5 +142,46 @@ absl::Status ParseXmlResponse(std::string_view body, WipedJson* out) {
   return absl::OkStatus();
 }
 
+namespace {
+
+void XmlEscape(std::string_view s, WipedString* out) {
+  for (char c : s) {
+    switch (c) {
+      case '&': out->append("&amp;"); break;
+      case '<': out->append("&lt;"); break;
+      case '>': out->append("&gt;"); break;
+      case '"': out->append("&quot;"); break;
+      case '\'': out->append("&apos;"); break;
+      default: out->push_back(c);
+    }
+  }
+}
+
+void AppendElement(std::string_view name, const WipedJson& v, WipedString* out) {
+  if (v.is_array()) {
+    for (const WipedJson& e : v) AppendElement(name, e, out);
+    return;
+  }
+  out->append("<").append(name.data(), name.size()).append(">");
+  if (v.is_object()) {
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      AppendElement(std::string_view(it.key()), it.value(), out);
+    }
+  } else if (v.is_string()) {
+    XmlEscape(std::string_view(v.get_ref<const WipedString&>()), out);
+  } else {
+    WipedString text = v.dump(-1, ' ', false, WipedJson::error_handler_t::replace);
+    XmlEscape(std::string_view(text), out);
+  }
+  out->append("</").append(name.data(), name.size()).append(">");
+}
+
+}  // namespace
+
+void RenderXmlResponse(std::string_view root, const WipedJson& result, WipedString* out) {
+  out->append("<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
+  AppendElement(root, result, out);
+}
+
 }  // namespace kms_api
 }  // namespace kms_envelope

@@ -1,5 +1,7 @@
-// ParseXmlResponse: a KMS API answer in XML (what the service sends for Format=XML) turned into
-// the JSON object its JSON twin would be, so one response reader serves both.
+// The KMS API's XML answers (Format=XML), both ways, so the client's reader and the server's
+// writer share one idea of the shape. ParseXmlResponse turns an XML answer into the JSON object
+// its JSON twin would be, so one response reader serves both; RenderXmlResponse writes a JSON
+// result as the service renders it.
 //
 //   WipedJson j;
 //   KMS_RETURN_IF_ERROR(ParseXmlResponse(body, &j));
@@ -39,6 +41,12 @@ inline constexpr size_t kMaxXmlDepth = 16;
 bool LooksLikeXml(std::string_view body);
 
 [[nodiscard]] absl::Status ParseXmlResponse(std::string_view body, WipedJson* out);
+
+// Appends the XML declaration and `result` as the element `root` (<KMS> for a success document,
+// <Error> for an error, as in the API reference): an object's members become child elements in
+// order, an array under a name becomes that element repeated, strings are escaped, other values
+// are written as their JSON text. ParseXmlResponse reads it back (every value as a string).
+void RenderXmlResponse(std::string_view root, const WipedJson& result, WipedString* out);
 
 }  // namespace kms_api
 }  // namespace kms_envelope

@@ -28,6 +28,7 @@
 #include "kms_envelope/local/local_key_provider.h"
 #include "kms_envelope/kms_api/signer.h"
 #include "kms_envelope/kms_api/wiped_string.h"
+#include "kms_envelope/kms_api/xml_response.h"
 #include "kms_envelope/server/actions.h"
 #include "kms_envelope/server/elastic_thread_pool.h"
 #include "kms_envelope/server/key_policy.h"
@@ -115,40 +116,6 @@ absl::StatusOr<absl::Time> ParseTimestamp(std::string_view s) {
   }
   return KmsError(kms_code::kInvalidTimeStampFormat,
                   "the Timestamp must be yyyy-MM-ddTHH:mm:ssZ in UTC");
-}
-
-void XmlEscape(std::string_view s, WipedString* out) {
-  for (char c : s) {
-    switch (c) {
-      case '&': out->append("&amp;"); break;
-      case '<': out->append("&lt;"); break;
-      case '>': out->append("&gt;"); break;
-      case '"': out->append("&quot;"); break;
-      case '\'': out->append("&apos;"); break;
-      default: out->push_back(c);
-    }
-  }
-}
-
-// JSON value -> XML elements the way the service renders them: an array under "Key" becomes
-// repeated <Key> elements.
-void ToXml(const std::string& name, const WipedJson& v, WipedString* out) {
-  if (v.is_array()) {
-    for (const WipedJson& e : v) ToXml(name, e, out);
-    return;
-  }
-  out->append("<").append(name.data(), name.size()).append(">");
-  if (v.is_object()) {
-    for (auto it = v.begin(); it != v.end(); ++it) {
-      ToXml(std::string(std::string_view(it.key())), it.value(), out);
-    }
-  } else if (v.is_string()) {
-    XmlEscape(std::string_view(v.get_ref<const WipedString&>()), out);
-  } else {
-    WipedString text = v.dump(-1, ' ', false, WipedJson::error_handler_t::replace);
-    XmlEscape(std::string_view(text), out);
-  }
-  out->append("</").append(name.data(), name.size()).append(">");
 }
 
 // Format=JSON or XML (any case; absent: JSON). Anything else is refused, in JSON.
@@ -432,10 +399,9 @@ void KmsServer::Impl::WriteResponse(const absl::Status& status, WipedJson result
   }
   if (x.xml) {
     out->content_type = "text/xml;charset=utf-8";
-    out->body->append("<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
     // The API reference's root for every success document is <KMS> (the common-parameters page
     // and each action's sample), errors are <Error>.
-    ToXml(status.ok() ? "KMS" : "Error", result, out->body.get());
+    kms_api::RenderXmlResponse(status.ok() ? "KMS" : "Error", result, out->body.get());
   } else {
     out->content_type = "application/json;charset=utf-8";
     // Parameters are UTF-8 (ParseParams), but the replacing handler keeps a stray byte from
