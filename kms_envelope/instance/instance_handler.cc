@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "kms_envelope/encryption_context.h"
 #include "kms_envelope/instance/instance_api.pb.h"
+#include "kms_envelope/instance/wiped_message.h"
 #include "kms_envelope/instance/request_signer.h"
 #include "kms_envelope/internal/encoding.h"
 #include "kms_envelope/internal/uuid.h"
@@ -33,14 +34,6 @@ absl::Status Invalid(std::string_view what) {
 const std::string* Header(const std::map<std::string, std::string>& h, const std::string& name) {
   auto it = h.find(name);
   return it == h.end() ? nullptr : &it->second;
-}
-
-template <typename Message>
-WipedString Serialize(const Message& m) {
-  WipedString out;
-  out.resize(m.ByteSizeLong());
-  m.SerializeToArray(out.data(), static_cast<int>(out.size()));
-  return out;
 }
 
 // Parses `body` as `m`: InvalidParameter when it does not parse or carries fields this API
@@ -141,7 +134,7 @@ InstanceReply InstanceHandler::Handle(const std::map<std::string, std::string>& 
   error.set_errorcode(PrintableAscii(reply.code));
   error.set_errormessage(PrintableAscii(internal::Sv(status.message())));
   error.set_requestid(request_id);
-  reply.body = std::make_shared<WipedString>(Serialize(error));
+  reply.body = std::make_shared<WipedString>(SerializeWiped(error));
   return reply;
 }
 
@@ -234,8 +227,8 @@ absl::StatusOr<WipedString> InstanceHandler::GenerateDataKey(std::string_view bo
   out.set_requestid(r.request_id);
   out.set_algorithm(std::string(kAlgorithm));
   out.set_keyversionid(r.key_version_id);
-  WipedString bytes = Serialize(out);
-  kms_api::WipeString(out.mutable_plaintext());
+  WipedString bytes = SerializeWiped(out);
+  WipePlaintext(&out);
   return bytes;
 }
 
@@ -255,7 +248,7 @@ absl::StatusOr<WipedString> InstanceHandler::Encrypt(std::string_view body,
     e.encryption_context = &*ctx;
     r = provider_->Encrypt(e);
   }
-  kms_api::WipeString(req.mutable_plaintext());
+  WipePlaintext(&req);
   if (!ctx.ok()) return ctx.status();
   if (!r.ok()) return r.status();
   api::AdvanceEncryptResponse out;
@@ -265,7 +258,7 @@ absl::StatusOr<WipedString> InstanceHandler::Encrypt(std::string_view body,
   out.set_requestid(r->request_id);
   out.set_algorithm(std::string(kAlgorithm));
   out.set_keyversionid(r->key_version_id);
-  return Serialize(out);
+  return SerializeWiped(out);
 }
 
 absl::StatusOr<WipedString> InstanceHandler::Decrypt(std::string_view body,
@@ -301,8 +294,8 @@ absl::StatusOr<WipedString> InstanceHandler::Decrypt(std::string_view body,
   out.set_requestid(r.request_id);
   out.set_algorithm(std::string(kAlgorithm));
   out.set_keyversionid(r.key_version_id);
-  WipedString bytes = Serialize(out);
-  kms_api::WipeString(out.mutable_plaintext());
+  WipedString bytes = SerializeWiped(out);
+  WipePlaintext(&out);
   return bytes;
 }
 

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "kms_envelope/instance/instance_api.pb.h"
+#include "kms_envelope/instance/wiped_message.h"
 #include "kms_envelope/instance/instance_transport.h"
 #include "kms_envelope/internal/encoding.h"
 #include "kms_envelope/status_macros.h"
@@ -19,21 +20,6 @@ namespace instance {
 namespace {
 
 using kms_api::WipedString;
-
-// Wipes a message's Plaintext field in place (its whole buffer) before the message is freed.
-template <typename Message>
-void WipePlaintext(Message* m) {
-  kms_api::WipeString(m->mutable_plaintext());
-}
-
-// The protobuf encoding of `m` in a wiped buffer (requests may carry a plaintext).
-template <typename Message>
-WipedString Serialize(const Message& m) {
-  WipedString out;
-  out.resize(m.ByteSizeLong());
-  m.SerializeToArray(out.data(), static_cast<int>(out.size()));
-  return out;
-}
 
 std::string AadOf(const EncryptionContext* ctx) {
   if (ctx == nullptr || ctx->empty()) return std::string();
@@ -127,7 +113,7 @@ absl::Status InstanceKeyProvider::Impl::GenerateDataKey(const GenerateDataKeyReq
   req.set_numberofbytes(static_cast<int32_t>(size));
   req.set_aad(AadOf(request.encryption_context));
   KMS_ASSIGN_OR_RETURN(WipedString body,
-                       Invoke("AdvanceGenerateDataKey", Serialize(req), attempts));
+                       Invoke("AdvanceGenerateDataKey", SerializeWiped(req), attempts));
   if (!out->ParseFromArray(body.data(), static_cast<int>(body.size()))) {
     WipePlaintext(out);
     return kms_api::MalformedResponse("AdvanceGenerateDataKeyResponse does not parse");
@@ -200,7 +186,7 @@ absl::Status InstanceKeyProvider::DecryptInto(const DecryptRequest& request,
   api::AdvanceDecryptRequest req;
   req.set_ciphertextblob(std::string(internal::Chars(request.ciphertext_blob)));
   req.set_aad(AadOf(request.encryption_context));
-  KMS_ASSIGN_OR_RETURN(WipedString body, impl_->Invoke("AdvanceDecrypt", Serialize(req), &attempts_));
+  KMS_ASSIGN_OR_RETURN(WipedString body, impl_->Invoke("AdvanceDecrypt", SerializeWiped(req), &attempts_));
   api::AdvanceDecryptResponse r;
   absl::Status s = r.ParseFromArray(body.data(), static_cast<int>(body.size()))
                        ? absl::OkStatus()
@@ -227,7 +213,7 @@ absl::StatusOr<EncryptResponse> InstanceKeyProvider::Encrypt(const EncryptReques
   req.mutable_plaintext()->assign(reinterpret_cast<const char*>(request.plaintext.data()),
                                   request.plaintext.size());
   req.set_aad(AadOf(request.encryption_context));
-  WipedString request_body = Serialize(req);
+  WipedString request_body = SerializeWiped(req);
   WipePlaintext(&req);
   KMS_ASSIGN_OR_RETURN(WipedString body, impl_->Invoke("AdvanceEncrypt", request_body, &attempts_));
   api::AdvanceEncryptResponse r;
