@@ -136,7 +136,7 @@ absl::StatusOr<EncryptResponse> LocalKeyProvider::Encrypt(const EncryptRequest& 
 
 absl::StatusOr<ReEncryptResponse> LocalKeyProvider::ReEncrypt(const ReEncryptRequest& request) {
   if (request.destination_key_id.empty()) {
-    return KmsError(kms_code::kInvalidParameter, "DestinationKeyId is required");
+    return KmsError(kms_code::kMissingParameter, "DestinationKeyId is required");
   }
   DecryptRequest source;
   source.ciphertext_blob = request.ciphertext_blob;

@@ -225,6 +225,14 @@ TEST(LocalKeyProvider, ReEncryptMovesABlobToAnotherKeyAndContext) {
   EXPECT_KMS_CODE(f.kms->ReEncrypt(req).status(), kms_code::kInvalidCiphertext);
 }
 
+TEST(LocalKeyProvider, ReEncryptWithoutADestinationKeyIsMissingParameterAsInEveryProvider) {
+  Fixture f = Make();
+  auto dk = Generate(*f.kms, f.cmk.key_id, "", std::nullopt, nullptr);
+  ReEncryptRequest req;
+  req.ciphertext_blob = Blob(dk->ciphertext_blob);
+  EXPECT_KMS_CODE(f.kms->ReEncrypt(req).status(), kms_code::kMissingParameter);
+}
+
 TEST(LocalKeyProvider, GenerateDataKeyWithoutPlaintextGivesADecryptableBlob) {
   Fixture f = Make();
   GenerateDataKeyRequest req;
