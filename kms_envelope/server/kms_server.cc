@@ -26,11 +26,12 @@
 #include "kms_envelope/internal/uuid.h"
 #include "kms_envelope/kms_error.h"
 #include "kms_envelope/local/local_key_provider.h"
-#include "kms_envelope/kms_api/signer.h"
 #include "kms_envelope/kms_api/wiped_string.h"
 #include "kms_envelope/kms_api/xml_response.h"
 #include "kms_envelope/server/actions.h"
+#include "kms_envelope/server/authenticator.h"
 #include "kms_envelope/server/elastic_thread_pool.h"
+#include "kms_envelope/server/exchange.h"
 #include "kms_envelope/server/key_policy.h"
 #include "kms_envelope/server/nonce_cache.h"
 #include "kms_envelope/server/request_params.h"
@@ -39,83 +40,13 @@ namespace kms_envelope {
 namespace server {
 namespace {
 
-using internal::Av;
 using kms_api::QueryParam;
 using kms_api::WipedString;
-
-constexpr std::string_view kApiVersion = "2016-01-20";
-constexpr std::string_view kSecurityTokenMismatch = "InvalidSecurityToken.MismatchWithAccessKey";
 
 std::string Lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
-}
-
-// One incoming request, as the handler sees it.
-struct Incoming {
-  std::string method;
-  std::string target;  // raw path?query
-  std::string body;
-  std::map<std::string, std::string> headers;  // lowercased names
-  std::string remote;
-  // Set when the body could not be read (too large, or the client stopped sending): answered
-  // with this HTTP status and an InvalidParameter error, without looking at the request.
-  int body_error_status = 0;
-
-  std::string_view Header(const char* name) const {
-    auto it = headers.find(name);
-    return it == headers.end() ? std::string_view() : std::string_view(it->second);
-  }
-  std::string_view Query() const {
-    size_t q = target.find('?');
-    return q == std::string::npos ? std::string_view() : std::string_view(target).substr(q + 1);
-  }
-};
-
-struct Outgoing {
-  int status = 200;
-  std::shared_ptr<WipedString> body;
-  std::string content_type;
-};
-
-// What the access log records.
-struct LogFields {
-  std::string action;
-  std::string access_key_id;
-  std::string auth;
-  std::string code;
-};
-
-// A request whose signature verified, before its nonce is recorded.
-struct Caller {
-  const AccessKey* key = nullptr;
-  std::string action;
-  std::string access_key_id;
-  std::string nonce;
-  absl::Time timestamp;
-};
-
-// The parts of a request the pipeline fills in as it goes.
-struct Exchange {
-  std::vector<QueryParam> query_params;  // the query string alone (V3 signs only these)
-  std::vector<QueryParam> all_params;    // query and form body
-  bool xml = false;
-  int http_status = 0;  // set by the transport-level errors that fix it
-  Caller caller;
-  LogFields log;
-};
-
-absl::StatusOr<absl::Time> ParseTimestamp(std::string_view s) {
-  absl::Time t;
-  std::string err;
-  if (s.size() > 40) return KmsError(kms_code::kInvalidTimeStampFormat, "bad timestamp");
-  if (absl::ParseTime("%Y-%m-%dT%H:%M:%SZ", Av(s), &t, &err) ||
-      absl::ParseTime("%Y-%m-%dT%H:%M:%E*SZ", Av(s), &t, &err)) {
-    return t;
-  }
-  return KmsError(kms_code::kInvalidTimeStampFormat,
-                  "the Timestamp must be yyyy-MM-ddTHH:mm:ssZ in UTC");
 }
 
 // Format=JSON or XML (any case; absent: JSON). Anything else is refused, in JSON.
@@ -140,11 +71,14 @@ struct KmsServer::Impl {
   std::atomic<bool> started{false};
   std::atomic<uint64_t> requests{0};
   NonceCache nonces;
+  Authenticator authenticator;
   std::mutex faults_mu;
   std::mutex log_mu;
 
   explicit Impl(KmsServerOptions o)
-      : options(std::move(o)), nonces(options.nonce_capacity_per_key) {}
+      : options(std::move(o)),
+        nonces(options.nonce_capacity_per_key),
+        authenticator(options.policy, options.max_clock_skew, [this] { return Now(); }) {}
 
   absl::Time Now() const { return options.now ? options.now() : absl::Now(); }
 
@@ -156,13 +90,6 @@ struct KmsServer::Impl {
   absl::StatusOr<WipedJson> Process(const Incoming& in, Exchange* x);
   absl::Status ReadParams(const Incoming& in, Exchange* x);
   bool TakeInjectedFault(absl::Status* status, int* http_status);
-  absl::Status Authenticate(const Incoming& in, Exchange* x);
-  absl::Status AuthenticateV3(const Incoming& in, Exchange* x);
-  absl::Status AuthenticateV1(const Incoming& in, Exchange* x);
-  absl::Status CheckSecurityToken(const Incoming& in, const Exchange& x);
-  // Sets caller->key and caller->timestamp if the key exists and `timestamp` is within
-  // max_clock_skew of the server time.
-  absl::Status FindFreshKey(std::string_view timestamp, Caller* caller);
   absl::Status RecordNonce(const Caller& caller);
   absl::StatusOr<WipedJson> RunAction(const Params& params, const Caller& caller);
   void WriteResponse(const absl::Status& status, WipedJson result, const Exchange& x,
@@ -170,141 +97,6 @@ struct KmsServer::Impl {
   void Log(const Incoming& in, const Outgoing& out, const LogFields& f, const std::string& request_id,
            absl::Duration latency);
 };
-
-absl::Status KmsServer::Impl::FindFreshKey(std::string_view timestamp, Caller* caller) {
-  caller->key = options.policy.Find(caller->access_key_id);
-  if (caller->key == nullptr) {
-    return KmsError(kms_code::kInvalidAccessKeyIdNotFound, "the AccessKeyId is not known");
-  }
-  KMS_ASSIGN_OR_RETURN(caller->timestamp, ParseTimestamp(timestamp));
-  if (absl::AbsDuration(Now() - caller->timestamp) > options.max_clock_skew) {
-    return KmsError(kms_code::kInvalidTimeStampExpired,
-                    "the request time is more than 15 minutes off the server time");
-  }
-  return absl::OkStatus();
-}
-
-absl::Status KmsServer::Impl::AuthenticateV3(const Incoming& in, Exchange* x) {
-  Caller& caller = x->caller;
-  absl::StatusOr<kms_api::V3Authorization> auth =
-      kms_api::ParseV3Authorization(in.Header("authorization"));
-  if (!auth.ok()) return KmsError(kms_code::kIncompleteSignature, std::string(auth.status().message()));
-  caller.access_key_id = auth->access_key_id;
-  x->log.access_key_id = caller.access_key_id.substr(0, 128);
-  caller.nonce = std::string(in.Header("x-acs-signature-nonce"));
-  std::string_view timestamp = in.Header("x-acs-date");
-  bool signs_host = false;
-  for (const std::string& h : auth->signed_headers) signs_host |= (h == "host");
-  if (caller.nonce.empty() || timestamp.empty() || in.Header("x-acs-version").empty() ||
-      !signs_host) {
-    return KmsError(kms_code::kIncompleteSignature,
-                    "V3 requests need x-acs-date, x-acs-signature-nonce, x-acs-version and a "
-                    "signed host header");
-  }
-  if (in.Header("x-acs-version") != kApiVersion) {
-    return KmsError(kms_code::kInvalidParameter, "unsupported Version (use 2016-01-20)");
-  }
-  KMS_RETURN_IF_ERROR(FindFreshKey(timestamp, &caller));
-  kms_api::V3Request req;
-  req.method = in.method;
-  req.canonical_uri = in.target.substr(0, in.target.find('?'));
-  if (req.canonical_uri.empty()) req.canonical_uri = "/";
-  req.query = x->query_params;
-  for (const std::string& h : auth->signed_headers) req.headers[h] = std::string(in.Header(h.c_str()));
-  req.hashed_payload = kms_api::HexSha256(in.body);
-  std::string_view claimed = in.Header("x-acs-content-sha256");
-  if (!claimed.empty() && !kms_api::SignatureEquals(claimed, req.hashed_payload)) {
-    return KmsError(kms_code::kSignatureDoesNotMatch, "x-acs-content-sha256 does not match the body");
-  }
-  // The signed-header set is the client's: recompute over exactly those headers.
-  std::string signed_list;
-  for (const std::string& h : auth->signed_headers) {
-    if (!signed_list.empty()) signed_list.push_back(';');
-    signed_list += h;
-  }
-  if (signed_list != kms_api::SignedHeadersV3(req.headers)) {
-    return KmsError(kms_code::kIncompleteSignature,
-                    "SignedHeaders must list host, content-type (if sent) and x-acs-* headers in order");
-  }
-  KMS_ASSIGN_OR_RETURN(std::string expected, kms_api::SignV3(req, caller.key->access_key_secret));
-  if (!kms_api::SignatureEquals(expected, auth->signature)) {
-    return KmsError(kms_code::kSignatureDoesNotMatch, "the request signature does not match");
-  }
-  return absl::OkStatus();
-}
-
-absl::Status KmsServer::Impl::AuthenticateV1(const Incoming& in, Exchange* x) {
-  Caller& caller = x->caller;
-  Params params(&x->all_params);
-  std::string_view signature = params.Get("Signature");
-  caller.access_key_id = std::string(params.Get("AccessKeyId"));
-  x->log.access_key_id = caller.access_key_id.substr(0, 128);
-  caller.nonce = std::string(params.Get("SignatureNonce"));
-  std::string_view timestamp = params.Get("Timestamp");
-  if (signature.empty() || caller.access_key_id.empty() || caller.nonce.empty() ||
-      timestamp.empty() || params.Get("SignatureMethod").empty()) {
-    return KmsError(kms_code::kIncompleteSignature,
-                    "Signature, AccessKeyId, SignatureMethod, SignatureNonce and Timestamp are "
-                    "required");
-  }
-  if (params.Get("SignatureMethod") != kms_api::kSignatureMethodV1 ||
-      (params.Find("SignatureVersion") != nullptr &&
-       params.Get("SignatureVersion") != kms_api::kSignatureVersionV1)) {
-    return KmsError(kms_code::kIncompleteSignature, "only HMAC-SHA1 / 1.0 is supported for V1");
-  }
-  if (params.Get("Version") != kApiVersion) {
-    return KmsError(kms_code::kInvalidParameter, "unsupported Version (use 2016-01-20)");
-  }
-  KMS_RETURN_IF_ERROR(FindFreshKey(timestamp, &caller));
-  std::vector<QueryParam> unsigned_params;
-  unsigned_params.reserve(x->all_params.size());
-  for (const auto& kv : x->all_params) {
-    if (kv.first != "Signature") unsigned_params.push_back(kv);
-  }
-  KMS_ASSIGN_OR_RETURN(std::string expected,
-                       kms_api::SignV1(in.method, unsigned_params, caller.key->access_key_secret));
-  if (!kms_api::SignatureEquals(expected, signature)) {
-    return KmsError(kms_code::kSignatureDoesNotMatch, "the request signature does not match");
-  }
-  return absl::OkStatus();
-}
-
-absl::Status KmsServer::Impl::Authenticate(const Incoming& in, Exchange* x) {
-  const bool v3 = !in.Header("authorization").empty();
-  x->log.auth = v3 ? "V3" : "V1";
-  Params params(&x->all_params);
-  std::string_view action = params.Get("Action");
-  if (v3) {
-    std::string_view header = in.Header("x-acs-action");
-    if (!header.empty() && !action.empty() && header != action) {
-      return KmsError(kms_code::kInvalidParameter, "x-acs-action and Action differ");
-    }
-    if (!header.empty()) action = header;
-  }
-  x->caller.action = std::string(action);
-  x->log.action = x->caller.action.substr(0, 64);
-  if (action.empty()) return KmsError(kms_code::kMissingParameter, "missing Action");
-  KMS_RETURN_IF_ERROR(v3 ? AuthenticateV3(in, x) : AuthenticateV1(in, x));
-  return CheckSecurityToken(in, *x);
-}
-
-// The STS token (V1 parameter or V3 header, both signed) must be the one the access file binds
-// to the key, and absent when it binds none: a token is never accepted and ignored.
-absl::Status KmsServer::Impl::CheckSecurityToken(const Incoming& in, const Exchange& x) {
-  Params params(&x.all_params);
-  const kms_api::WipedString* param = params.Find("SecurityToken");
-  std::string_view header = in.Header("x-acs-security-token");
-  if (param != nullptr && !header.empty() && std::string_view(*param) != header) {
-    return KmsError(kSecurityTokenMismatch, "SecurityToken and x-acs-security-token differ");
-  }
-  std::string_view token = param != nullptr ? std::string_view(*param) : header;
-  if (!x.caller.key->MatchesSecurityToken(token)) {
-    return KmsError(kSecurityTokenMismatch, token.empty()
-                                                ? "this AccessKey needs its SecurityToken"
-                                                : "the SecurityToken does not belong to this AccessKey");
-  }
-  return absl::OkStatus();
-}
 
 // A nonce is remembered only for requests that passed every check before the action runs
 // (signature, action, parameters, key policy), in the caller's own table, until the request's
@@ -374,7 +166,7 @@ absl::StatusOr<WipedJson> KmsServer::Impl::Process(const Incoming& in, Exchange*
   KMS_RETURN_IF_ERROR(ReadParams(in, x));
   absl::Status fault;
   if (TakeInjectedFault(&fault, &x->http_status)) return fault;
-  KMS_RETURN_IF_ERROR(Authenticate(in, x));
+  KMS_RETURN_IF_ERROR(authenticator.Authenticate(in, x));
   return RunAction(Params(&x->all_params), x->caller);
 }
 
