@@ -53,6 +53,7 @@
 #include "absl/time/time.h"
 #include "kms_envelope/instance/client_key.h"
 #include "kms_envelope/key_provider.h"
+#include "kms_envelope/kms_api/key_id.h"
 #include "kms_envelope/kms_api/retry_policy.h"
 
 namespace kms_envelope {
@@ -60,7 +61,7 @@ namespace instance {
 
 inline constexpr std::string_view kInstanceProviderId = "aliyun-kms-instance";
 inline constexpr size_t kMaxInstanceResponseSize = 64 * 1024;
-inline constexpr size_t kMaxIdSize = 256;
+using kms_api::kMaxIdSize;
 
 struct InstanceKeyProviderOptions {
   // "https://<instance-id>.cryptoservice.kms.aliyuncs.com" (a bare host name gets https://),

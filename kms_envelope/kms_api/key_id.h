@@ -20,6 +20,9 @@ namespace kms_api {
 inline constexpr std::string_view kAliasPrefix = "alias/";
 inline constexpr std::string_view kReservedAliasPrefix = "alias/acs";
 inline constexpr size_t kMaxAliasNameSize = 255;
+// The longest KeyId, KeyVersionId or RequestId a client accepts in an answer (bounds what it
+// copies; real ones are 36-character UUIDs or alias names).
+inline constexpr size_t kMaxIdSize = 256;
 
 // True when `key_id` names an alias rather than a GUID.
 bool IsAlias(std::string_view key_id);

@@ -53,6 +53,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "kms_envelope/key_provider.h"
+#include "kms_envelope/kms_api/key_id.h"
 #include "kms_envelope/remote/credentials.h"
 #include "kms_envelope/kms_api/retry_policy.h"
 #include "kms_envelope/kms_api/wiped_string.h"
@@ -63,7 +64,7 @@ namespace remote {
 inline constexpr std::string_view kRemoteProviderId = "aliyun-kms";
 inline constexpr std::string_view kKmsApiVersion = "2016-01-20";
 inline constexpr size_t kMaxResponseBodySize = 64 * 1024;
-inline constexpr size_t kMaxIdSize = 256;
+using kms_api::kMaxIdSize;
 // Requests whose URL would be longer than this send their parameters in an
 // application/x-www-form-urlencoded body instead (servers, ours included, cap the request line
 // at about 8 KiB; a 6 KiB Encrypt plaintext is about 11 KiB once base64- and percent-encoded).
