@@ -1,4 +1,4 @@
-// `key`, `alias` and `datakey` subcommands over the local CMK store (issue 2).
+// `key`, `alias` and `datakey` subcommands over the local CMK store.
 //
 //   kms-envelope key create --description backups        {"KeyMetadata":{...}}
 //   kms-envelope alias create --alias-name alias/backup --key-id <id>
