@@ -184,10 +184,20 @@ void CheckFormResponse(const Parsed& r, bool xml, const std::string& input) {
   if (r.status != 200) FUZZ_CHECK(j.contains("Code"));
 }
 
+// Signed requests may legitimately disable the key, schedule its deletion or delete its alias
+// (the fuzz access key may call every action), so the liveness probe first puts the key back
+// (each answer must still be well formed) and names it by id.
 void CheckStillServing() {
+  const kms_api::WipedString key_id(fuzz::kEnabledKeyId.begin(), fuzz::kEnabledKeyId.end());
+  for (const char* repair : {"CancelKeyDeletion", "EnableKey"}) {
+    std::vector<kms_api::QueryParam> params;
+    params.push_back({"Action", kms_api::WipedString(repair)});
+    params.push_back({"KeyId", key_id});
+    CheckFormResponse(ParseResponse(Exchange(FormRequest(SignedBody(params)))), false, "");
+  }
   std::vector<kms_api::QueryParam> params;
   params.push_back({"Action", kms_api::WipedString("GenerateDataKey")});
-  params.push_back({"KeyId", kms_api::WipedString(fuzz::kAlias.begin(), fuzz::kAlias.end())});
+  params.push_back({"KeyId", key_id});
   Parsed r = ParseResponse(Exchange(FormRequest(SignedBody(params))));
   FUZZ_CHECK(r.status == 200);
 }
