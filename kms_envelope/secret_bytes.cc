@@ -1,4 +1,5 @@
 #include "kms_envelope/secret_bytes.h"
+#include "kms_envelope/internal/constant_time.h"
 
 #include <sodium.h>
 
@@ -140,7 +141,7 @@ bool SecretBytes::ConstantTimeEquals(const SecretBytes& other) const {
 bool SecretBytes::ConstantTimeEquals(absl::Span<const uint8_t> other) const {
   if (other.size() != size_) return false;
   if (size_ == 0) return true;
-  return sodium_memcmp(data_, other.data(), size_) == 0;
+  return internal::ConstantTimeEquals(data_, other.data(), size_);
 }
 
 }  // namespace kms_envelope

@@ -13,7 +13,7 @@
 //   `sodium_malloc` allocation.
 // - The bytes are wiped (`sodium_memzero`) on destruction, when moved from, and on Clear().
 // - Move-only. There is no operator==, no implicit conversion to std::string or to a view that
-//   outlives the object; equality is constant time (`sodium_memcmp`).
+//   outlives the object; equality is constant time (internal/constant_time.h).
 // - Thread safety: a SecretBytes object is not synchronized; distinct objects may be used from
 //   distinct threads concurrently (the pool is internally locked).
 //

@@ -9,6 +9,7 @@
 #include "kms_envelope/internal/encoding.h"
 #include "kms_envelope/internal/hkdf.h"
 #include "kms_envelope/kms_error.h"
+#include "kms_envelope/internal/constant_time.h"
 
 namespace kms_envelope {
 namespace envelope {
@@ -78,8 +79,7 @@ absl::Status VerifyHeader(const MessageKeys& keys, const ParsedHeader& parsed,
                           absl::Span<const uint8_t> body) {
   // Key commitment first (constant time): a data key that is not the one this header was made
   // for never reaches the AEAD.
-  if (sodium_memcmp(keys.commitment.data(), parsed.header.commitment.data(), kCommitmentSize) !=
-      0) {
+  if (!internal::ConstantTimeEquals(keys.commitment, parsed.header.commitment)) {
     return KmsError(kms_code::kInvalidCiphertext, "key commitment mismatch");
   }
   uint8_t nonce[internal::kXChaCha20NonceSize];

@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "kms_envelope/internal/ipsec_mb.h"
+#include "kms_envelope/internal/constant_time.h"
 
 namespace kms_envelope {
 namespace internal {
@@ -303,7 +304,7 @@ absl::Status AeadKey::OpenIpsecMb(absl::Span<const uint8_t> nonce, absl::Span<co
                      NonNull(ciphertext_and_tag.data()), ct_size, nonce.data(),
                      NonNull(aad.data()), aad.size(), computed, kAeadTagSize);
   sodium_memzero(&ctx, sizeof(ctx));
-  const bool ok = sodium_memcmp(computed, ciphertext_and_tag.data() + ct_size, kAeadTagSize) == 0;
+  const bool ok = ConstantTimeEquals(computed, ciphertext_and_tag.data() + ct_size, kAeadTagSize);
   sodium_memzero(computed, sizeof(computed));
   if (!ok) return AuthFailed(out);
   return absl::OkStatus();

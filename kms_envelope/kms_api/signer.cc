@@ -1,6 +1,5 @@
 #include "kms_envelope/kms_api/signer.h"
 
-#include <sodium.h>
 
 #include <algorithm>
 #include <cctype>
@@ -11,6 +10,7 @@
 #include "kms_envelope/internal/encoding.h"
 #include "kms_envelope/internal/hkdf.h"
 #include "kms_envelope/status_macros.h"
+#include "kms_envelope/internal/constant_time.h"
 
 namespace kms_envelope {
 namespace kms_api {
@@ -163,7 +163,7 @@ absl::StatusOr<V3Authorization> ParseV3Authorization(std::string_view header) {
 bool SignatureEquals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   if (a.empty()) return true;
-  return sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+  return internal::ConstantTimeEquals(a.data(), b.data(), a.size());
 }
 
 }  // namespace kms_api

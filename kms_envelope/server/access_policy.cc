@@ -4,12 +4,12 @@
 #include <iterator>
 
 #include <nlohmann/json.hpp>
-#include <sodium.h>
 
 #include "kms_envelope/internal/encoding.h"
 #include "kms_envelope/status_macros.h"
 #include "kms_envelope/kms_error.h"
 #include "kms_envelope/kms_api/wiped_json.h"
+#include "kms_envelope/internal/constant_time.h"
 
 namespace kms_envelope {
 namespace server {
@@ -30,7 +30,7 @@ bool AccessKey::AllowsAllKeys() const {
 
 bool AccessKey::MatchesSecurityToken(std::string_view token) const {
   if (token.size() != security_token.size()) return false;
-  return token.empty() || sodium_memcmp(token.data(), security_token.data(), token.size()) == 0;
+  return internal::ConstantTimeEquals(token.data(), security_token.data(), token.size());
 }
 
 absl::Status AccessPolicy::Add(std::string_view access_key_id, std::string_view secret,
