@@ -217,7 +217,8 @@ void BM_Step_DeriveMessageKeys(benchmark::State& state) {
   internal::FillRandom(absl::MakeSpan(dk));
   internal::FillRandom(absl::MakeSpan(id));
   for (auto _ : state) {
-    auto keys = envelope::DeriveMessageKeys(kSuite, absl::MakeConstSpan(dk), absl::MakeConstSpan(id));
+    auto keys = envelope::DeriveMessageKeys(envelope::kFormatVersion, kSuite, absl::MakeConstSpan(dk),
+                                            absl::MakeConstSpan(id));
     if (!keys.ok()) Die("derive");
     benchmark::DoNotOptimize(&*keys);
   }
@@ -228,7 +229,8 @@ MessageKeys Keys() {
   uint8_t dk[32], id[32];
   internal::FillRandom(absl::MakeSpan(dk));
   internal::FillRandom(absl::MakeSpan(id));
-  auto keys = envelope::DeriveMessageKeys(kSuite, absl::MakeConstSpan(dk), absl::MakeConstSpan(id));
+  auto keys = envelope::DeriveMessageKeys(envelope::kFormatVersion, kSuite, absl::MakeConstSpan(dk),
+                                          absl::MakeConstSpan(id));
   if (!keys.ok()) Die("derive");
   return *std::move(keys);
 }
@@ -314,7 +316,8 @@ void BM_Step_VerifyHeader(benchmark::State& state) {
   req.encryption_context = &BenchContext();
   DecryptResponse resp;
   if (!SharedLocal().provider()->DecryptInto(req, &resp).ok()) Die("decrypt");
-  auto keys = envelope::DeriveMessageKeys(kSuite, resp.plaintext.span(), s.parsed.header.message_id);
+  auto keys = envelope::DeriveMessageKeys(s.parsed.header.version, kSuite, resp.plaintext.span(),
+                                          s.parsed.header.message_id);
   if (!keys.ok()) Die("derive");
   const auto body = internal::Bytes(s.message).first(s.parsed.body_size);
   for (auto _ : state) {

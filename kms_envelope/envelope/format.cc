@@ -114,6 +114,7 @@ HeaderFields FieldsOf(const MessageHeader& h, std::vector<WrappedKeyView>* keys)
     keys->push_back(WrappedKeyView{k.provider_id, k.key_id, k.key_version_id, k.ciphertext_blob});
   }
   HeaderFields f;
+  f.version = h.version;
   f.suite = h.suite;
   f.frame_size = h.frame_size;
   f.message_id = absl::MakeConstSpan(h.message_id);
@@ -126,6 +127,10 @@ HeaderFields FieldsOf(const MessageHeader& h, std::vector<WrappedKeyView>* keys)
 }  // namespace
 
 absl::Status ValidateHeaderFields(const HeaderFields& h) {
+  if (h.version < kOldestFormatVersion || h.version > kFormatVersion) {
+    return KmsError(kms_code::kInvalidParameter,
+                    absl::StrCat("unsupported format version ", h.version));
+  }
   if (!IsKnownSuite(static_cast<uint8_t>(h.suite))) {
     return KmsError(kms_code::kInvalidParameter, "unknown suite");
   }
@@ -164,7 +169,7 @@ void SerializeHeaderBodyInto(const HeaderFields& h, std::string* out) {
   out->clear();
   out->reserve(size + kHeaderTagSize);  // the sealer appends the tag next
   out->append(reinterpret_cast<const char*>(kMagic), 4);
-  out->push_back(static_cast<char>(kFormatVersion));
+  out->push_back(static_cast<char>(h.version));
   out->push_back(static_cast<char>(h.suite));
   PutU32(*out, h.frame_size);
   out->append(reinterpret_cast<const char*>(h.message_id.data()), kMessageIdSize);
@@ -219,13 +224,14 @@ absl::StatusOr<ParsedHeader> ParseHeader(absl::Span<const uint8_t> input,
   if (std::memcmp(magic.data(), kMagic, 4) != 0) return Malformed("bad magic");
   uint8_t version, suite;
   if (!r.U8(&version)) return Truncated();
-  if (version != kFormatVersion) {
+  if (version < kOldestFormatVersion || version > kFormatVersion) {
     return Malformed(absl::StrCat("unsupported format version ", version));
   }
   if (!r.U8(&suite)) return Truncated();
   if (!IsKnownSuite(suite)) return Malformed(absl::StrCat("unknown suite id ", suite));
   ParsedHeader parsed;
   MessageHeader& h = parsed.header;
+  h.version = version;
   h.suite = static_cast<Suite>(suite);
   if (!r.U32(&h.frame_size)) return Truncated();
   if (h.frame_size < kMinFrameSize || h.frame_size > kMaxFrameSize) {

@@ -1,17 +1,18 @@
-// The kms-envelope message format, version 1: header codec, key schedule, frame layout.
+// The kms-envelope message format, versions 1 and 2: header codec, key schedule, frame layout.
 //
 //   MessageHeader header = ...;                      // filled by the sealer
 //   std::string bytes = SerializeHeaderBody(header); // everything the header tag covers
 //   KMS_ASSIGN_OR_RETURN(ParsedHeader parsed, ParseHeader(sealed));   // bounded, no secrets
-//   KMS_ASSIGN_OR_RETURN(MessageKeys keys, DeriveMessageKeys(suite, data_key, message_id));
+//   KMS_ASSIGN_OR_RETURN(MessageKeys keys,
+//                        DeriveMessageKeys(version, suite, data_key, message_id));
 //
 // docs/format.md is the normative description (byte offsets, KDF inputs, nonces, AAD). Summary,
 // all integers big endian:
 //
 //   offset  size  field
 //   0       4     magic "KMSE" (4B 4D 53 45)
-//   4       1     format version (1)
-//   5       1     suite id (1 = AES-256-GCM, 2 = XChaCha20-Poly1305; both HKDF-SHA256, committing)
+//   4       1     format version (2 written; 1 and 2 read)
+//   5       1     suite id (1 = AES-256-GCM, 2 = XChaCha20-Poly1305; both committing)
 //   6       4     frame size F (kMinFrameSize..kMaxFrameSize)
 //   10      32    message id (random)
 //   42      4     wrapped key count N (1..kMaxWrappedKeys)
@@ -26,9 +27,17 @@
 //           16    header tag
 //   then the frames (see below).
 //
-// Key schedule (HKDF-SHA256, salt = message id, ikm = the 32-byte data key):
+// The two versions differ only in the key schedule (the layout is the same byte for byte):
+// Version 2 (NIST SP 800-56C one-step KDF with SHA-256, z = the 32-byte data key):
+//   payload key (32) || commitment (32) =
+//       K(1) || K(2),  K(i) = SHA-256(u32 i || data key || "kms-envelope/v2/keys" || suite id
+//                                     || message id)
+// Version 1 (HKDF-SHA256, salt = message id, ikm = the 32-byte data key):
 //   payload key (32) = HKDF(ikm, salt, "kms-envelope/v1/payload-key" || suite id)
 //   commitment  (32) = HKDF(ikm, salt, "kms-envelope/v1/key-commitment" || suite id)
+// Version 2 exists for speed: 4 SHA-256 compressions per message instead of 10 (the data key is
+// a fresh uniformly random key, so HKDF's extract step buys nothing); both bind the data key,
+// the suite and the message id, and both commitments are SHA-256 outputs (collision resistant).
 // Nonces under the payload key: nonce prefix (the first nonce_size-8 bytes of the message id)
 // || u64 counter. Counter 0 is the header tag, frame i (0-based) uses counter i+1, so the header
 // nonce never collides with a frame nonce, and frame nonces never repeat (count is bounded by
@@ -66,7 +75,9 @@ namespace kms_envelope {
 namespace envelope {
 
 inline constexpr uint8_t kMagic[4] = {'K', 'M', 'S', 'E'};
-inline constexpr uint8_t kFormatVersion = 1;
+// The version a sealer writes, and the oldest one a reader still opens.
+inline constexpr uint8_t kFormatVersion = 2;
+inline constexpr uint8_t kOldestFormatVersion = 1;
 
 enum class Suite : uint8_t {
   kAes256GcmHkdfSha256Committing = 1,
@@ -111,6 +122,7 @@ struct WrappedKey {
 };
 
 struct MessageHeader {
+  uint8_t version = kFormatVersion;  // selects the key schedule (see above)
   Suite suite = Suite::kAes256GcmHkdfSha256Committing;
   uint32_t frame_size = kDefaultFrameSize;
   std::array<uint8_t, kMessageIdSize> message_id{};
@@ -144,6 +156,7 @@ struct WrappedKeyView {
 // provider's responses and its caller's context, so sealing copies none of them (MessageHeader
 // owns copies; this does not). Every view must outlive the calls below.
 struct HeaderFields {
+  uint8_t version = kFormatVersion;
   Suite suite = Suite::kAes256GcmHkdfSha256Committing;
   uint32_t frame_size = kDefaultFrameSize;
   absl::Span<const uint8_t> message_id;       // kMessageIdSize bytes

@@ -21,7 +21,7 @@ std::string HeaderJson(const ParsedHeader& parsed, uint64_t sealed_size) {
   }
   nlohmann::json context = nlohmann::json::object();
   for (const auto& [k, v] : h.context.pairs()) context[k] = v;
-  nlohmann::json out = {{"FormatVersion", kFormatVersion},
+  nlohmann::json out = {{"FormatVersion", h.version},
                         {"Suite", std::string(SuiteName(h.suite))},
                         {"FrameSize", h.frame_size},
                         {"MessageId", internal::HexEncode(absl::MakeConstSpan(h.message_id))},

@@ -19,6 +19,7 @@ using internal::StoreBigEndian64;
 
 constexpr std::string_view kPayloadKeyLabel = "kms-envelope/v1/payload-key";
 constexpr std::string_view kCommitmentLabel = "kms-envelope/v1/key-commitment";
+constexpr std::string_view kV2KeysLabel = "kms-envelope/v2/keys";
 
 }  // namespace
 
@@ -28,7 +29,46 @@ internal::AeadAlgorithm SuiteAlgorithm(Suite suite) {
              : internal::AeadAlgorithm::kXChaCha20Poly1305;
 }
 
-absl::StatusOr<MessageKeys> DeriveMessageKeys(Suite suite, absl::Span<const uint8_t> data_key,
+namespace {
+
+// Format v2: payload key || commitment = OneStepKdfSha256(data key,
+// "kms-envelope/v2/keys" || suite id || message id), 64 bytes in 4 SHA-256 compressions.
+absl::Status DeriveV2(uint8_t suite_byte, absl::Span<const uint8_t> data_key,
+                      absl::Span<const uint8_t> message_id, absl::Span<uint8_t> payload_key,
+                      absl::Span<uint8_t> commitment) {
+  uint8_t fixed_info[kV2KeysLabel.size() + 1 + kMessageIdSize];
+  std::memcpy(fixed_info, kV2KeysLabel.data(), kV2KeysLabel.size());
+  fixed_info[kV2KeysLabel.size()] = suite_byte;
+  std::memcpy(fixed_info + kV2KeysLabel.size() + 1, message_id.data(), kMessageIdSize);
+  uint8_t okm[kPayloadKeySize + kCommitmentSize];
+  absl::Status s = internal::OneStepKdfSha256(data_key, fixed_info, absl::MakeSpan(okm));
+  if (s.ok()) {
+    std::memcpy(payload_key.data(), okm, kPayloadKeySize);
+    std::memcpy(commitment.data(), okm + kPayloadKeySize, kCommitmentSize);
+  }
+  sodium_memzero(okm, sizeof(okm));
+  return s;
+}
+
+// Format v1: two HKDF-SHA256 outputs, salt = message id, info = label || suite id.
+absl::Status DeriveV1(uint8_t suite_byte, absl::Span<const uint8_t> data_key,
+                      absl::Span<const uint8_t> message_id, absl::Span<uint8_t> payload_key,
+                      absl::Span<uint8_t> commitment) {
+  uint8_t payload_info[kPayloadKeyLabel.size() + 1];
+  uint8_t commitment_info[kCommitmentLabel.size() + 1];
+  std::memcpy(payload_info, kPayloadKeyLabel.data(), kPayloadKeyLabel.size());
+  payload_info[kPayloadKeyLabel.size()] = suite_byte;
+  std::memcpy(commitment_info, kCommitmentLabel.data(), kCommitmentLabel.size());
+  commitment_info[kCommitmentLabel.size()] = suite_byte;
+  const internal::HkdfOutput outputs[] = {{absl::MakeConstSpan(payload_info), payload_key},
+                                          {absl::MakeConstSpan(commitment_info), commitment}};
+  return internal::HkdfSha256Expand(data_key, message_id, outputs);
+}
+
+}  // namespace
+
+absl::StatusOr<MessageKeys> DeriveMessageKeys(uint8_t version, Suite suite,
+                                              absl::Span<const uint8_t> data_key,
                                               absl::Span<const uint8_t> message_id) {
   if (data_key.size() != kDataKeySize) {
     return KmsError(kms_code::kInvalidCiphertext,
@@ -37,21 +77,19 @@ absl::StatusOr<MessageKeys> DeriveMessageKeys(Suite suite, absl::Span<const uint
   if (message_id.size() != kMessageIdSize) {
     return absl::InvalidArgumentError("message id must be 32 bytes");
   }
-  // info = label || suite id, for both outputs; one Extract serves both Expands.
-  const uint8_t suite_byte = static_cast<uint8_t>(suite);
-  uint8_t payload_info[kPayloadKeyLabel.size() + 1];
-  uint8_t commitment_info[kCommitmentLabel.size() + 1];
-  std::memcpy(payload_info, kPayloadKeyLabel.data(), kPayloadKeyLabel.size());
-  payload_info[kPayloadKeyLabel.size()] = suite_byte;
-  std::memcpy(commitment_info, kCommitmentLabel.data(), kCommitmentLabel.size());
-  commitment_info[kCommitmentLabel.size()] = suite_byte;
+  if (version < kOldestFormatVersion || version > kFormatVersion) {
+    return KmsError(kms_code::kInvalidCiphertext,
+                    absl::StrCat("unsupported format version ", version));
+  }
   // The payload key lives on the stack only until AeadKey::New has copied it into locked memory.
   uint8_t payload_key[kPayloadKeySize];
   std::array<uint8_t, kCommitmentSize> commitment;
-  const internal::HkdfOutput outputs[] = {
-      {absl::MakeConstSpan(payload_info), absl::MakeSpan(payload_key)},
-      {absl::MakeConstSpan(commitment_info), absl::MakeSpan(commitment)}};
-  absl::Status derived = internal::HkdfSha256Expand(data_key, message_id, outputs);
+  const uint8_t suite_byte = static_cast<uint8_t>(suite);
+  absl::Status derived =
+      version == 1 ? DeriveV1(suite_byte, data_key, message_id, absl::MakeSpan(payload_key),
+                              absl::MakeSpan(commitment))
+                   : DeriveV2(suite_byte, data_key, message_id, absl::MakeSpan(payload_key),
+                              absl::MakeSpan(commitment));
   absl::StatusOr<internal::AeadKey> aead =
       derived.ok() ? internal::AeadKey::New(SuiteAlgorithm(suite), absl::MakeConstSpan(payload_key))
                    : absl::StatusOr<internal::AeadKey>(derived);

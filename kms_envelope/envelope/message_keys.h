@@ -1,9 +1,10 @@
 // The keys of one message and the header operations built on them: the payload key and key
-// commitment derived from the data key (HKDF-SHA256), nonces and the header tag (frames.h seals
-// and opens the payload). Private to the envelope (docs/format.md §2 and §3 describe the
+// commitment derived from the data key (format v2: SP 800-56C one-step KDF; v1: HKDF-SHA256),
+// nonces and the header tag (frames.h seals and opens the payload). Private to the envelope (docs/format.md §2 and §3 describe the
 // same computations byte by byte); public headers never include this one.
 //
-//   KMS_ASSIGN_OR_RETURN(MessageKeys keys, DeriveMessageKeys(suite, data_key, message_id));
+//   KMS_ASSIGN_OR_RETURN(MessageKeys keys,
+//                        DeriveMessageKeys(version, suite, data_key, message_id));
 //   KMS_RETURN_IF_ERROR(VerifyHeader(keys, parsed, body));     // commitment, then header tag
 #ifndef KMS_ENVELOPE_ENVELOPE_MESSAGE_KEYS_H_
 #define KMS_ENVELOPE_ENVELOPE_MESSAGE_KEYS_H_
@@ -31,10 +32,11 @@ struct MessageKeys {
   size_t nonce_size = 0;
 };
 
-// Derives the payload key and the commitment. `data_key` must be kDataKeySize bytes.
+// Derives the payload key and the commitment with the key schedule of format `version`
+// (kOldestFormatVersion..kFormatVersion; format.h). `data_key` must be kDataKeySize bytes.
 // The caller wipes the data key (SecretBytes) right after this returns.
 [[nodiscard]] absl::StatusOr<MessageKeys> DeriveMessageKeys(
-    Suite suite, absl::Span<const uint8_t> data_key,
+    uint8_t version, Suite suite, absl::Span<const uint8_t> data_key,
     absl::Span<const uint8_t> message_id);
 
 // nonce = prefix || u64 counter; counter 0 = header tag, i+1 = frame i.

@@ -156,6 +156,38 @@ absl::Status HkdfSha256Expand(absl::Span<const uint8_t> ikm, absl::Span<const ui
   return absl::OkStatus();
 }
 
+absl::Status OneStepKdfSha256(absl::Span<const uint8_t> z, absl::Span<const uint8_t> fixed_info,
+                              absl::Span<uint8_t> out) {
+  if (out.empty() || out.size() > kOneStepKdfSha256MaxOutput) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("one-step KDF output must be 1..", kOneStepKdfSha256MaxOutput, " bytes"));
+  }
+  uint8_t block[kSha256Size];
+  size_t written = 0;
+  for (uint32_t counter = 1; written < out.size(); ++counter) {
+    const uint8_t counter_be[4] = {static_cast<uint8_t>(counter >> 24),
+                                   static_cast<uint8_t>(counter >> 16),
+                                   static_cast<uint8_t>(counter >> 8),
+                                   static_cast<uint8_t>(counter)};
+    SHA256_CTX c;
+    SHA256_Init(&c);
+    SHA256_Update(&c, counter_be, sizeof(counter_be));
+    if (!z.empty()) SHA256_Update(&c, z.data(), z.size());
+    if (!fixed_info.empty()) SHA256_Update(&c, fixed_info.data(), fixed_info.size());
+    const size_t n = std::min(sizeof(block), out.size() - written);
+    if (n == sizeof(block)) {
+      SHA256_Final(out.data() + written, &c);
+    } else {
+      SHA256_Final(block, &c);
+      std::copy(block, block + n, out.begin() + written);
+    }
+    sodium_memzero(&c, sizeof(c));  // its buffer held z
+    written += n;
+  }
+  sodium_memzero(block, sizeof(block));
+  return absl::OkStatus();
+}
+
 absl::Status HkdfSha256(absl::Span<const uint8_t> ikm, absl::Span<const uint8_t> salt,
                         absl::Span<const uint8_t> info, absl::Span<uint8_t> out) {
   const HkdfOutput output{info, out};

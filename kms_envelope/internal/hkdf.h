@@ -1,4 +1,5 @@
-// HMAC and HKDF (RFC 5869) over SHA-256, plus HMAC-SHA1 for the KMS V1 request signature.
+// HMAC, HKDF (RFC 5869) and the one-step KDF (NIST SP 800-56C) over SHA-256, plus HMAC-SHA1
+// for the KMS V1 request signature.
 //
 //   uint8_t okm[64];
 //   KMS_RETURN_IF_ERROR(HkdfSha256(ikm, salt, info, absl::MakeSpan(okm)));
@@ -48,6 +49,20 @@ struct HkdfOutput {
 [[nodiscard]] absl::Status HkdfSha256Expand(absl::Span<const uint8_t> ikm,
                                             absl::Span<const uint8_t> salt,
                                             absl::Span<const HkdfOutput> outputs);
+
+// The one-step key derivation of NIST SP 800-56C Rev. 2, section 4.1, option 1 (H = SHA-256),
+// which is also ANSI X9.63's KDF with the counter before the secret:
+//   out = K(1) || K(2) || ...  truncated to out.size(),  K(i) = SHA-256(u32be(i) || z || fixed_info)
+// 0 < out.size() <= kOneStepKdfSha256MaxOutput. It costs ceil((4 + z + fixed_info + 9) / 64)
+// compressions per 32 output bytes and needs no HMAC pads, so deriving 64 bytes from a 32-byte
+// key and 53 bytes of fixed info is 4 SHA-256 compressions (HKDF with a salt takes 10): the
+// envelope's format v2 key schedule uses it. z must be a uniformly random secret (a data key),
+// as the envelope's is. Checked against OpenSSL's SSKDF (tests/crypto/kdf_test.cc). The input
+// block holding z is wiped.
+inline constexpr size_t kOneStepKdfSha256MaxOutput = 255 * kSha256Size;
+[[nodiscard]] absl::Status OneStepKdfSha256(absl::Span<const uint8_t> z,
+                                            absl::Span<const uint8_t> fixed_info,
+                                            absl::Span<uint8_t> out);
 
 // out (32 bytes) = HMAC-SHA256(key, message). Any key length.
 [[nodiscard]] absl::Status HmacSha256(absl::Span<const uint8_t> key,

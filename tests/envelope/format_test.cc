@@ -101,7 +101,7 @@ TEST(EnvelopeFormat, ParsingWithTheExpectedContextSharesItOnlyWhenTheBytesMatch)
 TEST(EnvelopeFormat, FixedFieldsSitAtTheDocumentedOffsets) {
   MessageHeader h = SampleHeader();
   std::string b = SerializeHeader(h);
-  EXPECT_EQ(static_cast<uint8_t>(b[4]), 1);   // version
+  EXPECT_EQ(static_cast<uint8_t>(b[4]), 2);   // version
   EXPECT_EQ(static_cast<uint8_t>(b[5]), 2);   // suite
   EXPECT_EQ(kms_envelope::testing::LoadBigEndian32(B(b).data() + 6), 4096u);
   EXPECT_EQ(std::memcmp(b.data() + 10, h.message_id.data(), 32), 0);
@@ -133,9 +133,11 @@ TEST(EnvelopeFormat, RejectsBadMagicVersionSuiteAndFrameSize) {
   b[0] = 'X';
   expect_malformed(b, "magic");
   expect_malformed("KX", "magic prefix");
-  b = good;
-  b[4] = 2;
-  expect_malformed(b, "version");
+  for (uint8_t version : {0, 3, 255}) {
+    b = good;
+    b[4] = static_cast<char>(version);
+    expect_malformed(b, "version");
+  }
   for (uint8_t suite : {0, 3, 255}) {
     b = good;
     b[5] = static_cast<char>(suite);
@@ -304,32 +306,62 @@ TEST(EnvelopeFormat, PayloadGeometryRoundTrips) {
   EXPECT_EQ(FrameCount(4095, 4096), 1u);
 }
 
-TEST(EnvelopeFormat, KeyScheduleSeparatesPayloadKeyCommitmentAndSuites) {
+TEST(EnvelopeFormat, KeyScheduleSeparatesPayloadKeyCommitmentSuitesAndVersions) {
   uint8_t dk[32], id[32], id2[32];
   for (int i = 0; i < 32; ++i) {
     dk[i] = static_cast<uint8_t>(i);
     id[i] = static_cast<uint8_t>(100 + i);
     id2[i] = static_cast<uint8_t>(200 + i);
   }
-  auto a = DeriveMessageKeys(Suite::kAes256GcmHkdfSha256Committing, dk, id);
-  auto a2 = DeriveMessageKeys(Suite::kAes256GcmHkdfSha256Committing, dk, id);
-  auto x = DeriveMessageKeys(Suite::kXChaCha20Poly1305HkdfSha256Committing, dk, id);
-  auto other_id = DeriveMessageKeys(Suite::kAes256GcmHkdfSha256Committing, dk, id2);
-  ASSERT_TRUE(a.ok() && a2.ok() && x.ok() && other_id.ok());
-  EXPECT_EQ(a->commitment, a2->commitment);
-  EXPECT_NE(a->commitment, x->commitment);
-  EXPECT_NE(a->commitment, other_id->commitment);
-  EXPECT_EQ(a->nonce_size, 12u);
-  EXPECT_EQ(x->nonce_size, 24u);
-  // Header nonce (counter 0) differs from every frame nonce (counter >= 1).
-  uint8_t n0[12], n1[12];
-  MakeNonce(*a, 0, absl::MakeSpan(n0));
-  MakeNonce(*a, 1, absl::MakeSpan(n1));
-  EXPECT_NE(std::memcmp(n0, n1, 12), 0);
-  EXPECT_EQ(std::memcmp(n0, id, 4), 0);
-  EXPECT_FALSE(DeriveMessageKeys(Suite::kAes256GcmHkdfSha256Committing,
-                                 absl::MakeConstSpan(dk, 16), id)
-                   .ok());
+  constexpr Suite kAes = Suite::kAes256GcmHkdfSha256Committing;
+  for (uint8_t version : {uint8_t{1}, uint8_t{2}}) {
+    SCOPED_TRACE(version);
+    auto a = DeriveMessageKeys(version, kAes, dk, id);
+    auto a2 = DeriveMessageKeys(version, kAes, dk, id);
+    auto x = DeriveMessageKeys(version, Suite::kXChaCha20Poly1305HkdfSha256Committing, dk, id);
+    auto other_id = DeriveMessageKeys(version, kAes, dk, id2);
+    auto other_version = DeriveMessageKeys(3 - version, kAes, dk, id);
+    ASSERT_TRUE(a.ok() && a2.ok() && x.ok() && other_id.ok() && other_version.ok());
+    EXPECT_EQ(a->commitment, a2->commitment);
+    EXPECT_NE(a->commitment, x->commitment);
+    EXPECT_NE(a->commitment, other_id->commitment);
+    EXPECT_NE(a->commitment, other_version->commitment);
+    EXPECT_EQ(a->nonce_size, 12u);
+    EXPECT_EQ(x->nonce_size, 24u);
+    // Header nonce (counter 0) differs from every frame nonce (counter >= 1).
+    uint8_t n0[12], n1[12];
+    MakeNonce(*a, 0, absl::MakeSpan(n0));
+    MakeNonce(*a, 1, absl::MakeSpan(n1));
+    EXPECT_NE(std::memcmp(n0, n1, 12), 0);
+    EXPECT_EQ(std::memcmp(n0, id, 4), 0);
+    EXPECT_FALSE(DeriveMessageKeys(version, kAes, absl::MakeConstSpan(dk, 16), id).ok());
+  }
+  EXPECT_FALSE(DeriveMessageKeys(0, kAes, dk, id).ok());
+  EXPECT_FALSE(DeriveMessageKeys(kFormatVersion + 1, kAes, dk, id).ok());
+}
+
+std::string Hex(absl::Span<const uint8_t> bytes) {
+  std::string out;
+  for (uint8_t b : bytes) out += "0123456789abcdef"[b >> 4], out += "0123456789abcdef"[b & 15];
+  return out;
+}
+
+TEST(EnvelopeFormat, CommitmentsOfBothVersionsMatchPythonsHmacAndHashlib) {
+  // dk = 00..1f, message id = 64..83, suite 1. v1: hmac.new(hmac.new(id, dk, sha256).digest(),
+  // b"kms-envelope/v1/key-commitment" + b"\x01\x01", sha256); v2: sha256(u32be(2) || dk ||
+  // b"kms-envelope/v2/keys" || b"\x01" || id).
+  uint8_t dk[32], id[32];
+  for (int i = 0; i < 32; ++i) {
+    dk[i] = static_cast<uint8_t>(i);
+    id[i] = static_cast<uint8_t>(100 + i);
+  }
+  auto v1 = DeriveMessageKeys(1, Suite::kAes256GcmHkdfSha256Committing, dk, id);
+  auto v2 = DeriveMessageKeys(2, Suite::kAes256GcmHkdfSha256Committing, dk, id);
+  ASSERT_TRUE(v1.ok() && v2.ok());
+  EXPECT_EQ(Hex(v1->commitment),
+            "303326991beb50738d05dd53cab81f93e815ce7c1ca2335733ce92ebd8a689a0");
+  EXPECT_EQ(Hex(v2->commitment),
+            "98edfda332cf8d290cd683223de6efa43e81507ec5727fbbfc78826f32d494c3");
 }
 
 }  // namespace

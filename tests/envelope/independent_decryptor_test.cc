@@ -1,7 +1,10 @@
 // A decryptor written from docs/format.md alone (no envelope code: raw byte offsets, libsodium
 // and OpenSSL directly), checked against messages the library seals. If the document and the
 // code ever disagree, this test fails.
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
 #include <sodium.h>
 
 #include <cstring>
@@ -35,6 +38,28 @@ Bytes Hkdf(const Bytes& ikm, const Bytes& salt, const std::string& label, uint8_
   return out;
 }
 
+// Version 2 key schedule per docs/format.md, through OpenSSL's SP 800-56C one-step KDF:
+// payload key || commitment = SSKDF-SHA256(z = data key, info = label || suite || message id).
+Bytes OneStepKdf(const Bytes& data_key, uint8_t suite, const Bytes& id) {
+  std::string label = "kms-envelope/v2/keys";
+  Bytes info(label.begin(), label.end());
+  info.push_back(suite);
+  info.insert(info.end(), id.begin(), id.end());
+  Bytes z = data_key, out(64);
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, z.data(), z.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info.data(), info.size()),
+      OSSL_PARAM_construct_end()};
+  EVP_KDF* kdf = EVP_KDF_fetch(nullptr, "SSKDF", nullptr);
+  EVP_KDF_CTX* ctx = EVP_KDF_CTX_new(kdf);
+  EXPECT_EQ(EVP_KDF_derive(ctx, out.data(), out.size(), params), 1);
+  EVP_KDF_CTX_free(ctx);
+  EVP_KDF_free(kdf);
+  return out;
+}
+
 // AEAD decrypt per §2; returns false on authentication failure.
 bool AeadOpen(uint8_t suite, const Bytes& key, const Bytes& nonce, const Bytes& aad,
               const uint8_t* ct, size_t ct_len, Bytes* out) {
@@ -64,7 +89,8 @@ bool AeadOpen(uint8_t suite, const Bytes& key, const Bytes& nonce, const Bytes& 
 
 // Decrypts per docs/format.md §6 using `kms` for the Decrypt call. Returns "" + false on failure.
 bool IndependentOpen(const std::string& m, KeyProvider& kms, std::string* plaintext) {
-  if (m.size() < 46 || m.compare(0, 4, "KMSE") != 0 || m[4] != 1) return false;
+  if (m.size() < 46 || m.compare(0, 4, "KMSE") != 0 || (m[4] != 1 && m[4] != 2)) return false;
+  const uint8_t version = static_cast<uint8_t>(m[4]);
   const uint8_t suite = static_cast<uint8_t>(m[5]);
   const uint32_t f = U32(m, 6);
   const Bytes id(m.begin() + 10, m.begin() + 42);
@@ -96,8 +122,15 @@ bool IndependentOpen(const std::string& m, KeyProvider& kms, std::string* plaint
   auto dk = kms.Decrypt(req);
   if (!dk.ok()) return false;
   Bytes data_key(dk->plaintext.data(), dk->plaintext.data() + dk->plaintext.size());
-  const Bytes payload_key = Hkdf(data_key, id, "kms-envelope/v1/payload-key", suite);
-  const Bytes my_commitment = Hkdf(data_key, id, "kms-envelope/v1/key-commitment", suite);
+  Bytes payload_key, my_commitment;
+  if (version == 1) {
+    payload_key = Hkdf(data_key, id, "kms-envelope/v1/payload-key", suite);
+    my_commitment = Hkdf(data_key, id, "kms-envelope/v1/key-commitment", suite);
+  } else {
+    const Bytes keys = OneStepKdf(data_key, suite, id);
+    payload_key.assign(keys.begin(), keys.begin() + 32);
+    my_commitment.assign(keys.begin() + 32, keys.end());
+  }
   if (my_commitment != commitment) return false;
 
   const size_t nonce_size = suite == 1 ? 12 : 24;
@@ -149,6 +182,7 @@ TEST(IndependentDecryptor, OpensWhatTheLibrarySealsFollowingTheDocumentOnly) {
       const std::string pt = envelope_test::TestPlaintext(size);
       auto sealed = env->Seal(pt, ctx);
       ASSERT_TRUE(sealed.ok());
+      EXPECT_EQ((*sealed)[4], 2) << "the library writes format version 2";
       std::string out;
       ASSERT_TRUE(IndependentOpen(*sealed, *kms->provider, &out)) << size;
       EXPECT_EQ(out, pt);

@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/str_cat.h"
+
 #include "kms_envelope/encryption_context.h"
 #include "kms_envelope/envelope/envelope.h"
 #include "kms_envelope/local/local_key_provider.h"
@@ -60,7 +62,8 @@ int main(int argc, char** argv) {
   if (!provider.ok()) return Fail(provider.status());
   std::shared_ptr<KeyProvider> kms = std::move(*provider);
 
-  const std::string context_json = R"({"format":"v1","purpose":"golden"})";
+  const std::string context_json =
+      absl::StrCat(R"({"format":"v)", envelope::kFormatVersion, R"(","purpose":"golden"})");
   auto context = EncryptionContext::FromJson(context_json);
   if (!context.ok()) return Fail(context.status());
 
@@ -91,7 +94,7 @@ int main(int argc, char** argv) {
     }
   }
   nlohmann::json manifest = {
-      {"format_version", 1},
+      {"format_version", envelope::kFormatVersion},
       {"key_store", "keystore"},
       {"key_id", key->key_id},
       {"encryption_context", nlohmann::json::parse(context_json)},
