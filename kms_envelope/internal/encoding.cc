@@ -22,14 +22,20 @@ bool HasSsse3() {
   return has;
 }
 
-// Decodes 16 characters into 12 bytes per step, in SSE registers (W. Mula and D. Lemire, the
-// SSE variant of "Faster Base64 Encoding and Decoding Using AVX2 Instructions", with its
-// bitmask validation): no memory lookup is indexed by the data. Only whole 4-character groups
-// without padding come here; the caller leaves the final group (padding, trailing bits) to
-// libsodium's strict decoder. Returns the characters consumed (a multiple of 16), or
-// `SIZE_MAX` at the first character outside the alphabet.
-__attribute__((target("ssse3"))) size_t Base64DecodeSsse3(const char* text, size_t size,
-                                                          uint8_t* out) {
+// Zeroes a buffer on the stack in a way the compiler cannot drop (the empty asm claims to read
+// it). Inline: sodium_memzero's call through explicit_bzero cost more than decoding a key's
+// 44 characters.
+inline void WipeLocal(void* p, size_t n) {
+  std::memset(p, 0, n);
+  __asm__ __volatile__("" : : "r"(p) : "memory");
+}
+
+// One step of W. Mula and D. Lemire's SSE decoder ("Faster Base64 Encoding and Decoding Using
+// AVX2 Instructions", the SSE variant, with its bitmask validation): 16 characters into 12
+// bytes (lanes 0..11 of `*bytes`), in registers, no memory lookup indexed by the data. False
+// when a character is outside the alphabet ('=' and bytes >= 0x80 included).
+__attribute__((target("ssse3"), always_inline)) inline bool DecodeBlockSsse3(__m128i in,
+                                                                              __m128i* bytes) {
   // Valid characters by (high nibble, low nibble): bit (1 << high) of mask[low] is set.
   const __m128i mask_lut = _mm_setr_epi8(
       static_cast<char>(0xa8), static_cast<char>(0xf8), static_cast<char>(0xf8),
@@ -41,62 +47,86 @@ __attribute__((target("ssse3"))) size_t Base64DecodeSsse3(const char* text, size
   // value = character + shift[high nibble]; '/' (0x2f) needs 16 where '+' needs 19.
   const __m128i shift_lut = _mm_setr_epi8(0, 0, 19, 4, -65, -65, -71, -71, 0, 0, 0, 0, 0, 0, 0, 0);
   const __m128i pack = _mm_setr_epi8(2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1);
-  alignas(16) uint8_t block[16];  // the decoded bytes pass through here: wiped before returning
-  size_t i = 0;
-  for (; i + 16 <= size; i += 16, out += 12) {
-    const __m128i in = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text + i));
-    const __m128i high = _mm_and_si128(_mm_srli_epi32(in, 4), _mm_set1_epi8(0x0f));
-    const __m128i low = _mm_and_si128(in, _mm_set1_epi8(0x0f));
-    const __m128i valid_bits =
-        _mm_and_si128(_mm_shuffle_epi8(mask_lut, low), _mm_shuffle_epi8(bit_lut, high));
-    if (_mm_movemask_epi8(_mm_cmpeq_epi8(valid_bits, _mm_setzero_si128())) != 0) {
-      sodium_memzero(block, sizeof(block));
-      return SIZE_MAX;
+  const __m128i high = _mm_and_si128(_mm_srli_epi32(in, 4), _mm_set1_epi8(0x0f));
+  const __m128i low = _mm_and_si128(in, _mm_set1_epi8(0x0f));
+  const __m128i valid_bits =
+      _mm_and_si128(_mm_shuffle_epi8(mask_lut, low), _mm_shuffle_epi8(bit_lut, high));
+  const __m128i slash = _mm_cmpeq_epi8(in, _mm_set1_epi8(0x2f));
+  const __m128i shift = _mm_add_epi8(_mm_shuffle_epi8(shift_lut, high),
+                                     _mm_and_si128(slash, _mm_set1_epi8(-3)));
+  const __m128i values = _mm_add_epi8(in, shift);
+  // Four 6-bit values per 32-bit lane -> 24 bits -> 3 bytes in order.
+  const __m128i pairs = _mm_maddubs_epi16(values, _mm_set1_epi32(0x01400140));
+  const __m128i triples = _mm_madd_epi16(pairs, _mm_set1_epi32(0x00011000));
+  *bytes = _mm_shuffle_epi8(triples, pack);
+  return _mm_movemask_epi8(_mm_cmpeq_epi8(valid_bits, _mm_setzero_si128())) == 0;
+}
+
+// Decodes all of `text` (`size` characters, a multiple of 4, at least 4; the last group may
+// end in `padding` '=' characters) into exactly `out_size` bytes: whole 16-character blocks,
+// then the final 4..16 characters in a block filled up with 'A' (value 0) in which the padding
+// also becomes 'A', so that any other '=' still fails validation. With the padding decoded as
+// zero bits, the text is canonical exactly when the bytes of the last group past the output
+// are zero: checked without branching on the data. Blocks are stored straight into `out` where
+// 16 bytes fit; the stack copies of the final characters and bytes are wiped.
+__attribute__((target("ssse3"))) bool Base64DecodeSsse3(const char* text, size_t size,
+                                                        size_t padding, uint8_t* out,
+                                                        size_t out_size) {
+  const size_t body = (size - 1) / 16 * 16;
+  size_t o = 0;
+  __m128i bytes;
+  for (size_t i = 0; i < body; i += 16, o += 12) {
+    const bool valid =
+        DecodeBlockSsse3(_mm_loadu_si128(reinterpret_cast<const __m128i*>(text + i)), &bytes);
+    if (!valid) return false;
+    if (o + 16 <= out_size) {
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + o), bytes);
+    } else {
+      alignas(16) uint8_t spill[16];
+      _mm_store_si128(reinterpret_cast<__m128i*>(spill), bytes);
+      std::memcpy(out + o, spill, 12);
+      WipeLocal(spill, sizeof(spill));
     }
-    const __m128i slash = _mm_cmpeq_epi8(in, _mm_set1_epi8(0x2f));
-    const __m128i shift = _mm_add_epi8(_mm_shuffle_epi8(shift_lut, high),
-                                       _mm_and_si128(slash, _mm_set1_epi8(-3)));
-    const __m128i values = _mm_add_epi8(in, shift);
-    // Four 6-bit values per 32-bit lane -> 24 bits -> 3 bytes in order.
-    const __m128i pairs = _mm_maddubs_epi16(values, _mm_set1_epi32(0x01400140));
-    const __m128i triples = _mm_madd_epi16(pairs, _mm_set1_epi32(0x00011000));
-    _mm_store_si128(reinterpret_cast<__m128i*>(block), _mm_shuffle_epi8(triples, pack));
-    std::memcpy(out, block, 12);
   }
-  sodium_memzero(block, sizeof(block));
-  return i;
+  const size_t tail = size - body;  // 4..16
+  alignas(16) char block[16];
+  std::memset(block, 'A', sizeof(block));
+  std::memcpy(block, text + body, tail);
+  for (size_t p = 1; p <= padding; ++p) block[tail - p] = 'A';
+  const bool valid = DecodeBlockSsse3(_mm_load_si128(reinterpret_cast<const __m128i*>(block)),
+                                      &bytes);
+  alignas(16) uint8_t decoded[16];
+  _mm_store_si128(reinterpret_cast<__m128i*>(decoded), bytes);
+  uint8_t extra = 0;
+  for (size_t i = out_size - o; i < tail / 4 * 3; ++i) extra |= decoded[i];
+  std::memcpy(out + o, decoded, out_size - o);
+  WipeLocal(block, sizeof(block));
+  WipeLocal(decoded, sizeof(decoded));
+  return valid && extra == 0;
 }
 #endif
 
 // Decodes strictly (padding required, trailing bits must be zero, no ignored characters) in
-// constant time: SSSE3 for the leading whole groups where available, libsodium's constant-time
-// decoder for the rest. Returns the decoded length or an error.
-absl::StatusOr<size_t> DecodeInto(const char* text, size_t text_len, uint8_t* out, size_t cap) {
-  if (text_len % 4 != 0) return absl::InvalidArgumentError("base64 length is not a multiple of 4");
-  if (text_len == 0) return size_t{0};  // empty input: `out` may be null (libsodium requires non-null)
+// constant time into exactly `size` bytes, `size` being DecodedSize(text, text_len): SSSE3
+// where available, for every character; libsodium's constant-time decoder otherwise.
+bool DecodeInto(const char* text, size_t text_len, uint8_t* out, size_t size) {
+  if (text_len % 4 != 0) return false;
+  if (text_len == 0) return size == 0;  // empty input: `out` may be null
+  const size_t padding = text_len / 4 * 3 - size;
+  if (padding > 2) return false;
+#if defined(__x86_64__)
+  if (HasSsse3()) return Base64DecodeSsse3(text, text_len, padding, out, size);
+#endif
   // libsodium 1.0.18's decoder takes every byte >= 0x80 for '/' (value 63), so one blob would
   // have many accepted encodings: refuse them up front (no branch on individual characters).
   uint8_t any_high = 0;
   for (size_t i = 0; i < text_len; ++i) any_high |= static_cast<uint8_t>(text[i]);
-  if (any_high & 0x80) return absl::InvalidArgumentError("malformed base64");
-  size_t done_text = 0, done_bin = 0;
-#if defined(__x86_64__)
-  // Everything but the final group (the only one that may hold padding), in 16-character steps.
-  const size_t simd_text = (text_len - 4) / 16 * 16;
-  if (simd_text > 0 && cap >= simd_text / 4 * 3 && HasSsse3()) {
-    done_text = Base64DecodeSsse3(text, simd_text, out);
-    if (done_text == SIZE_MAX) return absl::InvalidArgumentError("malformed base64");
-    done_bin = done_text / 4 * 3;
-  }
-#endif
+  if (any_high & 0x80) return false;
   size_t bin_len = 0;
   const char* end = nullptr;
-  if (sodium_base642bin(out + done_bin, cap - done_bin, text + done_text, text_len - done_text,
-                        nullptr, &bin_len, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
-      end != text + text_len) {
-    return absl::InvalidArgumentError("malformed base64");
-  }
-  return done_bin + bin_len;
+  return sodium_base642bin(out, size, text, text_len, nullptr, &bin_len, &end,
+                           sodium_base64_VARIANT_ORIGINAL) == 0 &&
+         end == text + text_len && bin_len == size;
 }
 
 // The exact decoded length of well-formed padded base64 of `text_len` (a multiple of 4) bytes
@@ -201,10 +231,9 @@ absl::StatusOr<std::string> Base64Decode(std::string_view text, size_t max_decod
   const size_t size = DecodedSize(text.data(), text.size());
   if (size > max_decoded) return TooLong(max_decoded);
   std::string out(size, '\0');
-  absl::StatusOr<size_t> n =
-      DecodeInto(text.data(), text.size(), reinterpret_cast<uint8_t*>(out.data()), out.size());
-  if (!n.ok()) return n.status();
-  if (*n != size) return absl::InvalidArgumentError("malformed base64");
+  if (!DecodeInto(text.data(), text.size(), reinterpret_cast<uint8_t*>(out.data()), size)) {
+    return absl::InvalidArgumentError("malformed base64");
+  }
   return out;
 }
 
@@ -228,10 +257,9 @@ absl::Status Base64DecodeSecretInto(absl::Span<const uint8_t> text, size_t max_d
     }
     *out = *std::move(fresh);
   }
-  absl::StatusOr<size_t> n = DecodeInto(chars, text.size(), out->mutable_data(), out->size());
-  if (!n.ok() || *n != size) {
+  if (!DecodeInto(chars, text.size(), out->mutable_data(), size)) {
     out->Clear();
-    return n.ok() ? absl::InvalidArgumentError("malformed base64") : n.status();
+    return absl::InvalidArgumentError("malformed base64");
   }
   return absl::OkStatus();
 }

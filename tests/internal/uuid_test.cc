@@ -87,6 +87,20 @@ TEST(Uuid, IsUuidAcceptsOnlyTheCanonicalShape) {
   EXPECT_FALSE(IsUuid(std::string("0b8a6b4f-1c2d-4e5f-8a9b-0c1d2e3f4a5\0", 36)));
 }
 
+// Every byte value at every position, against the definition character by character.
+TEST(Uuid, IsUuidChecksEveryPositionForEveryByteValue) {
+  const std::string good = "0b8a6b4f-1c2d-4e5f-8a9b-0c1d2e3f4a5b";
+  for (size_t pos = 0; pos < good.size(); ++pos) {
+    const bool dash_here = pos == 8 || pos == 13 || pos == 18 || pos == 23;
+    for (int c = 0; c < 256; ++c) {
+      std::string s = good;
+      s[pos] = static_cast<char>(c);
+      const bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+      EXPECT_EQ(IsUuid(s), dash_here ? c == '-' : hex) << "byte " << c << " at " << pos;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace internal
 }  // namespace kms_envelope
