@@ -216,7 +216,11 @@ void BM_AeadKeySeal(benchmark::State& state) {
 BENCHMARK(BM_AeadKeySeal)
     ->ArgsProduct({kSizes, {static_cast<int64_t>(internal::AeadBackend::kOpenSsl),
                             static_cast<int64_t>(internal::AeadBackend::kLibsodium),
-                            static_cast<int64_t>(internal::AeadBackend::kIpsecMb)}})
+                            static_cast<int64_t>(internal::AeadBackend::kIpsecMb),
+                            static_cast<int64_t>(internal::AeadBackend::kIpsecMbSse),
+                            static_cast<int64_t>(internal::AeadBackend::kIpsecMbAvx),
+                            static_cast<int64_t>(internal::AeadBackend::kIpsecMbAvx2),
+                            static_cast<int64_t>(internal::AeadBackend::kIpsecMbAvx512)}})
     ->ArgNames({"bytes", "backend"});
 
 }  // namespace

@@ -174,6 +174,19 @@ void BM_Step_HkdfTwoOutputs(benchmark::State& state) {
 }
 BENCHMARK(BM_Step_HkdfTwoOutputs);
 
+// Format v2's key schedule: the one-step KDF, 64 bytes from the data key and 53 bytes of fixed
+// info (4 SHA-256 compressions; BM_Floor_Sha256FourCompressions is the same work as raw calls).
+void BM_Step_OneStepKdf(benchmark::State& state) {
+  uint8_t dk[32], fixed_info[53], okm[64];
+  internal::FillRandom(absl::MakeSpan(dk));
+  internal::FillRandom(absl::MakeSpan(fixed_info));
+  for (auto _ : state) {
+    if (!internal::OneStepKdfSha256(dk, fixed_info, absl::MakeSpan(okm)).ok()) Die("kdf");
+    benchmark::DoNotOptimize(okm);
+  }
+}
+BENCHMARK(BM_Step_OneStepKdf);
+
 // Payload key setup: locked buffer + AES key schedule + GHASH table (the default backend).
 void BM_Step_PayloadKeySetup(benchmark::State& state) {
   uint8_t key[32];
@@ -366,6 +379,21 @@ void BM_Floor_Sha256TenCompressions(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_Floor_Sha256TenCompressions);
+
+// Two SHA-256 calls of 89 bytes (2 compressions each): the floor of format v2's key schedule.
+void BM_Floor_Sha256FourCompressions(benchmark::State& state) {
+  uint8_t in[89] = {0}, out[64];
+  for (auto _ : state) {
+    for (int i = 0; i < 2; ++i) {
+      SHA256_CTX ctx;
+      SHA256_Init(&ctx);
+      SHA256_Update(&ctx, in, sizeof(in));
+      SHA256_Final(out + 32 * i, &ctx);
+    }
+    benchmark::DoNotOptimize(out);
+  }
+}
+BENCHMARK(BM_Floor_Sha256FourCompressions);
 
 }  // namespace
 }  // namespace bench

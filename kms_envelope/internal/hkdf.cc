@@ -156,34 +156,54 @@ absl::Status HkdfSha256Expand(absl::Span<const uint8_t> ikm, absl::Span<const ui
   return absl::OkStatus();
 }
 
+namespace {
+
+// K(counter) of the one-step KDF into out (32 bytes). `input` is u32 counter || z || fixed_info
+// when the caller could lay it out in one buffer (the envelope's 89 bytes), else empty.
+void OneStepBlock(uint32_t counter, absl::Span<uint8_t> input, absl::Span<const uint8_t> z,
+                  absl::Span<const uint8_t> fixed_info, uint8_t out[kSha256Size]) {
+  const uint8_t counter_be[4] = {static_cast<uint8_t>(counter >> 24),
+                                 static_cast<uint8_t>(counter >> 16),
+                                 static_cast<uint8_t>(counter >> 8), static_cast<uint8_t>(counter)};
+  SHA256_CTX c;
+  SHA256_Init(&c);
+  if (!input.empty()) {
+    std::memcpy(input.data(), counter_be, sizeof(counter_be));
+    SHA256_Update(&c, input.data(), input.size());  // one call: the fewest copies into c's buffer
+  } else {
+    SHA256_Update(&c, counter_be, sizeof(counter_be));
+    if (!z.empty()) SHA256_Update(&c, z.data(), z.size());
+    if (!fixed_info.empty()) SHA256_Update(&c, fixed_info.data(), fixed_info.size());
+  }
+  SHA256_Final(out, &c);
+  sodium_memzero(&c, sizeof(c));  // its buffer held z
+}
+
+}  // namespace
+
 absl::Status OneStepKdfSha256(absl::Span<const uint8_t> z, absl::Span<const uint8_t> fixed_info,
                               absl::Span<uint8_t> out) {
   if (out.empty() || out.size() > kOneStepKdfSha256MaxOutput) {
     return absl::InvalidArgumentError(
         absl::StrCat("one-step KDF output must be 1..", kOneStepKdfSha256MaxOutput, " bytes"));
   }
+  uint8_t buffer[2 * kSha256BlockSize];
+  absl::Span<uint8_t> input;
+  if (4 + z.size() + fixed_info.size() <= sizeof(buffer)) {
+    input = absl::MakeSpan(buffer, 4 + z.size() + fixed_info.size());
+    if (!z.empty()) std::memcpy(buffer + 4, z.data(), z.size());
+    if (!fixed_info.empty()) std::memcpy(buffer + 4 + z.size(), fixed_info.data(), fixed_info.size());
+  }
   uint8_t block[kSha256Size];
   size_t written = 0;
   for (uint32_t counter = 1; written < out.size(); ++counter) {
-    const uint8_t counter_be[4] = {static_cast<uint8_t>(counter >> 24),
-                                   static_cast<uint8_t>(counter >> 16),
-                                   static_cast<uint8_t>(counter >> 8),
-                                   static_cast<uint8_t>(counter)};
-    SHA256_CTX c;
-    SHA256_Init(&c);
-    SHA256_Update(&c, counter_be, sizeof(counter_be));
-    if (!z.empty()) SHA256_Update(&c, z.data(), z.size());
-    if (!fixed_info.empty()) SHA256_Update(&c, fixed_info.data(), fixed_info.size());
     const size_t n = std::min(sizeof(block), out.size() - written);
-    if (n == sizeof(block)) {
-      SHA256_Final(out.data() + written, &c);
-    } else {
-      SHA256_Final(block, &c);
-      std::copy(block, block + n, out.begin() + written);
-    }
-    sodium_memzero(&c, sizeof(c));  // its buffer held z
+    uint8_t* dst = n == sizeof(block) ? out.data() + written : block;
+    OneStepBlock(counter, input, z, fixed_info, dst);
+    if (dst == block) std::copy(block, block + n, out.begin() + written);
     written += n;
   }
+  sodium_memzero(buffer, sizeof(buffer));
   sodium_memzero(block, sizeof(block));
   return absl::OkStatus();
 }
