@@ -6,8 +6,9 @@
 //
 // Ciphers (both keyed by a per-file 32-byte stream key, see file_header.h):
 // - AES-256-CTR: counter block = file_salt[0..8) || u64 block index (big endian), 16-byte
-//   blocks. Runs on intel-ipsec-mb (round keys expanded once per file into SecretBytes, one
-//   job-API manager per thread) where the AEAD default is ipsec-mb, else on OpenSSL EVP (a pool
+//   blocks. Runs on intel-ipsec-mb (round keys expanded once per file into SecretBytes; each
+//   call is one cipher-burst call on this thread's manager, the jobs on the caller's stack)
+//   where the AEAD default is ipsec-mb, else on OpenSSL EVP (a pool
 //   of contexts keeps the key schedule expanded once per file). Both produce the same stream
 //   (tests/rocksdb/file_stream_cipher_test.cc).
 // - XChaCha20 (libsodium crypto_stream_xchacha20_xor_ic): nonce = file_salt[8..32), the 64-bit
@@ -62,7 +63,6 @@ class FileStreamCipher {
   FileStreamCipher(FileCipherId cipher, SecretBytes key, absl::Span<const uint8_t> salt);
   absl::Status ApplyAesCtr(uint64_t offset, absl::Span<uint8_t> data) const;
   absl::Status ApplyAesCtrIpsecMb(uint64_t offset, absl::Span<uint8_t> data) const;
-  absl::Status RunIpsecMbCtr(uint64_t block, uint8_t* data, size_t size) const;
   absl::Status ApplyXChaCha20(uint64_t offset, absl::Span<uint8_t> data) const;
 
   FileCipherId cipher_;
