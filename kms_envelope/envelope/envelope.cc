@@ -9,6 +9,7 @@
 #include <cstring>
 #include <utility>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "kms_envelope/envelope/envelope_internal.h"
 #include "kms_envelope/envelope/frames.h"
@@ -35,31 +36,50 @@ struct SealBuffers {
   GenerateDataKeyResponse data_key;
   std::string header;
   bool busy = false;
-};
-thread_local SealBuffers t_seal_buffers;
-
-// The thread's SealBuffers, or fresh ones when they are in use further up this thread's stack
-// (a provider or audit hook that seals through an Envelope while we are sealing).
-class ScopedSealBuffers {
- public:
-  ScopedSealBuffers()
-      : buffers_(t_seal_buffers.busy ? &fallback_ : &t_seal_buffers) {
-    buffers_->busy = true;
-  }
-  ~ScopedSealBuffers() {
-    SecretBytes& key = buffers_->data_key.plaintext;
+  void Release() {
+    SecretBytes& key = data_key.plaintext;
     if (!key.empty()) sodium_memzero(key.mutable_data(), key.size());
+  }
+};
+
+// Per-thread buffers for opening in memory: the parsed header's strings and the Decrypt
+// response's ids keep their capacity from one message to the next. The unwrapped data key is
+// released, and the header's context dropped, when the scope ends.
+struct OpenBuffers {
+  ParsedHeader parsed;
+  DecryptResponse decrypt;
+  bool busy = false;
+  void Release() {
+    decrypt.plaintext.Clear();
+    parsed.header.context = EncryptionContext();
+  }
+};
+
+// The thread's Buffers, or fresh ones when they are in use further up this thread's stack (a
+// provider or audit hook that seals or opens through an Envelope while we are in one).
+template <typename Buffers>
+class ScopedThreadBuffers {
+ public:
+  ScopedThreadBuffers() : buffers_(Slot().busy ? &fallback_ : &Slot()) { buffers_->busy = true; }
+  ~ScopedThreadBuffers() {
+    buffers_->Release();
     buffers_->busy = false;
   }
-  ScopedSealBuffers(const ScopedSealBuffers&) = delete;
-  ScopedSealBuffers& operator=(const ScopedSealBuffers&) = delete;
-  SealBuffers& operator*() { return *buffers_; }
-  SealBuffers* operator->() { return buffers_; }
+  ScopedThreadBuffers(const ScopedThreadBuffers&) = delete;
+  ScopedThreadBuffers& operator=(const ScopedThreadBuffers&) = delete;
+  Buffers& operator*() { return *buffers_; }
+  Buffers* operator->() { return buffers_; }
 
  private:
-  SealBuffers fallback_;
-  SealBuffers* buffers_;
+  static Buffers& Slot() {
+    thread_local Buffers buffers;
+    return buffers;
+  }
+  Buffers fallback_;
+  Buffers* buffers_;
 };
+using ScopedSealBuffers = ScopedThreadBuffers<SealBuffers>;
+using ScopedOpenBuffers = ScopedThreadBuffers<OpenBuffers>;
 
 // Writes header || frames of a whole message into `out`; returns the bytes written.
 absl::StatusOr<size_t> WriteMessage(const MessageKeys& keys,
@@ -203,10 +223,10 @@ absl::StatusOr<MessageKeys> Envelope::NewMessage(const EncryptionContext& contex
   }
   // The header is written from views of the responses (nothing is copied); extra responses are
   // reserved up front so the views into them stay put.
-  WrappedKeyView views[kMaxWrappedKeys];
-  size_t count = 0;
-  views[count++] = WrappedKeyView{primary.provider_id(), dk.key_id, dk.key_version_id,
-                                  dk.ciphertext_blob};
+  // Inline room for the usual few keys: a kMaxWrappedKeys array would be zeroed on every call.
+  absl::InlinedVector<WrappedKeyView, 4> views;
+  views.push_back(WrappedKeyView{primary.provider_id(), dk.key_id, dk.key_version_id,
+                                 dk.ciphertext_blob});
   std::vector<EncryptResponse> extra_responses;
   extra_responses.reserve(options_.additional.size());
   for (const WrappingKey& extra : options_.additional) {
@@ -221,8 +241,8 @@ absl::StatusOr<MessageKeys> Envelope::NewMessage(const EncryptionContext& contex
           *message_id);
     if (!er.ok()) return er.status();
     const EncryptResponse& r = extra_responses.emplace_back(*std::move(er));
-    views[count++] = WrappedKeyView{extra.provider->provider_id(), r.key_id, r.key_version_id,
-                                    r.ciphertext_blob};
+    views.push_back(WrappedKeyView{extra.provider->provider_id(), r.key_id, r.key_version_id,
+                                   r.ciphertext_blob});
   }
   KMS_ASSIGN_OR_RETURN(MessageKeys keys,
                        DeriveMessageKeys(kFormatVersion, options_.suite, dk.plaintext.span(), *message_id));
@@ -233,7 +253,7 @@ absl::StatusOr<MessageKeys> Envelope::NewMessage(const EncryptionContext& contex
   fields.suite = options_.suite;
   fields.frame_size = options_.frame_size;
   fields.message_id = absl::MakeConstSpan(*message_id);
-  fields.wrapped_keys = absl::MakeConstSpan(views, count);
+  fields.wrapped_keys = absl::MakeConstSpan(views);
   fields.context = &context;
   fields.commitment = absl::MakeConstSpan(keys.commitment);
   KMS_RETURN_IF_ERROR(ValidateHeaderFields(fields));
@@ -248,7 +268,8 @@ absl::StatusOr<Envelope::Unwrapped> Envelope::UnwrapHeader(const ParsedHeader& p
                                                            absl::Span<const uint8_t> body,
                                                            const EncryptionContext* expected,
                                                            std::string_view operation,
-                                                           bool keep_data_key) const {
+                                                           bool keep_data_key,
+                                                           DecryptResponse* scratch) const {
   const MessageHeader& h = parsed.header;
   KMS_RETURN_IF_ERROR(CheckHeaderPolicy(h, expected));
   auto allowed = [&](const std::string& key_id) {
@@ -258,7 +279,8 @@ absl::StatusOr<Envelope::Unwrapped> Envelope::UnwrapHeader(const ParsedHeader& p
   };
   absl::Status last_error;
   bool tried = false;
-  DecryptResponse resp;
+  DecryptResponse local_response;
+  DecryptResponse& resp = scratch != nullptr ? *scratch : local_response;
   for (size_t i = 0; i < h.wrapped_keys.size(); ++i) {
     const WrappedKey& wk = h.wrapped_keys[i];
     if (!allowed(wk.key_id)) continue;
@@ -368,12 +390,17 @@ absl::StatusOr<size_t> Envelope::SealInto(absl::Span<const uint8_t> plaintext,
   return WriteMessage(keys, message_id, buffers->header, plaintext, options_.frame_size, out);
 }
 
+absl::Status ParseSealedHeaderInto(absl::Span<const uint8_t> sealed,
+                                   const EncryptionContext* expected, ParsedHeader* out) {
+  absl::Status s = ParseHeaderInto(sealed, expected, out);
+  if (absl::IsOutOfRange(s)) return AuthFailed("sealed message is truncated");
+  return s;
+}
+
 absl::StatusOr<ParsedHeader> ParseSealedHeader(absl::Span<const uint8_t> sealed,
                                                const EncryptionContext* expected) {
-  absl::StatusOr<ParsedHeader> parsed = ParseHeader(sealed, expected);
-  if (!parsed.ok() && absl::IsOutOfRange(parsed.status())) {
-    return AuthFailed("sealed message is truncated");
-  }
+  ParsedHeader parsed;
+  KMS_RETURN_IF_ERROR(ParseSealedHeaderInto(sealed, expected, &parsed));
   return parsed;
 }
 
@@ -385,20 +412,22 @@ absl::StatusOr<uint64_t> Envelope::PlaintextSize(absl::Span<const uint8_t> seale
 absl::StatusOr<size_t> Envelope::OpenInto(absl::Span<const uint8_t> sealed,
                                           const EncryptionContext& context,
                                           absl::Span<uint8_t> out) const {
-  KMS_ASSIGN_OR_RETURN(ParsedHeader parsed, ParseSealedHeader(sealed, &context));
-  return OpenParsedInto(parsed, sealed, context, out);
+  ScopedOpenBuffers buffers;
+  KMS_RETURN_IF_ERROR(ParseSealedHeaderInto(sealed, &context, &buffers->parsed));
+  return OpenParsedInto(buffers->parsed, sealed, context, out, &buffers->decrypt);
 }
 
 absl::StatusOr<size_t> Envelope::OpenParsedInto(const ParsedHeader& parsed,
                                                 absl::Span<const uint8_t> sealed,
                                                 const EncryptionContext& context,
-                                                absl::Span<uint8_t> out) const {
+                                                absl::Span<uint8_t> out,
+                                                DecryptResponse* scratch) const {
   const uint32_t f = parsed.header.frame_size;
   KMS_ASSIGN_OR_RETURN(uint64_t size,
                        PlaintextSizeForPayload(sealed.size() - parsed.header_size, f));
   if (out.size() < size) return absl::ResourceExhaustedError("output buffer too small");
   KMS_ASSIGN_OR_RETURN(Unwrapped u, UnwrapHeader(parsed, sealed.first(parsed.body_size), &context,
-                                                 "open", false));
+                                                 "open", false, scratch));
   size_t verified = 0;
   absl::Status s = OpenFrames(u.keys, parsed.header.message_id, f, 0,
                               sealed.subspan(parsed.header_size), /*ends_message=*/true,
@@ -412,14 +441,17 @@ absl::StatusOr<size_t> Envelope::OpenParsedInto(const ParsedHeader& parsed,
 
 absl::StatusOr<std::string> Envelope::Open(absl::Span<const uint8_t> sealed,
                                            const EncryptionContext& context) const {
-  KMS_ASSIGN_OR_RETURN(ParsedHeader parsed, ParseSealedHeader(sealed, &context));
+  ScopedOpenBuffers buffers;
+  const ParsedHeader& parsed = buffers->parsed;
+  KMS_RETURN_IF_ERROR(ParseSealedHeaderInto(sealed, &context, &buffers->parsed));
   KMS_ASSIGN_OR_RETURN(uint64_t size,
                        PlaintextSizeForPayload(sealed.size() - parsed.header_size,
                                                parsed.header.frame_size));
   std::string out(size, '\0');
   KMS_ASSIGN_OR_RETURN(size_t n, OpenParsedInto(parsed, sealed, context,
                                                 absl::MakeSpan(reinterpret_cast<uint8_t*>(out.data()),
-                                                               out.size())));
+                                                               out.size()),
+                                                &buffers->decrypt));
   out.resize(n);
   return out;
 }

@@ -205,16 +205,19 @@ class Envelope {
       std::array<uint8_t, kMessageIdSize>* message_id,
       GenerateDataKeyResponse* data_key, std::string* header_bytes) const;
   // Policy, unwrap, commitment, header tag. `keep_data_key` keeps the data key (rewrap).
+  // `scratch` (optional) is a Decrypt response whose strings are reused across calls.
   [[nodiscard]] absl::StatusOr<Unwrapped> UnwrapHeader(const ParsedHeader& parsed,
                                                        absl::Span<const uint8_t> body,
                                                        const EncryptionContext* expected,
                                                        std::string_view operation,
-                                                       bool keep_data_key) const;
+                                                       bool keep_data_key,
+                                                       DecryptResponse* scratch = nullptr) const;
   // OpenInto after the header was parsed (Open parses once, not twice).
   [[nodiscard]] absl::StatusOr<size_t> OpenParsedInto(const ParsedHeader& parsed,
                                                        absl::Span<const uint8_t> sealed,
                                                        const EncryptionContext& context,
-                                                       absl::Span<uint8_t> out) const;
+                                                       absl::Span<uint8_t> out,
+                                                       DecryptResponse* scratch) const;
   void Audit(std::string_view operation, std::string_view kms_operation,
              std::string_view provider_id, std::string_view key_id,
              std::string_view key_version_id, std::string_view request_id, bool from_cache,

@@ -42,6 +42,10 @@ inline absl::Status AuthFailed(std::string_view what) {
 // failure. `expected` (optional) lets the parser compare the context as it reads it.
 [[nodiscard]] absl::StatusOr<ParsedHeader> ParseSealedHeader(
     absl::Span<const uint8_t> sealed, const EncryptionContext* expected = nullptr);
+// The same into `*out`, reusing its storage (ParseHeaderInto).
+[[nodiscard]] absl::Status ParseSealedHeaderInto(absl::Span<const uint8_t> sealed,
+                                                 const EncryptionContext* expected,
+                                                 ParsedHeader* out);
 
 // Wipes a plaintext buffer when it goes out of scope, whichever way the scope is left.
 struct WipeOnExit {

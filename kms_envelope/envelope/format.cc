@@ -212,6 +212,13 @@ absl::StatusOr<ParsedHeader> ParseHeader(absl::Span<const uint8_t> input) {
 
 absl::StatusOr<ParsedHeader> ParseHeader(absl::Span<const uint8_t> input,
                                          const EncryptionContext* expected) {
+  ParsedHeader parsed;
+  KMS_RETURN_IF_ERROR(ParseHeaderInto(input, expected, &parsed));
+  return parsed;
+}
+
+absl::Status ParseHeaderInto(absl::Span<const uint8_t> input, const EncryptionContext* expected,
+                             ParsedHeader* out) {
   Reader r(input);
   absl::Span<const uint8_t> magic;
   if (!r.Take(4, &magic)) {
@@ -229,8 +236,7 @@ absl::StatusOr<ParsedHeader> ParseHeader(absl::Span<const uint8_t> input,
   }
   if (!r.U8(&suite)) return Truncated();
   if (!IsKnownSuite(suite)) return Malformed(absl::StrCat("unknown suite id ", suite));
-  ParsedHeader parsed;
-  MessageHeader& h = parsed.header;
+  MessageHeader& h = out->header;
   h.version = version;
   h.suite = static_cast<Suite>(suite);
   if (!r.U32(&h.frame_size)) return Truncated();
@@ -246,19 +252,19 @@ absl::StatusOr<ParsedHeader> ParseHeader(absl::Span<const uint8_t> input,
   if (count < 1 || count > kMaxWrappedKeys) {
     return Malformed(absl::StrCat("wrapped key count ", count, " outside 1..", kMaxWrappedKeys));
   }
-  h.wrapped_keys.reserve(count);  // count <= kMaxWrappedKeys: a bounded, small reservation
-  for (uint32_t i = 0; i < count; ++i) {
+  // count <= kMaxWrappedKeys: a bounded, small list. Assigning into the entries a reused header
+  // already has keeps their capacity (no allocation when the caller parses message after message).
+  h.wrapped_keys.resize(count);
+  for (WrappedKey& k : h.wrapped_keys) {
     absl::Span<const uint8_t> provider, key, version_id, blob;
     KMS_RETURN_IF_ERROR(ReadField(r, "provider id", 1, kMaxProviderIdSize, &provider));
     KMS_RETURN_IF_ERROR(ReadField(r, "key id", 1, kMaxKeyIdSize, &key));
     KMS_RETURN_IF_ERROR(ReadField(r, "key version id", 0, kMaxKeyVersionIdSize, &version_id));
     KMS_RETURN_IF_ERROR(ReadField(r, "CiphertextBlob", 1, kMaxWrappedBlobSize, &blob));
-    WrappedKey k;
     k.provider_id.assign(internal::Chars(provider));
     k.key_id.assign(internal::Chars(key));
     k.key_version_id.assign(internal::Chars(version_id));
     k.ciphertext_blob.assign(internal::Chars(blob));
-    h.wrapped_keys.push_back(std::move(k));
   }
   absl::Span<const uint8_t> context;
   KMS_RETURN_IF_ERROR(ReadField(r, "encryption context", 2, kMaxContextSize, &context));
@@ -272,11 +278,11 @@ absl::StatusOr<ParsedHeader> ParseHeader(absl::Span<const uint8_t> input,
   absl::Span<const uint8_t> commitment, tag;
   if (!r.Take(kCommitmentSize, &commitment)) return Truncated();
   std::memcpy(h.commitment.data(), commitment.data(), kCommitmentSize);
-  parsed.body_size = r.offset();
+  out->body_size = r.offset();
   if (!r.Take(kHeaderTagSize, &tag)) return Truncated();
   std::memcpy(h.header_tag.data(), tag.data(), kHeaderTagSize);
-  parsed.header_size = r.offset();
-  return parsed;
+  out->header_size = r.offset();
+  return absl::OkStatus();
 }
 
 uint64_t FrameCount(uint64_t plaintext_size, uint32_t frame_size) {

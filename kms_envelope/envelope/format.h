@@ -186,6 +186,11 @@ size_t SerializedHeaderSize(const MessageHeader& header);
 // again (they are canonical by construction then); otherwise it parses them as above.
 [[nodiscard]] absl::StatusOr<ParsedHeader> ParseHeader(absl::Span<const uint8_t> input,
                                                        const EncryptionContext* expected);
+// The same into `*out`, reusing the capacity of its strings and list (the in-memory Open path
+// parses into a per-thread header, so a message's header costs no allocation). On error `*out`
+// holds a partial header that must not be used.
+[[nodiscard]] absl::Status ParseHeaderInto(absl::Span<const uint8_t> input,
+                                           const EncryptionContext* expected, ParsedHeader* out);
 
 // Payload geometry.
 uint64_t FrameCount(uint64_t plaintext_size, uint32_t frame_size);

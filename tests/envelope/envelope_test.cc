@@ -476,6 +476,54 @@ TEST_F(EnvelopeTest, AProviderThatSealsWhileSealingGetsItsOwnBuffers) {
   EXPECT_EQ(*inner_opened, TestPlaintext(77, 9));
 }
 
+// Open parses into per-thread buffers; an audit hook that opens another message in the middle of
+// an Open (between Decrypt and the key derivation) must get buffers of its own.
+TEST_F(EnvelopeTest, AnAuditHookThatOpensWhileOpeningGetsItsOwnBuffers) {
+  auto inner_env = MakeEnvelope(kms_, kSuites[1], 4096);
+  const std::string inner_sealed = *inner_env->Seal(TestPlaintext(77, 9), Ctx({{"inner", "1"}}));
+  int inner_opens = 0;
+  EnvelopeOptions o;
+  o.frame_size = 64;
+  o.primary = {kms_.provider, kms_.key_id};
+  o.audit_hook = [&](const AuditEvent& e) {
+    if (e.kms_operation != "Decrypt") return;
+    auto opened = inner_env->Open(inner_sealed, Ctx({{"inner", "1"}}));
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    EXPECT_EQ(*opened, TestPlaintext(77, 9));
+    ++inner_opens;
+  };
+  auto outer_env = *Envelope::New(std::move(o));
+  const std::string outer_sealed = *outer_env->Seal(TestPlaintext(300, 3), ctx_);
+  auto outer_opened = outer_env->Open(outer_sealed, ctx_);
+  ASSERT_TRUE(outer_opened.ok()) << outer_opened.status();
+  EXPECT_EQ(*outer_opened, TestPlaintext(300, 3));
+  std::vector<uint8_t> out(300);
+  auto n = outer_env->OpenInto(kms_envelope::testing::Bytes(outer_sealed), ctx_, absl::MakeSpan(out));
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(std::string(out.begin(), out.end()), TestPlaintext(300, 3));
+  EXPECT_EQ(inner_opens, 2);
+}
+
+// Once warm, OpenInto of a short message under the local provider allocates nothing: the parsed
+// header's strings and the Decrypt response are per-thread buffers reused from call to call.
+TEST_F(EnvelopeTest, OpenOfShortMessagesParsesAndUnwrapsWithoutAllocatingOnceWarm) {
+  auto env = MakeEnvelope(kms_, kSuites[0], 4096);
+  const std::string sealed = *env->Seal(TestPlaintext(64), ctx_);
+  std::vector<uint8_t> out(64);
+  ASSERT_TRUE(env->OpenInto(kms_envelope::testing::Bytes(sealed), ctx_, absl::MakeSpan(out)).ok());
+  bool ok = true;
+  size_t allocations = 0;
+  {
+    kms_envelope::testing::AllocationCounter counter;
+    for (int i = 0; i < 200; ++i) {
+      ok = ok && env->OpenInto(kms_envelope::testing::Bytes(sealed), ctx_, absl::MakeSpan(out)).ok();
+    }
+    allocations = counter.count();
+  }
+  EXPECT_TRUE(ok);
+  EXPECT_EQ(allocations, 0u);
+}
+
 TEST_F(EnvelopeTest, AFailedSealReportsNoIdsLeftOverFromAnEarlierSeal) {
   std::vector<std::string> request_ids, version_ids;
   auto hook = [&](const AuditEvent& e) {
