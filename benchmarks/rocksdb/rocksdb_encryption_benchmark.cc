@@ -12,7 +12,8 @@
 // BM_CipherBlockRead is the stream cipher alone on what one such read decrypts (a 4 KiB data block
 // and its 5-byte trailer at an unaligned file offset): /0 = the bare primitive, one
 // intel-ipsec-mb AES-256-CTR job over the same bytes from a block boundary; /1 =
-// FileStreamCipher::Apply. The difference is our per-call cost.
+// FileStreamCipher::Apply. The difference is our per-call cost. BM_CipherWalRecord: the same for
+// what one fillrandom Put appends to the WAL (138 bytes at an unaligned offset).
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -41,6 +42,9 @@ constexpr size_t kValueSize = 100;
 // A 4 KiB data block plus RocksDB's 5-byte block trailer, at an offset inside a 16-byte block.
 constexpr size_t kBlockRead = 4096 + 5;
 constexpr uint64_t kBlockReadOffset = 4096 + 12345;
+// One fillrandom Put as RocksDB appends it to the WAL (record header, batch header, key, value).
+constexpr size_t kWalRecord = 7 + 12 + 1 + 1 + 16 + 1 + kValueSize;
+constexpr uint64_t kWalOffset = 4096 + 54321;
 
 std::string KeyOf(uint64_t i) {
   char buf[17];
@@ -191,7 +195,7 @@ void BareIpsecMbCtr(const uint8_t* enc_keys, uint8_t* data, size_t size) {
   if (job->status != IMB_STATUS_COMPLETED) std::abort();
 }
 
-void BM_CipherBlockRead(benchmark::State& state) {
+void CipherVsBare(benchmark::State& state, size_t size, uint64_t offset) {
   if (BareManager() == nullptr) {
     state.SkipWithError("intel-ipsec-mb unavailable on this CPU");
     return;
@@ -204,19 +208,24 @@ void BM_CipherBlockRead(benchmark::State& state) {
   std::memcpy(key.mutable_data(), key_bytes.data(), 32);
   std::vector<uint8_t> salt(kFileSaltSize, 0xa0);
   auto cipher = FileStreamCipher::New(FileCipherId::kAes256Ctr, std::move(key), salt).value();
-  std::vector<uint8_t> buf(kBlockRead, 0x5a);
+  std::vector<uint8_t> buf(size, 0x5a);
   for (auto _ : state) {
     if (state.range(0) == 0) {
       BareIpsecMbCtr(round_keys, buf.data(), buf.size());
-    } else if (!cipher->Apply(kBlockReadOffset, absl::MakeSpan(buf)).ok()) {
+    } else if (!cipher->Apply(offset, absl::MakeSpan(buf)).ok()) {
       state.SkipWithError("Apply failed");
     }
     benchmark::DoNotOptimize(buf.data());
   }
-  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(kBlockRead));
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(size));
   state.SetLabel(state.range(0) == 0 ? "bare ipsec-mb CTR job" : "FileStreamCipher::Apply");
 }
+
+void BM_CipherBlockRead(benchmark::State& state) { CipherVsBare(state, kBlockRead, kBlockReadOffset); }
 BENCHMARK(BM_CipherBlockRead)->Arg(0)->Arg(1);
+
+void BM_CipherWalRecord(benchmark::State& state) { CipherVsBare(state, kWalRecord, kWalOffset); }
+BENCHMARK(BM_CipherWalRecord)->Arg(0)->Arg(1);
 
 }  // namespace
 }  // namespace rocksdb_encryption
