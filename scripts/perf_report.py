@@ -259,9 +259,11 @@ def render(results, context, png_name, have_png, run_note):
             ("BM_Step_MessageIdRandom", "message id: 32 random bytes", "32 B random (format)"),
             ("BM_Step_LocalGenerateDataKey", "local GenerateDataKey: random key, AES-GCM wrap under the CMK, blob, ids", "wrap floor below"),
             ("BM_Step_BareWrapFloor", "  wrap floor: 32 + 12 random bytes, one raw ipsec-mb GCM seal of 32 B", "-"),
-            ("BM_Step_DeriveMessageKeys", "derive: HKDF extract + 2 expands, payload key setup", "-"),
-            ("BM_Step_HkdfTwoOutputs", "  HKDF-SHA256, payload key + commitment", "10 SHA-256 compressions"),
-            ("BM_Floor_Sha256TenCompressions", "  floor: one SHA-256 call of 10 compressions", "-"),
+            ("BM_Step_DeriveMessageKeys", "derive (format v2): one-step KDF, payload key setup", "-"),
+            ("BM_Step_OneStepKdf", "  one-step KDF (SP 800-56C, SHA-256), payload key + commitment", "4 SHA-256 compressions (v2)"),
+            ("BM_Floor_Sha256FourCompressions", "  floor: two SHA-256 calls of 89 bytes", "-"),
+            ("BM_Step_HkdfTwoOutputs", "  for comparison, format v1: HKDF-SHA256, payload key + commitment", "10 SHA-256 compressions (v1)"),
+            ("BM_Floor_Sha256TenCompressions", "  v1 floor: one SHA-256 call of 10 compressions", "-"),
             ("BM_Step_PayloadKeySetup", "  payload key setup (locked buffer, AES schedule, GHASH table)", "one GCM key setup"),
             ("BM_Step_HeaderSerialize", "header: validate + serialize", "-"),
             ("BM_Step_HeaderTag", "header tag: AES-GCM over the header body", "one GCM call"),
@@ -269,7 +271,7 @@ def render(results, context, png_name, have_png, run_note):
             ("BM_Floor_IpsecMbFreshKeyTwoCalls", "floor of the payload part: raw ipsec-mb key setup + header tag + 64 B frame", "-"),
             ("BM_Open64", "Open 64 B (whole operation)", "-"),
             ("BM_OpenInto64", "OpenInto 64 B (whole operation)", "-"),
-            ("BM_Step_ParseHeader", "parse header (context compared with the expected one)", "-"),
+            ("BM_Step_ParseHeader", "parse header into reused buffers (context compared with the expected one)", "-"),
             ("BM_Step_LocalDecrypt", "local Decrypt: parse blob, AES-GCM unwrap, ids", "one GCM open of 32 B"),
             ("BM_Step_VerifyHeader", "commitment (constant time) + header tag check", "one GCM call"),
         ]
@@ -354,8 +356,8 @@ def render(results, context, png_name, have_png, run_note):
         w("")
     w("`vs AEAD` compares against one bare AEAD call over the whole message (OpenSSL EVP "
       "AES-256-GCM or libsodium XChaCha20-Poly1305, key schedule precomputed); `vs chain` compares "
-      "against the full bare chain (new data key + wrap, two HKDF-SHA256 derivations, header tag, "
-      "payload AEAD) for Seal, and (unwrap + two HKDF + header tag + payload AEAD) for Open.")
+      "against the full bare chain (new data key + wrap, the v2 one-step KDF, header tag, "
+      "payload AEAD) for Seal, and (unwrap + one-step KDF + header tag + payload AEAD) for Open.")
     w("")
     for suite, suite_name in SUITES.items():
         rows = []
