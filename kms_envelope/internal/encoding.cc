@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
@@ -11,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "kms_envelope/internal/wipe.h"
 
 namespace kms_envelope {
 namespace internal {
@@ -20,14 +22,6 @@ namespace {
 bool HasSsse3() {
   static const bool has = __builtin_cpu_supports("ssse3");
   return has;
-}
-
-// Zeroes a buffer on the stack in a way the compiler cannot drop (the empty asm claims to read
-// it). Inline: sodium_memzero's call through explicit_bzero cost more than decoding a key's
-// 44 characters.
-inline void WipeLocal(void* p, size_t n) {
-  std::memset(p, 0, n);
-  __asm__ __volatile__("" : : "r"(p) : "memory");
 }
 
 // One step of W. Mula and D. Lemire's SSE decoder ("Faster Base64 Encoding and Decoding Using
@@ -62,47 +56,73 @@ __attribute__((target("ssse3"), always_inline)) inline bool DecodeBlockSsse3(__m
   return _mm_movemask_epi8(_mm_cmpeq_epi8(valid_bits, _mm_setzero_si128())) == 0;
 }
 
+// The last 16 characters of a text of at least 16, in a register, with its `padding` '='
+// characters (the last one or two lanes) replaced by 'A' (value 0). Loaded straight from the
+// text: a block assembled byte by byte on the stack would stall the vector load.
+__attribute__((target("ssse3"))) inline __m128i FinalWindow(const char* text, size_t size,
+                                                           size_t padding) {
+  const __m128i pad_lanes = padding == 0   ? _mm_setzero_si128()
+                            : padding == 1 ? _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                                           0, 0, 0, -1)
+                                           : _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                                           0, 0, -1, -1);
+  const __m128i in = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text + size - 16));
+  return _mm_or_si128(_mm_andnot_si128(pad_lanes, in),
+                      _mm_and_si128(pad_lanes, _mm_set1_epi8('A')));
+}
+
+// The same for a text of 4..12 characters, through a stack block filled up with 'A'.
+__attribute__((target("ssse3"))) inline __m128i ShortWindow(const char* text, size_t size,
+                                                           size_t padding) {
+  alignas(16) char block[16];
+  std::memset(block, 'A', sizeof(block));
+  std::memcpy(block + 16 - size, text, size);
+  for (size_t p = 1; p <= padding; ++p) block[16 - p] = 'A';
+  const __m128i in = _mm_load_si128(reinterpret_cast<const __m128i*>(block));
+  WipeBytes(block, sizeof(block));
+  return in;
+}
+
 // Decodes all of `text` (`size` characters, a multiple of 4, at least 4; the last group may
-// end in `padding` '=' characters) into exactly `out_size` bytes: whole 16-character blocks,
-// then the final 4..16 characters in a block filled up with 'A' (value 0) in which the padding
-// also becomes 'A', so that any other '=' still fails validation. With the padding decoded as
-// zero bits, the text is canonical exactly when the bytes of the last group past the output
-// are zero: checked without branching on the data. Blocks are stored straight into `out` where
-// 16 bytes fit; the stack copies of the final characters and bytes are wiped.
+// end in `padding` '=' characters) into exactly `out_size` bytes: whole 16-character blocks
+// that stop before the final group, then the final 16-character window (overlapping the last
+// block; right-aligned after 'A's when the text is shorter) with the padding read as 'A', so
+// that an '=' anywhere else fails validation. With the padding decoded as zero bits the text
+// is canonical exactly when the window's bytes past the output are zero: checked without
+// branching on the data. Blocks go straight into `out` where 16 bytes fit; the one stack copy
+// of decoded bytes is wiped.
 __attribute__((target("ssse3"))) bool Base64DecodeSsse3(const char* text, size_t size,
                                                         size_t padding, uint8_t* out,
                                                         size_t out_size) {
-  const size_t body = (size - 1) / 16 * 16;
-  size_t o = 0;
+  alignas(16) uint8_t spill[16];
   __m128i bytes;
-  for (size_t i = 0; i < body; i += 16, o += 12) {
-    const bool valid =
-        DecodeBlockSsse3(_mm_loadu_si128(reinterpret_cast<const __m128i*>(text + i)), &bytes);
-    if (!valid) return false;
+  bool valid = true;
+  const size_t window = size >= 16 ? size - 16 : 0;  // where the final window starts
+  for (size_t i = 0, o = 0; i < window; i += 16, o += 12) {
+    valid &= DecodeBlockSsse3(_mm_loadu_si128(reinterpret_cast<const __m128i*>(text + i)), &bytes);
     if (o + 16 <= out_size) {
       _mm_storeu_si128(reinterpret_cast<__m128i*>(out + o), bytes);
     } else {
-      alignas(16) uint8_t spill[16];
       _mm_store_si128(reinterpret_cast<__m128i*>(spill), bytes);
       std::memcpy(out + o, spill, 12);
-      WipeLocal(spill, sizeof(spill));
     }
   }
-  const size_t tail = size - body;  // 4..16
-  alignas(16) char block[16];
-  std::memset(block, 'A', sizeof(block));
-  std::memcpy(block, text + body, tail);
-  for (size_t p = 1; p <= padding; ++p) block[tail - p] = 'A';
-  const bool valid = DecodeBlockSsse3(_mm_load_si128(reinterpret_cast<const __m128i*>(block)),
-                                      &bytes);
-  alignas(16) uint8_t decoded[16];
-  _mm_store_si128(reinterpret_cast<__m128i*>(decoded), bytes);
-  uint8_t extra = 0;
-  for (size_t i = out_size - o; i < tail / 4 * 3; ++i) extra |= decoded[i];
-  std::memcpy(out + o, decoded, out_size - o);
-  WipeLocal(block, sizeof(block));
-  WipeLocal(decoded, sizeof(decoded));
-  return valid && extra == 0;
+  const __m128i in = size >= 16 ? FinalWindow(text, size, padding) : ShortWindow(text, size, padding);
+  valid &= DecodeBlockSsse3(in, &bytes);
+  // The window's bytes end at lane 11; the last `padding` of them must be zero.
+  const __m128i extra_lanes = padding == 0   ? _mm_setzero_si128()
+                              : padding == 1 ? _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                                             -1, 0, 0, 0, 0)
+                                             : _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, -1,
+                                                             -1, 0, 0, 0, 0);
+  valid &= _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_and_si128(bytes, extra_lanes),
+                                            _mm_setzero_si128())) == 0xffff;
+  // The window decodes to the last 12 - padding output bytes (fewer for a short text).
+  const size_t window_bytes = std::min<size_t>(out_size, 12 - padding);
+  _mm_store_si128(reinterpret_cast<__m128i*>(spill), bytes);
+  std::memcpy(out + out_size - window_bytes, spill + 12 - padding - window_bytes, window_bytes);
+  WipeBytes(spill, sizeof(spill));
+  return valid;
 }
 #endif
 
@@ -153,34 +173,74 @@ absl::Status TooLong(size_t max_decoded) {
 namespace {
 
 #if defined(__x86_64__)
-// Base64 of 12 input bytes per step into 16 characters, all in SSE registers (W. Mula and
+// Base64 of bytes 0..11 of `v` into 16 characters, all in SSE registers (W. Mula and
 // D. Lemire, "Faster Base64 Encoding and Decoding Using AVX2 Instructions", the SSE variant):
-// no memory lookup is indexed by the data, so the time does not depend on it. Steps while at
-// least 16 bytes are readable (each step loads 16, uses 12); returns the bytes consumed.
-__attribute__((target("ssse3"))) size_t Base64EncodeSsse3(const uint8_t* in, size_t size,
-                                                          uint8_t* out) {
+// no memory lookup is indexed by the data, so the time does not depend on it.
+__attribute__((target("ssse3"), always_inline)) inline __m128i EncodeBlockSsse3(__m128i raw) {
   const __m128i spread = _mm_setr_epi8(1, 0, 2, 1, 4, 3, 5, 4, 7, 6, 8, 7, 10, 9, 11, 10);
   const __m128i shift_lut = _mm_setr_epi8('a' - 26, '0' - 52, '0' - 52, '0' - 52, '0' - 52,
                                           '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52,
                                           '0' - 52, '+' - 62, '/' - 63, 'A', 0, 0);
-  size_t i = 0;
-  for (; i + 16 <= size; i += 12, out += 16) {
-    const __m128i v =
-        _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i)), spread);
-    // Four 6-bit indices per 32-bit lane.
-    const __m128i t0 = _mm_and_si128(v, _mm_set1_epi32(0x0fc0fc00));
-    const __m128i t1 = _mm_mulhi_epu16(t0, _mm_set1_epi32(0x04000040));
-    const __m128i t2 = _mm_and_si128(v, _mm_set1_epi32(0x003f03f0));
-    const __m128i t3 = _mm_mullo_epi16(t2, _mm_set1_epi32(0x01000010));
-    const __m128i indices = _mm_or_si128(t1, t3);
-    // Index ranges 0-25, 26-51, 52-61, 62, 63 -> the offset to add, through an in-register LUT.
-    __m128i range = _mm_subs_epu8(indices, _mm_set1_epi8(51));
-    const __m128i upper = _mm_cmpgt_epi8(_mm_set1_epi8(26), indices);
-    range = _mm_or_si128(range, _mm_and_si128(upper, _mm_set1_epi8(13)));
-    const __m128i chars = _mm_add_epi8(_mm_shuffle_epi8(shift_lut, range), indices);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out), chars);
+  const __m128i v = _mm_shuffle_epi8(raw, spread);
+  // Four 6-bit indices per 32-bit lane.
+  const __m128i t0 = _mm_and_si128(v, _mm_set1_epi32(0x0fc0fc00));
+  const __m128i t1 = _mm_mulhi_epu16(t0, _mm_set1_epi32(0x04000040));
+  const __m128i t2 = _mm_and_si128(v, _mm_set1_epi32(0x003f03f0));
+  const __m128i t3 = _mm_mullo_epi16(t2, _mm_set1_epi32(0x01000010));
+  const __m128i indices = _mm_or_si128(t1, t3);
+  // Index ranges 0-25, 26-51, 52-61, 62, 63 -> the offset to add, through an in-register LUT.
+  __m128i range = _mm_subs_epu8(indices, _mm_set1_epi8(51));
+  const __m128i upper = _mm_cmpgt_epi8(_mm_set1_epi8(26), indices);
+  range = _mm_or_si128(range, _mm_and_si128(upper, _mm_set1_epi8(13)));
+  return _mm_add_epi8(_mm_shuffle_epi8(shift_lut, range), indices);
+}
+
+// Lanes `shift`..15 of `v` moved down to 0..15 - shift, zeros above (shift 0..16).
+__attribute__((target("ssse3"))) inline __m128i ShiftDown(__m128i v, size_t shift) {
+  const __m128i index = _mm_add_epi8(
+      _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+      _mm_set1_epi8(static_cast<char>(shift)));
+  // Lanes whose source would be past 15 get bit 7 set: pshufb zeroes them.
+  const __m128i past = _mm_cmpgt_epi8(index, _mm_set1_epi8(15));
+  return _mm_shuffle_epi8(v, _mm_or_si128(index, past));
+}
+
+// The base64 of all of `in` (`size` >= 1 bytes) into `out` (Base64EncodedSize(size)): 12 bytes
+// per step while 16 are readable, then the last 1..15 bytes from one register holding the
+// final 16 bytes of the input (or, for a shorter input, a stack copy), shifted down and
+// zero-filled, so the padding group's bits come out as the canonical zeros; '=' is written
+// over the characters past the data. Stack copies of bytes and text are wiped.
+__attribute__((target("ssse3"))) void Base64EncodeSsse3(const uint8_t* in, size_t size,
+                                                        uint8_t* out) {
+  size_t i = 0, o = 0;
+  for (; i + 16 <= size; i += 12, o += 16) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + o),
+                     EncodeBlockSsse3(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i))));
   }
-  return i;
+  __m128i last;  // the final 16 bytes of the input, or the whole input at the top lanes
+  if (size >= 16) {
+    last = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + size - 16));
+  } else {
+    alignas(16) uint8_t block[16] = {};
+    std::memcpy(block + 16 - size, in, size);
+    last = _mm_load_si128(reinterpret_cast<const __m128i*>(block));
+    WipeBytes(block, sizeof(block));
+  }
+  size_t rest = size - i;  // 1..15
+  __m128i raw = ShiftDown(last, 16 - rest);
+  alignas(16) uint8_t text[16];
+  while (rest > 0) {
+    const size_t take = rest < 12 ? rest : 12;
+    const size_t chars = Base64EncodedSize(take);
+    _mm_store_si128(reinterpret_cast<__m128i*>(text), EncodeBlockSsse3(raw));
+    if (take % 3 != 0) text[chars - 1] = '=';
+    if (take % 3 == 1) text[chars - 2] = '=';
+    std::memcpy(out + o, text, chars);
+    o += chars;
+    rest -= take;
+    raw = ShiftDown(raw, 12);
+  }
+  WipeBytes(text, sizeof(text));
 }
 
 #endif
@@ -188,17 +248,17 @@ __attribute__((target("ssse3"))) size_t Base64EncodeSsse3(const uint8_t* in, siz
 }  // namespace
 
 void Base64EncodeTo(absl::Span<const uint8_t> bytes, absl::Span<uint8_t> out) {
-  size_t i = 0, o = 0;
+  if (bytes.empty()) return;
 #if defined(__x86_64__)
-  if (bytes.size() >= 16 && HasSsse3()) {
-    i = Base64EncodeSsse3(bytes.data(), bytes.size(), out.data());
-    o = i / 3 * 4;
+  if (HasSsse3()) {
+    Base64EncodeSsse3(bytes.data(), bytes.size(), out.data());
+    return;
   }
 #endif
-  // The rest (all of it without SSSE3). The input may be a data key: the 64-character alphabet
-  // is aligned to one 64-byte cache line, so which line a lookup touches never depends on the
-  // secret. (libsodium's constant-time sodium_bin2base64 took 158 ns for a 32-byte key here;
-  // SSSE3 plus this tail takes about 10.)
+  size_t i = 0, o = 0;
+  // Without SSSE3. The input may be a data key: the 64-character alphabet is aligned to one
+  // 64-byte cache line, so which line a lookup touches never depends on the secret.
+  // (libsodium's constant-time sodium_bin2base64 took 158 ns for a 32-byte key here.)
   alignas(64) static constexpr char kAlphabet[65] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   const size_t full = bytes.size() / 3 * 3;

@@ -3,9 +3,9 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "sodium.h"
 #include "kms_envelope/internal/encoding.h"
 #include "kms_envelope/internal/random.h"
+#include "kms_envelope/internal/wipe.h"
 #include "kms_envelope/key_provider.h"
 #include "kms_envelope/kms_error.h"
 
@@ -28,7 +28,7 @@ class TextBuffer {
   TextBuffer(const TextBuffer&) = delete;
   TextBuffer& operator=(const TextBuffer&) = delete;
   ~TextBuffer() {
-    if (!span_.empty()) sodium_memzero(span_.data(), span_.size());
+    internal::WipeBytes(span_.data(), span_.size());
   }
 
   [[nodiscard]] absl::Status Init(size_t size) {

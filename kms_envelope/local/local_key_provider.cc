@@ -5,10 +5,10 @@
 #include "absl/strings/str_cat.h"
 #include "kms_envelope/internal/random.h"
 #include "kms_envelope/internal/uuid.h"
+#include "kms_envelope/internal/wipe.h"
 #include "kms_envelope/status_macros.h"
 #include "kms_envelope/kms_error.h"
 #include "kms_envelope/local/ciphertext_blob.h"
-#include "sodium.h"
 
 namespace kms_envelope {
 namespace local {
@@ -23,6 +23,11 @@ absl::Status ResizeSecret(SecretBytes* secret, size_t size) {
   if (secret->size() == size) return absl::OkStatus();
   KMS_ASSIGN_OR_RETURN(*secret, SecretBytes::New(size));
   return absl::OkStatus();
+}
+
+// Copies an id the store lent into a response, unless the (reused) response holds it already.
+void AssignId(std::string_view id, std::string* out) {
+  if (*out != id) out->assign(id);
 }
 
 // Random bytes for the data key and the IV in one draw; the used prefix is wiped after use.
@@ -40,8 +45,8 @@ absl::Status LocalKeyProvider::Seal(std::string_view key_id_or_alias,
   return store_->WithPrimaryVersion(key_id_or_alias, [&](const VersionKeyLease& lease) {
     KMS_RETURN_IF_ERROR(
         SealCiphertextBlob(lease.key, lease.key_version_id, plaintext, iv, context, blob));
-    key_id->assign(lease.key_id);
-    key_version_id->assign(lease.key_version_id);
+    AssignId(lease.key_id, key_id);
+    AssignId(lease.key_version_id, key_version_id);
     return absl::OkStatus();
   });
 }
@@ -52,8 +57,8 @@ absl::Status LocalKeyProvider::Open(absl::Span<const uint8_t> blob,
   KMS_ASSIGN_OR_RETURN(ParsedCiphertextBlob parsed, ParseCiphertextBlob(blob));
   return store_->WithVersion(parsed.key_version_id, [&](const VersionKeyLease& lease) {
     KMS_RETURN_IF_ERROR(OpenCiphertextBlob(lease.key, parsed, context, plaintext));
-    key_id->assign(lease.key_id);
-    key_version_id->assign(lease.key_version_id);
+    AssignId(lease.key_id, key_id);
+    AssignId(lease.key_version_id, key_version_id);
     return absl::OkStatus();
   });
 }
@@ -81,7 +86,7 @@ absl::Status LocalKeyProvider::GenerateDataKeyInto(const GenerateDataKeyRequest&
            absl::MakeConstSpan(random.bytes + size, kBlobIvSize),
            ContextOrEmpty(request.encryption_context), &response->key_id,
            &response->key_version_id, &response->ciphertext_blob);
-  sodium_memzero(random.bytes, size + kBlobIvSize);
+  internal::WipeBytes(random.bytes, drawn);
   if (!sealed.ok()) {
     response->plaintext.Clear();
     response->ciphertext_blob.clear();

@@ -6,6 +6,7 @@
 #include <sodium.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -95,6 +96,23 @@ TEST(Base64Decode, RefusesPaddingAnywhereButTheEnd) {
     std::string three(len, 'A');
     three[len - 1] = three[len - 2] = three[len - 3] = '=';
     EXPECT_FALSE(Base64Decode(three).ok()) << three;
+  }
+}
+
+// The encoder reads the last 16 input bytes in one load and writes exactly the text: inputs
+// and outputs in buffers of exactly their size, so that ASan sees any access past either.
+TEST(Base64Encode, MatchesLibsodiumWithExactlySizedBuffersAtEveryLength) {
+  ASSERT_GE(sodium_init(), 0);
+  for (size_t n = 1; n <= 64; ++n) {
+    std::unique_ptr<uint8_t[]> in(new uint8_t[n]);
+    randombytes_buf(in.get(), n);
+    std::unique_ptr<uint8_t[]> text(new uint8_t[Base64EncodedSize(n)]);
+    Base64EncodeTo(absl::MakeConstSpan(in.get(), n), absl::MakeSpan(text.get(), Base64EncodedSize(n)));
+    std::vector<char> want(sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL));
+    sodium_bin2base64(want.data(), want.size(), in.get(), n, sodium_base64_VARIANT_ORIGINAL);
+    EXPECT_EQ(std::string(reinterpret_cast<char*>(text.get()), Base64EncodedSize(n)),
+              std::string(want.data()))
+        << "length " << n;
   }
 }
 
