@@ -205,42 +205,59 @@ __attribute__((target("ssse3"))) inline __m128i ShiftDown(__m128i v, size_t shif
   return _mm_shuffle_epi8(v, _mm_or_si128(index, past));
 }
 
+// '=' in lanes 16 - padding..15 of `chars`.
+__attribute__((target("ssse3"))) inline __m128i PadTail(__m128i chars, size_t padding) {
+  const __m128i lanes = _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m128i pad = _mm_cmpgt_epi8(lanes, _mm_set1_epi8(static_cast<char>(15 - padding)));
+  return _mm_or_si128(_mm_andnot_si128(pad, chars), _mm_and_si128(pad, _mm_set1_epi8('=')));
+}
+
+// Inputs of 1..15 bytes: through a zero-filled stack copy, the text through a stack buffer
+// (both wiped).
+__attribute__((target("ssse3"))) void Base64EncodeShortSsse3(const uint8_t* in, size_t size,
+                                                             uint8_t* out) {
+  alignas(16) uint8_t block[16] = {};
+  std::memcpy(block + 16 - size, in, size);
+  __m128i raw = ShiftDown(_mm_load_si128(reinterpret_cast<const __m128i*>(block)), 16 - size);
+  WipeBytes(block, sizeof(block));
+  alignas(16) uint8_t text[16];
+  for (size_t rest = size, o = 0; rest > 0; raw = ShiftDown(raw, 12)) {
+    const size_t take = rest < 12 ? rest : 12;
+    const size_t chars = Base64EncodedSize(take);
+    const __m128i encoded = PadTail(EncodeBlockSsse3(raw), (3 - take % 3) % 3 + 16 - chars);
+    // PadTail marked lanes chars - padding..15; only the first `chars` are copied out.
+    _mm_store_si128(reinterpret_cast<__m128i*>(text), encoded);
+    std::memcpy(out + o, text, chars);
+    o += chars;
+    rest -= take;
+  }
+  WipeBytes(text, sizeof(text));
+}
+
 // The base64 of all of `in` (`size` >= 1 bytes) into `out` (Base64EncodedSize(size)): 12 bytes
-// per step while 16 are readable, then the last 1..15 bytes from one register holding the
-// final 16 bytes of the input (or, for a shorter input, a stack copy), shifted down and
-// zero-filled, so the padding group's bits come out as the canonical zeros; '=' is written
-// over the characters past the data. Stack copies of bytes and text are wiped.
+// per step while 16 are readable; then, from one register holding the input's last 16 bytes,
+// shifted down and zero-filled (so the padding group's bits come out as the canonical zeros),
+// the rest: a 12-byte step if more than 12 are left, and the final four groups straight into
+// the text's last 16 characters with '=' over the lanes past the data. Those steps overlap
+// characters already written, with the same values; nothing passes through the stack.
 __attribute__((target("ssse3"))) void Base64EncodeSsse3(const uint8_t* in, size_t size,
                                                         uint8_t* out) {
+  if (size < 16) return Base64EncodeShortSsse3(in, size, out);
   size_t i = 0, o = 0;
   for (; i + 16 <= size; i += 12, o += 16) {
     _mm_storeu_si128(reinterpret_cast<__m128i*>(out + o),
                      EncodeBlockSsse3(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i))));
   }
-  __m128i last;  // the final 16 bytes of the input, or the whole input at the top lanes
-  if (size >= 16) {
-    last = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + size - 16));
-  } else {
-    alignas(16) uint8_t block[16] = {};
-    std::memcpy(block + 16 - size, in, size);
-    last = _mm_load_si128(reinterpret_cast<const __m128i*>(block));
-    WipeBytes(block, sizeof(block));
+  const __m128i last = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + size - 16));
+  const size_t rest = size - i;  // 4..15
+  if (rest > 12) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + o),
+                     EncodeBlockSsse3(ShiftDown(last, 16 - rest)));
   }
-  size_t rest = size - i;  // 1..15
-  __m128i raw = ShiftDown(last, 16 - rest);
-  alignas(16) uint8_t text[16];
-  while (rest > 0) {
-    const size_t take = rest < 12 ? rest : 12;
-    const size_t chars = Base64EncodedSize(take);
-    _mm_store_si128(reinterpret_cast<__m128i*>(text), EncodeBlockSsse3(raw));
-    if (take % 3 != 0) text[chars - 1] = '=';
-    if (take % 3 == 1) text[chars - 2] = '=';
-    std::memcpy(out + o, text, chars);
-    o += chars;
-    rest -= take;
-    raw = ShiftDown(raw, 12);
-  }
-  WipeBytes(text, sizeof(text));
+  const size_t groups = (size + 2) / 3;      // at least 6
+  const size_t padding = 3 * groups - size;  // 0..2; the final four groups hold 12 - padding
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 4 * groups - 16),
+                   PadTail(EncodeBlockSsse3(ShiftDown(last, 4 + padding)), padding));
 }
 
 #endif
