@@ -32,7 +32,12 @@ class LockedSlotPool {
 
   size_t slot_size() const { return slot_size_; }
 
+  // A thread first takes from (and returns to) a few slots of its own, so the message hot path,
+  // which makes and drops a payload key and a data key per message, takes no lock. The slots a
+  // thread holds at exit go back to the shared list (they are already wiped).
   uint8_t* Allocate() {
+    ThreadSlots& mine = Mine();
+    if (mine.count > 0) return mine.slots[--mine.count];
     std::lock_guard<std::mutex> lock(mu_);
     if (free_.empty() && !Grow()) return nullptr;
     uint8_t* slot = free_.back();
@@ -41,11 +46,36 @@ class LockedSlotPool {
   }
 
   void Release(uint8_t* slot) {
+    ThreadSlots& mine = Mine();
+    if (mine.count < kThreadSlots) {
+      mine.slots[mine.count++] = slot;
+      return;
+    }
     std::lock_guard<std::mutex> lock(mu_);
     free_.push_back(slot);
   }
 
  private:
+  static constexpr size_t kThreadSlots = 4;
+  struct ThreadSlots {
+    LockedSlotPool* pool = nullptr;
+    uint8_t* slots[kThreadSlots] = {};
+    size_t count = 0;
+    ~ThreadSlots() {
+      if (pool == nullptr || count == 0) return;
+      std::lock_guard<std::mutex> lock(pool->mu_);
+      pool->free_.insert(pool->free_.end(), slots, slots + count);
+    }
+  };
+
+  // This thread's slots of this pool (one small and one large pool exist).
+  ThreadSlots& Mine() {
+    thread_local ThreadSlots per_pool[2];
+    ThreadSlots& mine = per_pool[slot_size_ == SecretBytes::kPooledSlotSize ? 0 : 1];
+    mine.pool = this;
+    return mine;
+  }
+
   LockedSlotPool(size_t slot_size, size_t slots_per_chunk)
       : slot_size_(slot_size), slots_per_chunk_(slots_per_chunk) {}
 

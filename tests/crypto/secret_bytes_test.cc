@@ -2,9 +2,12 @@
 // sodium_malloc'd sizes, and that its type cannot leak secrets by copy or comparison.
 #include "kms_envelope/secret_bytes.h"
 
+#include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -258,6 +261,50 @@ TEST(SecretBytes, DistinctLiveSecretsNeverShareStorage) {
     int v;
     std::memcpy(&v, live[i].data(), sizeof(v));
     ASSERT_EQ(v, i);
+  }
+}
+
+// Each thread keeps a few free slots of its own (no lock on the hot path); slots freed on one
+// thread are reused on another, and a thread's slots return to the shared list when it exits.
+// Secrets live on many threads at once must never share storage, and come back zeroed.
+TEST(SecretBytes, SecretsMadeAndDroppedOnManyThreadsNeverShareStorage) {
+  std::vector<SecretBytes> handed_over;  // freed later on the main thread
+  std::mutex mu;
+  std::atomic<int> failures{0};
+  auto work = [&](uint8_t tag) {
+    for (int round = 0; round < 2000; ++round) {
+      std::vector<SecretBytes> live;
+      for (size_t size : {size_t{32}, SecretBytes::kLargePooledSlotSize, size_t{64}}) {
+        absl::StatusOr<SecretBytes> s = SecretBytes::New(size);
+        if (!s.ok()) { ++failures; return; }
+        for (size_t i = 0; i < s->size(); ++i) {
+          if (s->data()[i] != 0) ++failures;  // a reused slot must come back zeroed
+        }
+        std::memset(s->mutable_data(), tag, s->size());
+        live.push_back(*std::move(s));
+      }
+      std::this_thread::yield();
+      for (const SecretBytes& s : live) {
+        for (size_t i = 0; i < s.size(); ++i) {
+          if (s.data()[i] != tag) ++failures;
+        }
+      }
+      if (round % 100 == 0) {
+        std::lock_guard<std::mutex> lock(mu);
+        handed_over.push_back(std::move(live.back()));
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (uint8_t t = 1; t <= 4; ++t) threads.emplace_back(work, t);
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  handed_over.clear();
+  // After the threads exited, their cached slots serve new secrets again (zeroed).
+  for (int i = 0; i < 100; ++i) {
+    absl::StatusOr<SecretBytes> s = SecretBytes::New(SecretBytes::kLargePooledSlotSize);
+    ASSERT_TRUE(s.ok());
+    for (size_t j = 0; j < s->size(); ++j) ASSERT_EQ(s->data()[j], 0);
   }
 }
 
