@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 
 #if defined(__x86_64__)
@@ -19,8 +20,11 @@ namespace internal {
 namespace {
 
 #if defined(__x86_64__)
+// SSSE3 unless the CPU lacks it or the environment variable KMS_ENVELOPE_BASE64_PORTABLE is set
+// (to anything): then the portable code runs, which is how its tests reach it on this machine.
 bool HasSsse3() {
-  static const bool has = __builtin_cpu_supports("ssse3");
+  static const bool has =
+      __builtin_cpu_supports("ssse3") && std::getenv("KMS_ENVELOPE_BASE64_PORTABLE") == nullptr;
   return has;
 }
 

@@ -43,7 +43,7 @@ TEST(Base64, RoundTripsEveryLengthAndEncodeToMatchesEncode) {
   }
 }
 
-// The SSSE3 path (inputs of 16 bytes and more) and the scalar tail against libsodium's encoder,
+// The SSSE3 encoder (inputs under 16 bytes through a stack copy) against libsodium's encoder,
 // for every length up to 300 and 200 random inputs each, plus all-zero and all-0xff inputs
 // (every 6-bit index 0 and 63).
 TEST(Base64, EncodeToMatchesLibsodiumForEveryLengthAndValueRange) {
@@ -65,10 +65,9 @@ TEST(Base64, EncodeToMatchesLibsodiumForEveryLengthAndValueRange) {
   }
 }
 
-// The SSSE3 decoder (whole groups before the last) and libsodium's (the last group) together
-// must accept exactly what libsodium alone accepts and decode it identically: every length up to
-// 300 with random bytes, then every one-character substitution (all 256 byte values at every
-// position) of texts 44 and 64 characters long.
+// The decoder (SSSE3, the final group included) must accept exactly what libsodium accepts and
+// decode it identically: every length up to 300 with random bytes, then every one-character
+// substitution (all 256 byte values at every position) of texts 44 and 64 characters long.
 TEST(Base64, DecodeMatchesLibsodiumForEveryLengthAndEverySubstitutedCharacter) {
   ASSERT_GE(sodium_init(), 0);
   auto sodium_decode = [](const std::string& text, std::vector<uint8_t>* out) {
