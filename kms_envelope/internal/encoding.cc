@@ -28,6 +28,12 @@ bool HasSsse3() {
   return has;
 }
 
+// All ones in the last `n` (0..16) of the 16 byte lanes: where padding goes, in a block of text.
+inline __m128i LastLanes(size_t n) {
+  const __m128i lanes = _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  return _mm_cmpgt_epi8(lanes, _mm_set1_epi8(static_cast<char>(15 - static_cast<int>(n))));
+}
+
 // One step of W. Mula and D. Lemire's SSE decoder ("Faster Base64 Encoding and Decoding Using
 // AVX2 Instructions", the SSE variant, with its bitmask validation): 16 characters into 12
 // bytes (lanes 0..11 of `*bytes`), in registers, no memory lookup indexed by the data. False
@@ -65,11 +71,7 @@ __attribute__((target("ssse3"), always_inline)) inline bool DecodeBlockSsse3(__m
 // text: a block assembled byte by byte on the stack would stall the vector load.
 __attribute__((target("ssse3"))) inline __m128i FinalWindow(const char* text, size_t size,
                                                            size_t padding) {
-  const __m128i pad_lanes = padding == 0   ? _mm_setzero_si128()
-                            : padding == 1 ? _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                                                           0, 0, 0, -1)
-                                           : _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                                                           0, 0, -1, -1);
+  const __m128i pad_lanes = LastLanes(padding);
   const __m128i in = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text + size - 16));
   return _mm_or_si128(_mm_andnot_si128(pad_lanes, in),
                       _mm_and_si128(pad_lanes, _mm_set1_epi8('A')));
@@ -114,11 +116,7 @@ __attribute__((target("ssse3"))) bool Base64DecodeSsse3(const char* text, size_t
   const __m128i in = size >= 16 ? FinalWindow(text, size, padding) : ShortWindow(text, size, padding);
   valid &= DecodeBlockSsse3(in, &bytes);
   // The window's bytes end at lane 11; the last `padding` of them must be zero.
-  const __m128i extra_lanes = padding == 0   ? _mm_setzero_si128()
-                              : padding == 1 ? _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                                                             -1, 0, 0, 0, 0)
-                                             : _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, -1,
-                                                             -1, 0, 0, 0, 0);
+  const __m128i extra_lanes = _mm_andnot_si128(LastLanes(4), LastLanes(padding + 4));
   valid &= _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_and_si128(bytes, extra_lanes),
                                             _mm_setzero_si128())) == 0xffff;
   // The window decodes to the last 12 - padding output bytes (fewer for a short text).
@@ -211,8 +209,7 @@ __attribute__((target("ssse3"))) inline __m128i ShiftDown(__m128i v, size_t shif
 
 // '=' in lanes 16 - padding..15 of `chars`.
 __attribute__((target("ssse3"))) inline __m128i PadTail(__m128i chars, size_t padding) {
-  const __m128i lanes = _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  const __m128i pad = _mm_cmpgt_epi8(lanes, _mm_set1_epi8(static_cast<char>(15 - padding)));
+  const __m128i pad = LastLanes(padding);
   return _mm_or_si128(_mm_andnot_si128(pad, chars), _mm_and_si128(pad, _mm_set1_epi8('=')));
 }
 

@@ -111,6 +111,19 @@ TEST(CiphertextBlob, EveryTruncationAndExtensionFailsWithInvalidCiphertext) {
   }
 }
 
+// A blob laid out as SealCiphertextBlob lays it out, but sealing `text` as given.
+std::string BlobSealingText(const internal::AeadKey& cmk, const std::string& text) {
+  std::string blob(kVersion);
+  uint8_t iv[kBlobIvSize];
+  kms_envelope::testing::FillRandom(absl::MakeSpan(iv));
+  blob.append(reinterpret_cast<const char*>(iv), kBlobIvSize);
+  std::vector<uint8_t> sealed(text.size() + kBlobTagSize);
+  EXPECT_OK(cmk.Seal(iv, EncryptionContext::Empty().Canonical(),
+                     kms_envelope::testing::Bytes(text), absl::MakeSpan(sealed)));
+  blob.append(sealed.begin(), sealed.end());
+  return blob;
+}
+
 // A blob that authenticates but whose sealed text is not the canonical base64 of a key (as a
 // faulty or hostile sealer holding the CMK could make it): InvalidCiphertext, nothing released.
 TEST(CiphertextBlob, AuthenticTextThatIsNotCanonicalBase64FailsWithInvalidCiphertext) {
@@ -129,29 +142,14 @@ TEST(CiphertextBlob, AuthenticTextThatIsNotCanonicalBase64FailsWithInvalidCipher
   texts.push_back(good);
   texts.back()[20] = static_cast<char>(0xaf);  // libsodium 1.0.18 would read it as '/'
   for (const std::string& text : texts) {
-    std::string blob(kVersion);
-    uint8_t iv[kBlobIvSize];
-    kms_envelope::testing::FillRandom(absl::MakeSpan(iv));
-    blob.append(reinterpret_cast<const char*>(iv), kBlobIvSize);
-    std::vector<uint8_t> sealed(text.size() + kBlobTagSize);
-    ASSERT_OK(cmk.Seal(iv, EncryptionContext::Empty().Canonical(),
-                       kms_envelope::testing::Bytes(text), absl::MakeSpan(sealed)));
-    blob.append(sealed.begin(), sealed.end());
     SecretBytes out;
-    absl::Status opened = OpenRaw(cmk, blob, EncryptionContext::Empty(), &out);
-    EXPECT_KMS_CODE(opened, kms_code::kInvalidCiphertext);
+    EXPECT_KMS_CODE(OpenRaw(cmk, BlobSealingText(cmk, text), EncryptionContext::Empty(), &out),
+                    kms_code::kInvalidCiphertext);
     EXPECT_TRUE(out.empty()) << text;
   }
   // The same construction opens when the text is canonical.
-  std::string blob(kVersion);
-  uint8_t iv[kBlobIvSize] = {};
-  blob.append(reinterpret_cast<const char*>(iv), kBlobIvSize);
-  std::vector<uint8_t> sealed(good.size() + kBlobTagSize);
-  ASSERT_OK(cmk.Seal(iv, EncryptionContext::Empty().Canonical(),
-                     kms_envelope::testing::Bytes(good), absl::MakeSpan(sealed)));
-  blob.append(sealed.begin(), sealed.end());
   SecretBytes out;
-  ASSERT_OK(OpenRaw(cmk, blob, EncryptionContext::Empty(), &out));
+  ASSERT_OK(OpenRaw(cmk, BlobSealingText(cmk, good), EncryptionContext::Empty(), &out));
   ASSERT_EQ(out.size(), 32u);
   for (size_t i = 0; i < 32; ++i) EXPECT_EQ(out.data()[i], i);
 }
