@@ -425,6 +425,21 @@ TEST_F(EnvelopeTest, SealWipesTheDataKeyBufferTheProviderFilledBeforeReturning) 
   EXPECT_TRUE(sodium_is_zero(key, key_size));
 }
 
+// Runs `op` once to warm the thread's buffers, then 200 times under an allocation counter;
+// returns the heap allocations of those 200 calls (every call must succeed).
+size_t AllocationsWhenWarm(const std::function<bool()>& op) {
+  EXPECT_TRUE(op());
+  bool ok = true;
+  size_t allocations = 0;
+  {
+    kms_envelope::testing::AllocationCounter counter;
+    for (int i = 0; i < 200; ++i) ok = op() && ok;
+    allocations = counter.count();
+  }
+  EXPECT_TRUE(ok);
+  return allocations;
+}
+
 // The small-message hot path: once a thread has sealed a message, sealing short messages
 // into a caller buffer under the local provider allocates nothing (per-thread response and
 // header buffers, pooled locked memory for the payload key, no EVP context for short messages).
@@ -433,18 +448,12 @@ TEST_F(EnvelopeTest, SealIntoOfShortMessagesMakesNoHeapAllocationOnceWarm) {
     auto env = MakeEnvelope(kms_, suite, 4096);
     const std::string pt = TestPlaintext(64);
     std::vector<uint8_t> out(env->SealedSize(pt.size(), ctx_));
-    ASSERT_TRUE(env->SealInto(kms_envelope::testing::Bytes(pt), ctx_, absl::MakeSpan(out)).ok());
-    bool ok = true;
-    size_t allocations = 0;
-    {
-      kms_envelope::testing::AllocationCounter counter;
-      for (int i = 0; i < 200; ++i) {
-        ok = ok && env->SealInto(kms_envelope::testing::Bytes(pt), ctx_, absl::MakeSpan(out)).ok();
-      }
-      allocations = counter.count();
-    }
-    EXPECT_TRUE(ok);
-    EXPECT_EQ(allocations, 0u) << SuiteName(suite);
+    EXPECT_EQ(AllocationsWhenWarm([&] {
+                return env->SealInto(kms_envelope::testing::Bytes(pt), ctx_, absl::MakeSpan(out))
+                    .ok();
+              }),
+              0u)
+        << SuiteName(suite);
     auto n = env->SealInto(kms_envelope::testing::Bytes(pt), ctx_, absl::MakeSpan(out));
     ASSERT_TRUE(n.ok());
     auto opened = env->Open(absl::MakeConstSpan(out.data(), *n), ctx_);
@@ -510,18 +519,11 @@ TEST_F(EnvelopeTest, OpenOfShortMessagesParsesAndUnwrapsWithoutAllocatingOnceWar
   auto env = MakeEnvelope(kms_, kSuites[0], 4096);
   const std::string sealed = *env->Seal(TestPlaintext(64), ctx_);
   std::vector<uint8_t> out(64);
-  ASSERT_TRUE(env->OpenInto(kms_envelope::testing::Bytes(sealed), ctx_, absl::MakeSpan(out)).ok());
-  bool ok = true;
-  size_t allocations = 0;
-  {
-    kms_envelope::testing::AllocationCounter counter;
-    for (int i = 0; i < 200; ++i) {
-      ok = ok && env->OpenInto(kms_envelope::testing::Bytes(sealed), ctx_, absl::MakeSpan(out)).ok();
-    }
-    allocations = counter.count();
-  }
-  EXPECT_TRUE(ok);
-  EXPECT_EQ(allocations, 0u);
+  EXPECT_EQ(AllocationsWhenWarm([&] {
+              return env->OpenInto(kms_envelope::testing::Bytes(sealed), ctx_, absl::MakeSpan(out))
+                  .ok();
+            }),
+            0u);
 }
 
 TEST_F(EnvelopeTest, AFailedSealReportsNoIdsLeftOverFromAnEarlierSeal) {
