@@ -245,7 +245,8 @@ absl::StatusOr<MessageKeys> Envelope::NewMessage(const EncryptionContext& contex
                                    r.ciphertext_blob});
   }
   KMS_ASSIGN_OR_RETURN(MessageKeys keys,
-                       DeriveMessageKeys(kFormatVersion, options_.suite, dk.plaintext.span(), *message_id));
+                       DeriveMessageKeys(kFormatVersion, options_.suite, dk.plaintext.span(),
+                                         *message_id));
   // The data key is not needed past this point (the caller's buffer keeps its storage).
   sodium_memzero(dk.plaintext.mutable_data(), dk.plaintext.size());
   HeaderFields fields;
@@ -310,7 +311,8 @@ absl::StatusOr<Envelope::Unwrapped> Envelope::UnwrapHeader(const ParsedHeader& p
         return KmsError(kms_code::kNoPermission,
                         "wrapped key was unwrapped by a CMK other than the one its header names");
       }
-      absl::StatusOr<MessageKeys> keys = DeriveMessageKeys(h.version, h.suite, resp.plaintext.span(), h.message_id);
+      absl::StatusOr<MessageKeys> keys =
+          DeriveMessageKeys(h.version, h.suite, resp.plaintext.span(), h.message_id);
       if (!keys.ok()) {
         resp.plaintext.Clear();
         return AuthFailed("unwrapped data key has the wrong size");

@@ -106,6 +106,10 @@ absl::Status CheckLen(std::string_view name, size_t len, size_t min, size_t max)
 
 bool IsKnownSuite(uint8_t id) { return id == 1 || id == 2; }
 
+bool IsKnownFormatVersion(uint8_t version) {
+  return version >= kOldestFormatVersion && version <= kFormatVersion;
+}
+
 std::string_view SuiteName(Suite suite) {
   return suite == Suite::kAes256GcmHkdfSha256Committing ? "aes-256-gcm" : "xchacha20-poly1305";
 }
@@ -141,7 +145,7 @@ HeaderFields FieldsOf(const MessageHeader& h, std::vector<WrappedKeyView>* keys)
 }  // namespace
 
 absl::Status ValidateHeaderFields(const HeaderFields& h) {
-  if (h.version < kOldestFormatVersion || h.version > kFormatVersion) {
+  if (!IsKnownFormatVersion(h.version)) {
     return KmsError(kms_code::kInvalidParameter,
                     absl::StrCat("unsupported format version ", h.version));
   }
@@ -247,7 +251,7 @@ absl::Status ParseHeaderInto(absl::Span<const uint8_t> input, const EncryptionCo
   if (std::memcmp(magic.data(), kMagic, 4) != 0) return Malformed("bad magic");
   uint8_t version, suite;
   if (!r.U8(&version)) return Truncated();
-  if (version < kOldestFormatVersion || version > kFormatVersion) {
+  if (!IsKnownFormatVersion(version)) {
     return Malformed(absl::StrCat("unsupported format version ", version));
   }
   if (!r.U8(&suite)) return Truncated();

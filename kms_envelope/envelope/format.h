@@ -141,6 +141,8 @@ struct ParsedHeader {
 };
 
 bool IsKnownSuite(uint8_t id);
+// kOldestFormatVersion..kFormatVersion: the versions this build reads.
+bool IsKnownFormatVersion(uint8_t version);
 std::string_view SuiteName(Suite suite);  // "aes-256-gcm" | "xchacha20-poly1305"
 absl::StatusOr<Suite> SuiteFromName(std::string_view name);
 

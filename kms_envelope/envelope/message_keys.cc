@@ -21,16 +21,6 @@ constexpr std::string_view kPayloadKeyLabel = "kms-envelope/v1/payload-key";
 constexpr std::string_view kCommitmentLabel = "kms-envelope/v1/key-commitment";
 constexpr std::string_view kV2KeysLabel = "kms-envelope/v2/keys";
 
-}  // namespace
-
-internal::AeadAlgorithm SuiteAlgorithm(Suite suite) {
-  return suite == Suite::kAes256GcmHkdfSha256Committing
-             ? internal::AeadAlgorithm::kAes256Gcm
-             : internal::AeadAlgorithm::kXChaCha20Poly1305;
-}
-
-namespace {
-
 // Format v2: payload key || commitment = OneStepKdfSha256(data key,
 // "kms-envelope/v2/keys" || suite id || message id), 64 bytes in 4 SHA-256 compressions.
 absl::Status DeriveV2(uint8_t suite_byte, absl::Span<const uint8_t> data_key,
@@ -67,6 +57,12 @@ absl::Status DeriveV1(uint8_t suite_byte, absl::Span<const uint8_t> data_key,
 
 }  // namespace
 
+internal::AeadAlgorithm SuiteAlgorithm(Suite suite) {
+  return suite == Suite::kAes256GcmHkdfSha256Committing
+             ? internal::AeadAlgorithm::kAes256Gcm
+             : internal::AeadAlgorithm::kXChaCha20Poly1305;
+}
+
 absl::StatusOr<MessageKeys> DeriveMessageKeys(uint8_t version, Suite suite,
                                               absl::Span<const uint8_t> data_key,
                                               absl::Span<const uint8_t> message_id) {
@@ -77,7 +73,7 @@ absl::StatusOr<MessageKeys> DeriveMessageKeys(uint8_t version, Suite suite,
   if (message_id.size() != kMessageIdSize) {
     return absl::InvalidArgumentError("message id must be 32 bytes");
   }
-  if (version < kOldestFormatVersion || version > kFormatVersion) {
+  if (!IsKnownFormatVersion(version)) {
     return KmsError(kms_code::kInvalidCiphertext,
                     absl::StrCat("unsupported format version ", version));
   }
